@@ -1,0 +1,507 @@
+// The host side of plugin.h: dt_api_t's functions, each a thin check-and-forward to the
+// request, connection or config objects.
+#include "abi.hpp"
+
+#include "connection.hpp"
+#include "dialtone/log.hpp"
+#include "generation.hpp"
+#include "http.hpp"
+#include "plugin_settings.hpp"
+#include "request.hpp"
+#include "worker.hpp"
+
+#include <cstdarg>
+#include <cstring>
+#include <set>
+
+// The settings a plugin reads in on_create, and what it has asked for.
+struct dt_config {
+    dialtone::Location *loc;
+    const toml::table *table; // null: the location has no settings table
+    std::string file;
+    std::string section;
+    std::set<std::string, std::less<>> used;
+    std::vector<std::string> problems;
+};
+
+namespace dialtone {
+
+namespace {
+
+using Cfg = dt_config;
+
+const char *api_strerror(int err)
+{
+    switch (err) {
+#define DT__ERR_CASE(name, value, text)                                                            \
+    case DT_##name: return text;
+        DT_ERRNO_MAP(DT__ERR_CASE)
+#undef DT__ERR_CASE
+    case 0: return "success";
+    default: return "unknown error";
+    }
+}
+
+void api_log(dt_log_level_t level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int l = level < DT_LOG_ERROR ? 0 : level > DT_LOG_DEBUG ? 3 : static_cast<int>(level);
+    vlog(static_cast<LogLevel>(l), nullptr, fmt, ap);
+    va_end(ap);
+}
+
+const toml::node *lookup(const dt_config_t *cfg, const char *key)
+{
+    auto *c = const_cast<Cfg *>(cfg);
+    if (!c || !key) return nullptr;
+    c->used.insert(key);
+    return c->table ? c->table->get(key) : nullptr;
+}
+
+std::string where(const Cfg *c, const toml::node *n)
+{
+    if (n) return source_position(c->file, n->source());
+    if (c->table) return source_position(c->file, c->table->source());
+    return c->file;
+}
+
+int type_error(const dt_config_t *cfg, const char *key, const toml::node *n, const char *want)
+{
+    auto *c = const_cast<Cfg *>(cfg);
+    c->problems.push_back(where(c, n) + ": " + c->section + "." + key + ": expected " + want);
+    return DT_ETYPE;
+}
+
+int api_config_string(const dt_config_t *cfg, const char *key, dt_str_t *out)
+{
+    const toml::node *n = lookup(cfg, key);
+    if (!n) return DT_ENOENT;
+    auto *s = n->as_string();
+    if (!s) return type_error(cfg, key, n, "a string");
+    out->ptr = s->get().c_str();
+    out->len = s->get().size();
+    return 0;
+}
+
+int api_config_int(const dt_config_t *cfg, const char *key, int64_t *out)
+{
+    const toml::node *n = lookup(cfg, key);
+    if (!n) return DT_ENOENT;
+    auto v = n->value_exact<int64_t>();
+    if (!v) return type_error(cfg, key, n, "an integer");
+    *out = *v;
+    return 0;
+}
+
+int api_config_bool(const dt_config_t *cfg, const char *key, int *out)
+{
+    const toml::node *n = lookup(cfg, key);
+    if (!n) return DT_ENOENT;
+    auto v = n->value_exact<bool>();
+    if (!v) return type_error(cfg, key, n, "a boolean (true or false)");
+    *out = *v ? 1 : 0;
+    return 0;
+}
+
+int api_config_double(const dt_config_t *cfg, const char *key, double *out)
+{
+    const toml::node *n = lookup(cfg, key);
+    if (!n) return DT_ENOENT;
+    auto v = n->value<double>(); // integers convert
+    if (!v || !(n->is_floating_point() || n->is_integer()))
+        return type_error(cfg, key, n, "a number");
+    *out = *v;
+    return 0;
+}
+
+int api_config_path(const dt_config_t *cfg, const char *key, dt_str_t *out)
+{
+    const toml::node *n = lookup(cfg, key);
+    if (!n) return DT_ENOENT;
+    auto *s = n->as_string();
+    if (!s) return type_error(cfg, key, n, "a string (a file or folder path)");
+    auto *c = const_cast<Cfg *>(cfg);
+    const std::string &v = s->get();
+    const std::string &dir = c->loc->settings->dir;
+    auto owned = std::make_unique<std::string>(v.empty() || v[0] == '/' ? v : dir + "/" + v);
+    out->ptr = owned->c_str();
+    out->len = owned->size();
+    c->loc->owned.push_back(std::move(owned));
+    return 0;
+}
+
+int api_config_list_size(const dt_config_t *cfg, const char *key, size_t *count)
+{
+    const toml::node *n = lookup(cfg, key);
+    if (!n) return DT_ENOENT;
+    auto *arr = n->as_array();
+    if (!arr) return type_error(cfg, key, n, "an array of strings");
+    *count = arr->size();
+    return 0;
+}
+
+int api_config_list_string(const dt_config_t *cfg, const char *key, size_t index, dt_str_t *out)
+{
+    const toml::node *n = lookup(cfg, key);
+    if (!n) return DT_ENOENT;
+    auto *arr = n->as_array();
+    if (!arr) return type_error(cfg, key, n, "an array of strings");
+    if (index >= arr->size()) return DT_ERANGE;
+    auto *s = arr->get(index)->as_string();
+    if (!s) return type_error(cfg, key, arr->get(index), "an array of strings");
+    out->ptr = s->get().c_str();
+    out->len = s->get().size();
+    return 0;
+}
+
+void api_config_error(const dt_config_t *cfg, const char *key, const char *fmt, ...)
+{
+    auto *c = const_cast<Cfg *>(cfg);
+    if (!c) return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const toml::node *n = key && c->table ? c->table->get(key) : nullptr;
+    c->problems.push_back(where(c, n) + ": " + c->section + (key ? "." + std::string(key) : "") +
+                          ": " + msg);
+}
+
+// ---- Requests -------------------------------------------------------------------------------
+
+const Request *R(const dt_req_t *r) { return Request::from(r); }
+Request *R(dt_req_t *r) { return Request::from(r); }
+
+dt_str_t str(std::string_view v) { return {v.data(), v.size()}; }
+
+dt_str_t api_req_method(const dt_req_t *r) { return str(R(r)->method_name); }
+dt_str_t api_req_target(const dt_req_t *r) { return str(R(r)->target()); }
+dt_str_t api_req_path(const dt_req_t *r) { return str(R(r)->path); }
+dt_str_t api_req_path_info(const dt_req_t *r)
+{
+    std::string_view info = std::string_view(R(r)->path).substr(R(r)->path_info_off);
+    if (info.empty()) info = "/";
+    return str(info);
+}
+dt_str_t api_req_query(const dt_req_t *r)
+{
+    std::string_view t = R(r)->target();
+    size_t q = t.find('?');
+    if (q == std::string_view::npos) return {nullptr, 0};
+    return str(t.substr(q + 1));
+}
+dt_str_t api_req_header(const dt_req_t *r, const char *name, size_t len)
+{
+    for (const HeaderRef &h : R(r)->headers)
+        if (http::iequals(R(r)->header_name(h), std::string_view(name, len)))
+            return str(R(r)->header_value(h));
+    return {nullptr, 0};
+}
+int api_req_header_at(const dt_req_t *r, size_t index, dt_str_t *name, dt_str_t *value)
+{
+    if (index >= R(r)->headers.size()) return DT_ENOENT;
+    const HeaderRef &h = R(r)->headers[index];
+    *name = str(R(r)->header_name(h));
+    *value = str(R(r)->header_value(h));
+    return 0;
+}
+dt_str_t api_req_body(const dt_req_t *r) { return str(R(r)->body); }
+dt_str_t api_req_remote_addr(const dt_req_t *r) { return {R(r)->remote, strlen(R(r)->remote)}; }
+int api_req_http_version(const dt_req_t *r) { return R(r)->http_version; }
+void *api_req_alloc(dt_req_t *r, size_t size) { return R(r)->arena.alloc(size); }
+void api_req_set_data(dt_req_t *r, void *data) { R(r)->plugin_data = data; }
+void *api_req_data(const dt_req_t *r) { return R(r)->plugin_data; }
+
+// Response-shaping calls are allowed while the request is live and its head unsent.
+int head_state(const Request *q)
+{
+    if (q->aborted || !q->conn) return DT_EABORTED;
+    if (q->head_sent || q->finished) return DT_ESTATE;
+    return 0;
+}
+
+int api_resp_set_status(dt_req_t *r, int status)
+{
+    Request *q = R(r);
+    if (int e = head_state(q)) return e;
+    if (status <= 100 || status >= 600) return DT_EINVAL;
+    q->status = status;
+    q->touched = true;
+    return 0;
+}
+
+bool valid_field(const char *p, size_t len, bool name)
+{
+    if (name && len == 0) return false;
+    for (size_t i = 0; i < len; ++i) {
+        unsigned char c = static_cast<unsigned char>(p[i]);
+        if (c == '\r' || c == '\n' || c == 0) return false;
+        if (name && (c <= ' ' || c == ':' || c >= 0x7f)) return false;
+    }
+    return true;
+}
+
+int api_resp_add_header(dt_req_t *r, const char *name, size_t name_len, const char *value,
+                        size_t value_len)
+{
+    Request *q = R(r);
+    if (int e = head_state(q)) return e;
+    if (!name || !valid_field(name, name_len, true) || (!value && value_len) ||
+        !valid_field(value, value_len, false))
+        return DT_EINVAL;
+    std::string_view n(name, name_len);
+    for (std::string_view reserved :
+         {"date", "server", "connection", "transfer-encoding", "content-length"})
+        if (http::iequals(n, reserved)) return DT_EINVAL;
+    q->resp_headers.append(name, name_len).append(": ").append(value, value_len).append("\r\n");
+    q->touched = true;
+    return 0;
+}
+
+int api_resp_set_length(dt_req_t *r, uint64_t length)
+{
+    Request *q = R(r);
+    if (int e = head_state(q)) return e;
+    if (length > static_cast<uint64_t>(INT64_MAX)) return DT_ERANGE;
+    q->resp_length = static_cast<int64_t>(length);
+    q->touched = true;
+    return 0;
+}
+
+int api_req_write(dt_req_t *r, const void *data, size_t len)
+{
+    Request *q = R(r);
+    if (!data && len) return DT_EINVAL;
+    if (q->aborted || !q->conn) return DT_EABORTED;
+    q->touched = true;
+    return q->conn->write(*q, data, len, true, nullptr, nullptr);
+}
+
+int api_req_write_ref(dt_req_t *r, const void *data, size_t len, dt_release_cb release, void *arg)
+{
+    Request *q = R(r);
+    if (!data && len) return DT_EINVAL;
+    if (q->aborted || !q->conn) return DT_EABORTED;
+    q->touched = true;
+    return q->conn->write(*q, data, len, false, release, arg);
+}
+
+int api_req_send_file(dt_req_t *r, int fd, uint64_t offset, uint64_t len)
+{
+    Request *q = R(r);
+    if (fd < 0) return DT_EINVAL;
+    if (q->aborted || !q->conn) return DT_EABORTED;
+    q->touched = true;
+    return q->conn->send_file(*q, fd, offset, len);
+}
+
+int api_req_finish(dt_req_t *r)
+{
+    Request *q = R(r);
+    if (q->finished) return DT_ESTATE;
+    if (q->aborted || !q->conn) return DT_EABORTED;
+    return q->conn->finish(*q);
+}
+
+void api_req_retain(dt_req_t *r) { R(r)->retain(); }
+void api_req_release(dt_req_t *r) { R(r)->release(); }
+
+// Runs cb for `q` on its worker; the task holds a reference until it has run.
+int post_to_owner(Request *q, dt_req_cb cb, void *arg)
+{
+    if (q->gone.load(std::memory_order_acquire)) return DT_EABORTED;
+    q->retain();
+    bool posted = q->worker->post([q, cb, arg] {
+        if (q->conn)
+            q->conn->run_callback(*q, cb, arg);
+        else
+            cb(q->c(), arg); // aborted meanwhile: the plugin still gets to free arg
+        q->release();
+    });
+    if (!posted) {
+        q->release();
+        return DT_EABORTED;
+    }
+    return 0;
+}
+
+int api_req_resume(dt_req_t *r, dt_req_cb cb, void *arg)
+{
+    if (!cb) return DT_EINVAL;
+    return post_to_owner(R(r), cb, arg);
+}
+
+void on_request_timer(uv_timer_t *h)
+{
+    auto *t = static_cast<RequestTimer *>(h->data);
+    Request *q = t->req;
+    auto &timers = q->timers;
+    for (size_t i = 0; i < timers.size(); ++i) {
+        if (timers[i] == t) {
+            timers[i] = timers.back();
+            timers.pop_back();
+            break;
+        }
+    }
+    dt_req_cb cb = t->cb;
+    void *arg = t->arg;
+    uv_close(reinterpret_cast<uv_handle_t *>(h),
+             [](uv_handle_t *hh) { delete static_cast<RequestTimer *>(hh->data); });
+    // Timers are cancelled when the request detaches, so the request is live here.
+    if (q->conn) q->conn->run_callback(*q, cb, arg);
+}
+
+// Owner thread: arms a timer with a known id.
+int arm_timer(Request *q, uint64_t delay_ms, dt_req_cb cb, void *arg, dt_timer_id_t id)
+{
+    if (!q->conn) return DT_EABORTED;
+    auto *t = new RequestTimer{};
+    t->req = q;
+    t->cb = cb;
+    t->arg = arg;
+    t->id = id;
+    uv_timer_init(q->worker->loop(), &t->handle);
+    t->handle.data = t;
+    uv_timer_start(&t->handle, on_request_timer, delay_ms, 0);
+    q->timers.push_back(t);
+    return 0;
+}
+
+int api_timer_start(dt_req_t *r, uint64_t delay_ms, dt_req_cb cb, void *arg, dt_timer_id_t *id)
+{
+    Request *q = R(r);
+    if (!cb) return DT_EINVAL;
+    if (q->gone.load(std::memory_order_acquire)) return DT_EABORTED;
+    dt_timer_id_t tid = q->next_timer_id.fetch_add(1, std::memory_order_relaxed);
+    if (id) *id = tid;
+    if (q->worker->on_own_thread()) return arm_timer(q, delay_ms, cb, arg, tid);
+    q->retain();
+    bool posted = q->worker->post([q, delay_ms, cb, arg, tid] {
+        arm_timer(q, delay_ms, cb, arg, tid);
+        q->release();
+    });
+    if (!posted) {
+        q->release();
+        return DT_EABORTED;
+    }
+    return 0;
+}
+
+int stop_timer(Request *q, dt_timer_id_t id)
+{
+    auto &timers = q->timers;
+    for (size_t i = 0; i < timers.size(); ++i) {
+        RequestTimer *t = timers[i];
+        if (t->id != id) continue;
+        timers[i] = timers.back();
+        timers.pop_back();
+        uv_timer_stop(&t->handle);
+        uv_close(reinterpret_cast<uv_handle_t *>(&t->handle),
+                 [](uv_handle_t *h) { delete static_cast<RequestTimer *>(h->data); });
+        return 0;
+    }
+    return DT_ENOENT;
+}
+
+int api_timer_stop(dt_req_t *r, dt_timer_id_t id)
+{
+    Request *q = R(r);
+    if (q->worker->on_own_thread()) return stop_timer(q, id);
+    if (q->gone.load(std::memory_order_acquire)) return DT_ENOENT;
+    q->retain();
+    bool posted = q->worker->post([q, id] {
+        stop_timer(q, id);
+        q->release();
+    });
+    if (!posted) q->release();
+    return 0;
+}
+
+uint64_t api_now_ms() { return uv_hrtime() / 1000000; }
+
+const dt_api_t g_api = {
+    sizeof(dt_api_t),
+    DT_ABI_MAJOR,
+    DT_ABI_MINOR,
+    api_strerror,
+    api_log,
+    api_config_string,
+    api_config_int,
+    api_config_bool,
+    api_config_double,
+    api_config_path,
+    api_config_list_size,
+    api_config_list_string,
+    api_config_error,
+    api_req_method,
+    api_req_target,
+    api_req_path,
+    api_req_path_info,
+    api_req_query,
+    api_req_header,
+    api_req_header_at,
+    api_req_body,
+    api_req_remote_addr,
+    api_req_http_version,
+    api_req_alloc,
+    api_req_set_data,
+    api_req_data,
+    api_resp_set_status,
+    api_resp_add_header,
+    api_resp_set_length,
+    api_req_write,
+    api_req_write_ref,
+    api_req_send_file,
+    api_req_finish,
+    api_req_retain,
+    api_req_release,
+    api_req_resume,
+    api_timer_start,
+    api_timer_stop,
+    api_now_ms,
+};
+
+} // namespace
+
+const dt_api_t *host_api() { return &g_api; }
+
+std::string create_instance(Location &loc, const Config &)
+{
+    dt_config cfg;
+    cfg.loc = &loc;
+    cfg.table = loc.settings ? &loc.settings->table : nullptr;
+    cfg.file = loc.settings ? loc.settings->file : "";
+    cfg.section = loc.section;
+    char err[512] = {0};
+    void *instance = nullptr;
+    const dt_plugin_t *d = loc.plugin->desc;
+    int rc = d->on_create(&cfg, &instance, err, sizeof err);
+    err[sizeof err - 1] = 0;
+    if (rc == 0 && cfg.table) {
+        for (auto &&[k, v] : *cfg.table) {
+            if (cfg.used.count(k.str())) continue;
+            cfg.problems.push_back(source_position(cfg.file, k.source()) + ": " + cfg.section +
+                                   "." + std::string(k.str()) + ": unknown key for plugin \"" +
+                                   loc.plugin->name + "\"");
+        }
+    }
+    if (rc != 0 && cfg.problems.empty())
+        cfg.problems.push_back(cfg.section + ": plugin \"" + loc.plugin->name + "\" (" +
+                               loc.plugin->path + ") refused its settings" +
+                               (err[0] ? std::string(": ") + err : std::string()));
+    else if (rc != 0 && err[0])
+        cfg.problems.push_back(cfg.section + ": " + err);
+    if (rc == 0 && !cfg.problems.empty() && d->on_destroy) d->on_destroy(instance);
+    if (!cfg.problems.empty()) {
+        std::string all;
+        for (const auto &p : cfg.problems) all += (all.empty() ? "" : "\n") + p;
+        return all;
+    }
+    loc.instance = instance;
+    loc.created = true;
+    return "";
+}
+
+} // namespace dialtone

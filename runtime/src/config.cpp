@@ -1,0 +1,407 @@
+#include "dialtone/config.hpp"
+
+#include "http.hpp"
+#include "plugin_settings.hpp"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <climits>
+#include <sstream>
+#include <unistd.h>
+
+namespace dialtone {
+
+namespace {
+
+std::string join_lines(const std::vector<std::string> &lines)
+{
+    std::string out;
+    for (const auto &l : lines) {
+        if (!out.empty()) out += '\n';
+        out += l;
+    }
+    return out;
+}
+
+const char *type_name(toml::node_type t)
+{
+    switch (t) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    default: return "a date/time";
+    }
+}
+
+// Collects problems with positions while walking the document.
+class Checker {
+public:
+    Checker(std::string file) : file_(std::move(file)) {}
+
+    void problem(const toml::source_region &where, const std::string &key, const std::string &msg)
+    {
+        problems_.push_back(source_position(file_, where) + ": " + key + ": " + msg);
+    }
+
+    // Flags every key of `tbl` not in `allowed`.
+    void unknown_keys(const toml::table &tbl, const std::string &path,
+                      std::initializer_list<std::string_view> allowed)
+    {
+        for (auto &&[k, v] : tbl) {
+            bool ok = false;
+            for (auto a : allowed) ok = ok || k.str() == a;
+            if (ok) continue;
+            std::string list;
+            for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+            problem(k.source(), join(path, k.str()), "unknown key (known keys here: " + list + ")");
+        }
+    }
+
+    template <typename T>
+    bool get(const toml::table &tbl, const std::string &path, std::string_view key, T &out,
+             const char *want)
+    {
+        const toml::node *n = tbl.get(key);
+        if (!n) return false;
+        if (auto v = n->value_exact<T>()) {
+            out = *v;
+            return true;
+        }
+        problem(n->source(), join(path, key),
+                std::string("expected ") + want + ", got " + type_name(n->type()));
+        return false;
+    }
+
+    // A positive integer no larger than `max`.
+    template <typename T>
+    void get_uint(const toml::table &tbl, const std::string &path, std::string_view key, T &out,
+                  int64_t min, int64_t max)
+    {
+        int64_t v;
+        if (!get(tbl, path, key, v, "an integer")) return;
+        if (v < min || v > max) {
+            problem(tbl.get(key)->source(), join(path, key),
+                    "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                        ", got " + std::to_string(v));
+            return;
+        }
+        out = static_cast<T>(v);
+    }
+
+    const toml::table *subtable(const toml::table &tbl, const std::string &path,
+                                std::string_view key)
+    {
+        const toml::node *n = tbl.get(key);
+        if (!n) return nullptr;
+        if (auto t = n->as_table()) return t;
+        problem(n->source(), join(path, key),
+                std::string("expected a table, got ") + type_name(n->type()));
+        return nullptr;
+    }
+
+    static std::string join(const std::string &path, std::string_view key)
+    {
+        return path.empty() ? std::string(key) : path + "." + std::string(key);
+    }
+
+    const std::string &file() const { return file_; }
+    std::vector<std::string> &problems() { return problems_; }
+
+private:
+    std::string file_;
+    std::vector<std::string> problems_;
+};
+
+bool parse_listen(std::string_view text, ListenAddress &out, std::string &why)
+{
+    std::string_view host, port;
+    if (!text.empty() && text[0] == '[') {
+        size_t close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+            why = "expected \"[ipv6]:port\"";
+            return false;
+        }
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else {
+        size_t colon = text.rfind(':');
+        if (colon == std::string_view::npos) {
+            why = "expected \"host:port\", e.g. \"127.0.0.1:8080\" or \"[::1]:8080\"";
+            return false;
+        }
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (host.empty() || host == "*") host = "0.0.0.0";
+    }
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != port.npos ||
+        std::stoul(std::string(port)) > 65535) {
+        why = "the port must be a number from 0 to 65535";
+        return false;
+    }
+    unsigned char buf[16];
+    std::string h(host);
+    if (inet_pton(AF_INET, h.c_str(), buf) != 1 && inet_pton(AF_INET6, h.c_str(), buf) != 1) {
+        why = "\"" + h + "\" is not an IP address (names are not resolved: use 127.0.0.1, ::1, "
+                         "0.0.0.0 or ::)";
+        return false;
+    }
+    out.host = h;
+    out.port = static_cast<uint16_t>(std::stoul(std::string(port)));
+    return true;
+}
+
+void read_server(Checker &c, const toml::table &root, Config &cfg)
+{
+    const toml::table *server = c.subtable(root, "", "server");
+    if (!server) {
+        if (!root.get("server"))
+            c.problems().push_back(c.file() + ":1:1: server: missing [server] table (add one "
+                                              "with listen = [\"127.0.0.1:8080\"])");
+        return;
+    }
+    c.unknown_keys(*server, "server",
+                   {"listen", "workers", "access_log", "log_level", "limits", "timeouts"});
+
+    if (const toml::node *n = server->get("listen")) {
+        std::vector<const toml::node *> items;
+        if (n->is_string()) {
+            items.push_back(n);
+        } else if (auto arr = n->as_array()) {
+            for (auto &item : *arr) items.push_back(&item);
+        } else {
+            c.problem(n->source(), "server.listen",
+                      "expected a string or an array of strings, got " +
+                          std::string(type_name(n->type())));
+        }
+        for (const toml::node *item : items) {
+            auto s = item->value_exact<std::string>();
+            ListenAddress a;
+            std::string why;
+            if (!s) {
+                c.problem(item->source(), "server.listen", "expected a string \"host:port\"");
+            } else if (!parse_listen(*s, a, why)) {
+                c.problem(item->source(), "server.listen", why);
+            } else {
+                cfg.listen.push_back(a);
+            }
+        }
+    }
+    if (cfg.listen.empty() && c.problems().empty())
+        c.problem(server->source(), "server.listen",
+                  "no address to listen on (add listen = [\"127.0.0.1:8080\"])");
+
+    c.get_uint(*server, "server", "workers", cfg.workers, 1, 1024);
+    std::string s;
+    if (c.get(*server, "server", "access_log", s, "a string")) {
+        cfg.access_log = s.empty() || s[0] == '/' ? s : cfg.dir + "/" + s;
+    }
+    if (c.get(*server, "server", "log_level", s, "a string") &&
+        !parse_log_level(s, cfg.log_level))
+        c.problem(server->get("log_level")->source(), "server.log_level",
+                  "\"" + s + "\" is not a level: use error, warn, info or debug");
+
+    if (const toml::table *l = c.subtable(*server, "server", "limits")) {
+        c.unknown_keys(*l, "server.limits",
+                       {"max_head_size", "max_uri_size", "max_headers", "max_body_size",
+                        "max_connections"});
+        c.get_uint(*l, "server.limits", "max_head_size", cfg.limits.max_head_size, 256, 1 << 20);
+        c.get_uint(*l, "server.limits", "max_uri_size", cfg.limits.max_uri_size, 16, 1 << 20);
+        c.get_uint(*l, "server.limits", "max_headers", cfg.limits.max_headers, 1, 10000);
+        c.get_uint(*l, "server.limits", "max_body_size", cfg.limits.max_body_size, 0,
+                   INT64_MAX);
+        c.get_uint(*l, "server.limits", "max_connections", cfg.limits.max_connections, 1,
+                   10000000);
+    }
+    if (const toml::table *t = c.subtable(*server, "server", "timeouts")) {
+        c.unknown_keys(*t, "server.timeouts",
+                       {"head_ms", "keepalive_ms", "body_ms", "send_ms", "grace_ms"});
+        const int64_t day = 86400000;
+        c.get_uint(*t, "server.timeouts", "head_ms", cfg.timeouts.head_ms, 1, day);
+        c.get_uint(*t, "server.timeouts", "keepalive_ms", cfg.timeouts.keepalive_ms, 1, day);
+        c.get_uint(*t, "server.timeouts", "body_ms", cfg.timeouts.body_ms, 1, day);
+        c.get_uint(*t, "server.timeouts", "send_ms", cfg.timeouts.send_ms, 1, day);
+        c.get_uint(*t, "server.timeouts", "grace_ms", cfg.timeouts.grace_ms, 0, day);
+    }
+}
+
+bool valid_name(std::string_view name)
+{
+    if (name.empty() || name.size() > 64) return false;
+    for (char ch : name)
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+            return false;
+    return true;
+}
+
+const toml::array *array_of_tables(Checker &c, const toml::table &root, std::string_view key)
+{
+    const toml::node *n = root.get(key);
+    if (!n) return nullptr;
+    auto arr = n->as_array();
+    if (!arr || !arr->is_array_of_tables()) {
+        c.problem(n->source(), std::string(key),
+                  "expected an array of tables: write [[" + std::string(key) + "]]");
+        return nullptr;
+    }
+    return arr;
+}
+
+void read_plugins(Checker &c, const toml::table &root, Config &cfg)
+{
+    const toml::array *arr = array_of_tables(c, root, "plugin");
+    if (!arr) return;
+    for (size_t i = 0; i < arr->size(); ++i) {
+        const toml::table &t = *arr->get(i)->as_table();
+        std::string path = "plugin[" + std::to_string(i) + "]";
+        c.unknown_keys(t, path, {"name", "path"});
+        PluginDecl d;
+        d.where = source_position(c.file(), t.source());
+        bool has_name = c.get(t, path, "name", d.name, "a string");
+        bool has_path = c.get(t, path, "path", d.path, "a string");
+        if (!has_name && !t.get("name"))
+            c.problem(t.source(), path + ".name", "missing (the handler name locations use)");
+        else if (has_name && !valid_name(d.name))
+            c.problem(t.get("name")->source(), path + ".name",
+                      "\"" + d.name + "\" is not a valid name (use a-z, 0-9, _ and -)");
+        if (!has_path && !t.get("path"))
+            c.problem(t.source(), path + ".path", "missing (the plugin's .so file)");
+        if (has_path && !d.path.empty() && d.path[0] != '/') d.path = cfg.dir + "/" + d.path;
+        for (const auto &other : cfg.plugins)
+            if (has_name && other.name == d.name)
+                c.problem(t.get("name")->source(), path + ".name",
+                          "plugin \"" + d.name + "\" is already declared at " + other.where);
+        cfg.plugins.push_back(std::move(d));
+    }
+}
+
+void read_locations(Checker &c, const toml::table &root, Config &cfg)
+{
+    const toml::array *arr = array_of_tables(c, root, "location");
+    if (!arr) {
+        if (!root.get("location"))
+            c.problems().push_back(c.file() + ":1:1: location: no [[location]] (add one with "
+                                              "prefix = \"/\" and handler = \"static\")");
+        return;
+    }
+    for (size_t i = 0; i < arr->size(); ++i) {
+        const toml::table &t = *arr->get(i)->as_table();
+        std::string path = "location[" + std::to_string(i) + "]";
+        LocationConfig loc;
+        loc.where = source_position(c.file(), t.source());
+        bool has_prefix = c.get(t, path, "prefix", loc.prefix, "a string");
+        bool has_handler = c.get(t, path, "handler", loc.handler, "a string");
+        if (!has_prefix && !t.get("prefix"))
+            c.problem(t.source(), path + ".prefix", "missing (e.g. prefix = \"/\")");
+        if (has_prefix) {
+            std::string normal;
+            if (loc.prefix.empty() || loc.prefix[0] != '/' ||
+                http::normalize_path(loc.prefix, normal) != 0 ||
+                (normal != loc.prefix && normal + "/" != loc.prefix))
+                c.problem(t.get("prefix")->source(), path + ".prefix",
+                          "\"" + loc.prefix + "\" must be a normalised absolute path such as "
+                                              "\"/\" or \"/site\"");
+        }
+        if (!has_handler && !t.get("handler"))
+            c.problem(t.source(), path + ".handler", "missing (e.g. handler = \"static\")");
+        else if (has_handler && !valid_name(loc.handler))
+            c.problem(t.get("handler")->source(), path + ".handler",
+                      "\"" + loc.handler + "\" is not a valid name (use a-z, 0-9, _ and -)");
+        for (auto &&[k, v] : t) {
+            if (k.str() == "prefix" || k.str() == "handler") continue;
+            if (has_handler && k.str() == loc.handler && v.is_table()) {
+                loc.section = path + "." + loc.handler;
+                loc.settings = std::make_shared<PluginSettings>(*v.as_table(), c.file(), cfg.dir,
+                                                                loc.section);
+                continue;
+            }
+            if (v.is_table())
+                c.problem(k.source(), path + "." + std::string(k.str()),
+                          "settings table does not match handler \"" + loc.handler +
+                              "\": name it [location." + loc.handler + "]");
+            else
+                c.problem(k.source(), path + "." + std::string(k.str()),
+                          "unknown key (known keys here: prefix, handler, and a table named "
+                          "after the handler)");
+        }
+        if (loc.section.empty()) loc.section = path + "." + loc.handler;
+        for (const auto &other : cfg.locations)
+            if (has_prefix && other.prefix == loc.prefix)
+                c.problem(t.get("prefix")->source(), path + ".prefix",
+                          "prefix \"" + loc.prefix + "\" is already used by the location at " +
+                              other.where);
+        cfg.locations.push_back(std::move(loc));
+    }
+}
+
+std::string folder_of(const std::string &path)
+{
+    std::string abs = path;
+    if (abs.empty() || abs[0] != '/') {
+        char cwd[PATH_MAX];
+        if (getcwd(cwd, sizeof cwd)) abs = std::string(cwd) + "/" + path;
+    }
+    size_t slash = abs.rfind('/');
+    return slash == 0 ? "/" : abs.substr(0, slash);
+}
+
+Config from_table(const toml::table &root, const std::string &path)
+{
+    Config cfg;
+    cfg.file = path;
+    cfg.dir = folder_of(path);
+    Checker c(path);
+    c.unknown_keys(root, "", {"server", "plugin", "location"});
+    read_server(c, root, cfg);
+    read_plugins(c, root, cfg);
+    read_locations(c, root, cfg);
+    if (!c.problems().empty()) throw ConfigError(std::move(c.problems()));
+    return cfg;
+}
+
+Config parse(std::string_view text, const std::string &path)
+{
+    toml::table root;
+    try {
+        root = toml::parse(text, path);
+    } catch (const toml::parse_error &e) {
+        throw ConfigError({source_position(path, e.source()) + ": " +
+                           std::string(e.description())});
+    }
+    return from_table(root, path);
+}
+
+} // namespace
+
+std::string source_position(const std::string &file, const toml::source_region &where)
+{
+    return file + ":" + std::to_string(where.begin.line) + ":" +
+           std::to_string(where.begin.column);
+}
+
+ConfigError::ConfigError(std::vector<std::string> problems)
+    : std::runtime_error(join_lines(problems)), problems_(std::move(problems))
+{
+}
+
+Config load_config_text(const std::string &text, const std::string &path)
+{
+    return parse(text, path);
+}
+
+Config load_config_file(const std::string &path)
+{
+    FILE *f = fopen(path.c_str(), "rb");
+    if (!f) throw ConfigError({path + ": cannot open: " + strerror(errno)});
+    std::string text;
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+    fclose(f);
+    return parse(text, path);
+}
+
+} // namespace dialtone

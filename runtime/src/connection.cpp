@@ -1,0 +1,1065 @@
+#include "connection.hpp"
+
+#include "dialtone/log.hpp"
+#include "http.hpp"
+#include "server_core.hpp"
+#include "worker.hpp"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <netinet/in.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+namespace dialtone {
+
+namespace {
+
+constexpr uint64_t kLingerMs = 2000;     // how long to drain a client's input before closing
+constexpr size_t kMaxPipelined = 64 * 1024; // buffered input while a request is served
+constexpr std::string_view kServerLine = "Server: dialtone/" DIALTONE_VERSION "\r\n";
+
+Connection *self(llhttp_t *p) { return static_cast<Connection *>(p->data); }
+
+void format_peer(const sockaddr_storage &ss, char *out, size_t cap)
+{
+    if (ss.ss_family == AF_INET6) {
+        auto *a = reinterpret_cast<const sockaddr_in6 *>(&ss);
+        if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
+            inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], out, static_cast<socklen_t>(cap));
+        else
+            inet_ntop(AF_INET6, &a->sin6_addr, out, static_cast<socklen_t>(cap));
+    } else if (ss.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in *>(&ss)->sin_addr, out,
+                  static_cast<socklen_t>(cap));
+    } else {
+        snprintf(out, cap, "-");
+    }
+}
+
+// Strips "http://host" from an absolute-form target (RFC 9112 §3.2.2: servers must accept it).
+std::string_view origin_path(std::string_view target)
+{
+    for (std::string_view scheme : {"http://", "https://"}) {
+        if (target.size() >= scheme.size() && http::iequals(target.substr(0, scheme.size()), scheme)) {
+            size_t slash = target.find_first_of("/?", scheme.size());
+            if (slash == std::string_view::npos) return "/";
+            if (target[slash] == '?') return target.substr(slash); // caught as a bad path below
+            return target.substr(slash);
+        }
+    }
+    return target;
+}
+
+} // namespace
+
+Connection::Connection(Worker &worker, int fd, const sockaddr_storage &peer, socklen_t,
+                       std::shared_ptr<const Generation> generation)
+    : worker_(worker), fd_(fd), generation_(std::move(generation)), peer_(peer)
+{
+    llhttp_init(&parser_, HTTP_REQUEST, &parser_settings());
+    parser_.data = this;
+}
+
+const llhttp_settings_t &Connection::parser_settings()
+{
+    static const llhttp_settings_t settings = [] {
+        llhttp_settings_t s;
+        llhttp_settings_init(&s);
+        s.on_message_begin = on_message_begin;
+        s.on_url = on_url;
+        s.on_header_field = on_header_field;
+        s.on_header_field_complete = on_header_field_complete;
+        s.on_header_value = on_header_value;
+        s.on_headers_complete = on_headers_complete;
+        s.on_body = on_body;
+        s.on_message_complete = on_message_complete;
+        return s;
+    }();
+    return settings;
+}
+
+void Connection::start()
+{
+    uv_poll_init_socket(worker_.loop(), &poll_, fd_);
+    uv_timer_init(worker_.loop(), &timer_);
+    poll_.data = this;
+    timer_.data = this;
+    open_handles_ = 2;
+    idle_since_ = uv_now(worker_.loop());
+    worker_.connection_opened(this);
+    update_events();
+    update_timer();
+}
+
+bool Connection::idle() const { return state_ == State::head && !cur_ && outq_.empty(); }
+
+void Connection::begin_drain()
+{
+    draining_ = true;
+    keep_alive_ = false;
+    if (idle()) close_now();
+}
+
+void Connection::refuse(int status)
+{
+    keep_alive_ = false;
+    state_ = State::processing;
+    respond_error(status);
+    request_finished();
+    flush();
+}
+
+// ---- Reading and parsing ------------------------------------------------------------------
+
+void Connection::on_poll(uv_poll_t *h, int status, int events)
+{
+    auto *c = static_cast<Connection *>(h->data);
+    if (status < 0) {
+        c->close_now();
+        return;
+    }
+    if (events & UV_WRITABLE) c->on_writable_event();
+    if (c->state_ == State::closed) return;
+    if (events & UV_READABLE) {
+        c->on_readable();
+    } else if (events & UV_DISCONNECT) {
+        // The peer half-closed while we were not reading (input paused).
+        c->on_eof();
+    }
+}
+
+void Connection::on_readable()
+{
+    char *buf = worker_.read_buffer();
+    ssize_t n = ::read(fd_, buf, Worker::read_buffer_size);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR) return;
+        if (cur_ && state_ == State::processing) abort_request("connection reset by the client");
+        close_now();
+        return;
+    }
+    if (n == 0) {
+        on_eof();
+        return;
+    }
+    switch (state_) {
+    case State::head:
+    case State::body:
+        drive(buf, static_cast<size_t>(n));
+        break;
+    case State::processing:
+        // Pipelined input: keep it for after this response, within bounds.
+        inbuf_.append(buf, static_cast<size_t>(n));
+        if (inbuf_.size() > kMaxPipelined) {
+            reading_paused_ = true;
+            update_events();
+        }
+        break;
+    case State::closing_after_flush:
+    case State::lingering:
+    case State::closed:
+        break; // discarded
+    }
+}
+
+void Connection::on_eof()
+{
+    switch (state_) {
+    case State::processing:
+        if (cur_) abort_request("the client closed the connection");
+        close_now();
+        break;
+    case State::closing_after_flush:
+        // The client stopped sending; it may still read what we owe it.
+        reading_paused_ = true;
+        update_events();
+        break;
+    default:
+        close_now();
+        break;
+    }
+}
+
+void Connection::drive(const char *data, size_t len)
+{
+    driving_ = true;
+    parse(data, len);
+    // Run every pipelined request already received, as long as the responses drain.
+    while (state_ == State::head && !inbuf_.empty() && queued_ <= kHighWatermark) {
+        std::string pending;
+        pending.swap(inbuf_);
+        parse(pending.data(), pending.size());
+    }
+    driving_ = false;
+    if (state_ != State::closed) flush();
+}
+
+void Connection::parse(const char *data, size_t len)
+{
+    llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+    if (err == HPE_OK) {
+        update_timer();
+        return;
+    }
+    if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
+        // on_message_complete paused the parser: keep the rest for the next request.
+        const char *pos = llhttp_get_error_pos(&parser_);
+        if (pos && pos < data + len) inbuf_.assign(pos, static_cast<size_t>(data + len - pos));
+        if (err == HPE_PAUSED_UPGRADE)
+            llhttp_resume_after_upgrade(&parser_); // upgrades are not supported: carry on
+        else
+            llhttp_resume(&parser_);
+        dispatch();
+        return;
+    }
+    int status = parse_status_ ? parse_status_ : 400;
+    if (err == HPE_INVALID_VERSION) status = 505;
+    fail_parse(status, llhttp_get_error_reason(&parser_));
+}
+
+int Connection::fail_parse(int status, const char *why)
+{
+    DT_LOG(LogLevel::debug, "bad request (%d) from %s: %s", status, cur_ ? cur_->remote : "-",
+           why ? why : "");
+    keep_alive_ = false;
+    state_ = State::processing;
+    respond_error(status);
+    request_finished();
+    return status;
+}
+
+int Connection::on_message_begin(llhttp_t *p)
+{
+    Connection *c = self(p);
+    auto *r = new Request(&c->worker_);
+    r->conn = c;
+    r->start_ms = uv_now(c->worker_.loop());
+    format_peer(c->peer_, r->remote, sizeof r->remote);
+    c->cur_ = r;
+    c->head_started_ = r->start_ms;
+    c->head_bytes_ = 0;
+    c->field_done_ = true;
+    c->parse_status_ = 0;
+    return 0;
+}
+
+int Connection::on_url(llhttp_t *p, const char *at, size_t len)
+{
+    Connection *c = self(p);
+    Request &r = *c->cur_;
+    const Limits &lim = c->worker_.server().config().limits;
+    r.hbuf.append(at, len);
+    r.target_len += static_cast<uint32_t>(len);
+    c->head_bytes_ += len;
+    if (r.target_len > lim.max_uri_size) {
+        c->parse_status_ = 414;
+        return -1;
+    }
+    return 0;
+}
+
+int Connection::on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+    Connection *c = self(p);
+    Request &r = *c->cur_;
+    const Limits &lim = c->worker_.server().config().limits;
+    if (c->field_done_) {
+        if (r.headers.size() >= lim.max_headers) {
+            c->parse_status_ = 431;
+            return -1;
+        }
+        auto off = static_cast<uint32_t>(r.hbuf.size());
+        r.headers.push_back({off, 0, off, 0});
+        c->field_done_ = false;
+        c->head_bytes_ += 4; // ": " and CRLF
+    }
+    HeaderRef &h = r.headers.back();
+    r.hbuf.append(at, len);
+    h.name_len += static_cast<uint32_t>(len);
+    h.value_off = static_cast<uint32_t>(r.hbuf.size());
+    c->head_bytes_ += len;
+    if (c->head_bytes_ > lim.max_head_size) {
+        c->parse_status_ = 431;
+        return -1;
+    }
+    return 0;
+}
+
+int Connection::on_header_field_complete(llhttp_t *p)
+{
+    self(p)->field_done_ = true;
+    return 0;
+}
+
+int Connection::on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+    Connection *c = self(p);
+    Request &r = *c->cur_;
+    HeaderRef &h = r.headers.back();
+    r.hbuf.append(at, len);
+    h.value_len += static_cast<uint32_t>(len);
+    c->head_bytes_ += len;
+    if (c->head_bytes_ > c->worker_.server().config().limits.max_head_size) {
+        c->parse_status_ = 431;
+        return -1;
+    }
+    return 0;
+}
+
+int Connection::on_headers_complete(llhttp_t *p)
+{
+    Connection *c = self(p);
+    Request &r = *c->cur_;
+    const Config &cfg = c->worker_.server().config();
+    r.method = p->method;
+    r.method_name = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
+    r.http_version = p->http_major * 10 + p->http_minor;
+    r.is_head = p->method == HTTP_HEAD;
+    r.keep_alive = llhttp_should_keep_alive(p);
+    if (p->http_major != 1) {
+        c->parse_status_ = 505;
+        return -1;
+    }
+    // RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one in HTTP/1.0.
+    size_t hosts = 0;
+    std::string_view te, expect;
+    for (const HeaderRef &h : r.headers) {
+        std::string_view name = r.header_name(h);
+        if (http::iequals(name, "host")) ++hosts;
+        else if (http::iequals(name, "transfer-encoding")) te = r.header_value(h);
+        else if (http::iequals(name, "expect")) expect = r.header_value(h);
+    }
+    if (hosts > 1 || (hosts == 0 && r.http_version >= 11)) {
+        c->parse_status_ = 400;
+        return -1;
+    }
+    if (p->method == HTTP_CONNECT) {
+        c->parse_status_ = 501;
+        return -1;
+    }
+    // llhttp already refuses a TE whose last coding is not chunked, and TE with CL. A coding
+    // we do not implement before "chunked" (RFC 9112 §6.1) is 501.
+    if (!te.empty()) {
+        size_t i = 0;
+        while (i <= te.size()) {
+            size_t comma = te.find(',', i);
+            if (comma == std::string_view::npos) comma = te.size();
+            std::string_view coding = te.substr(i, comma - i);
+            while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t'))
+                coding.remove_prefix(1);
+            while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t'))
+                coding.remove_suffix(1);
+            if (!http::iequals(coding, "chunked")) {
+                c->parse_status_ = 501;
+                return -1;
+            }
+            i = comma + 1;
+        }
+    }
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > cfg.limits.max_body_size) {
+        c->parse_status_ = 413;
+        return -1;
+    }
+    if (!expect.empty()) {
+        if (!http::iequals(expect, "100-continue")) {
+            c->parse_status_ = 417;
+            return -1;
+        }
+        r.expect_continue = r.http_version >= 11;
+    }
+
+    std::string_view path, query;
+    bool has_query;
+    http::split_target(origin_path(r.target()), path, query, has_query);
+    int status = http::normalize_path(path, r.path);
+    if (status != 0) {
+        c->parse_status_ = status;
+        return -1;
+    }
+
+    bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length);
+    if (has_body) {
+        c->state_ = State::body;
+        c->last_progress_ = uv_now(c->worker_.loop());
+        if (r.expect_continue) {
+            static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+            c->queue_copy(cont.data(), cont.size());
+            c->flush();
+        }
+    }
+    return 0;
+}
+
+int Connection::on_body(llhttp_t *p, const char *at, size_t len)
+{
+    Connection *c = self(p);
+    Request &r = *c->cur_;
+    if (r.body.size() + len > c->worker_.server().config().limits.max_body_size) {
+        c->parse_status_ = 413;
+        return -1;
+    }
+    r.body.append(at, len);
+    c->last_progress_ = uv_now(c->worker_.loop());
+    return 0;
+}
+
+int Connection::on_message_complete(llhttp_t *p)
+{
+    Connection *c = self(p);
+    c->state_ = State::processing;
+    return HPE_PAUSED; // one request at a time: the rest waits in inbuf_
+}
+
+// ---- Running a request ----------------------------------------------------------------------
+
+void Connection::dispatch()
+{
+    Request &r = *cur_;
+    keep_alive_ = keep_alive_ && r.keep_alive && !draining_ && !worker_.draining();
+    r.next_route = 0;
+    run_handler();
+}
+
+void Connection::run_handler()
+{
+    Request &r = *cur_;
+    int idx = generation_->route(r.path, r.next_route);
+    if (idx < 0) {
+        respond_error(404);
+        after_plugin_call();
+        return;
+    }
+    const Location &loc = generation_->locations()[static_cast<size_t>(idx)];
+    r.loc = &loc;
+    r.next_route = static_cast<size_t>(idx) + 1;
+    size_t off = loc.prefix.size();
+    if (loc.prefix.back() == '/') --off; // keep the slash: path_info always starts with '/'
+    r.path_info_off = off;
+    if (!loc.plugin->desc->on_handle) {
+        handle_verdict(DT_DECLINED);
+        return;
+    }
+    ++in_plugin_;
+    int verdict = loc.plugin->desc->on_handle(loc.instance, r.c());
+    --in_plugin_;
+    handle_verdict(verdict);
+}
+
+void Connection::handle_verdict(int verdict)
+{
+    Request &r = *cur_;
+    if (close_pending_ || r.aborted) {
+        after_plugin_call();
+        return;
+    }
+    const char *plugin = r.loc ? r.loc->plugin->name.c_str() : "-";
+    switch (verdict) {
+    case DT_DONE:
+        if (!r.finished) finish(r);
+        break;
+    case DT_DECLINED:
+        if (!r.touched) {
+            run_handler();
+            return;
+        }
+        DT_LOG(LogLevel::error, "plugin %s declined %s after starting a response", plugin,
+               r.path.c_str());
+        respond_error(500);
+        break;
+    case DT_SUSPENDED:
+        r.suspended = true;
+        break;
+    default:
+        if (verdict < 400 || verdict > 599) {
+            DT_LOG(LogLevel::error, "plugin %s returned %d from on_handle for %s: not a verdict "
+                   "or an HTTP error status; answering 500", plugin, verdict, r.path.c_str());
+            verdict = 500;
+        }
+        respond_error(verdict);
+        break;
+    }
+    after_plugin_call();
+}
+
+void Connection::run_callback(Request &r, dt_req_cb cb, void *arg)
+{
+    ++in_plugin_;
+    cb(r.c(), arg);
+    --in_plugin_;
+    after_plugin_call();
+}
+
+void Connection::after_plugin_call()
+{
+    if (in_plugin_ > 0) return;
+    if (close_pending_) {
+        close_pending_ = false;
+        close_now();
+        return;
+    }
+    if (cur_ && cur_->finished && state_ == State::processing) request_finished();
+    if (!driving_) flush();
+}
+
+void Connection::respond_error(int status)
+{
+    if (!cur_) {
+        // An error before any request began (refusal, garbage before the request line).
+        cur_ = new Request(&worker_);
+        cur_->conn = this;
+        cur_->start_ms = uv_now(worker_.loop());
+        format_peer(peer_, cur_->remote, sizeof cur_->remote);
+    }
+    Request &r = *cur_;
+    if (r.head_sent) {
+        // Too late for an error page: the client sees the connection close early.
+        DT_LOG(LogLevel::warn, "error %d after the response head for %s: closing", status,
+               r.path.c_str());
+        close_pending_ = in_plugin_ > 0;
+        if (!close_pending_) close_now();
+        return;
+    }
+    if (status == 400 || status == 408 || status == 413 || status == 414 || status == 431 ||
+        status == 501 || status == 505)
+        keep_alive_ = false; // the rest of the input cannot be trusted
+    r.status = status;
+    r.resp_headers = "Content-Type: text/html; charset=utf-8\r\n";
+    char body[256];
+    std::string_view reason = http::reason_phrase(status);
+    int n = snprintf(body, sizeof body,
+                     "<html><head><title>%d %.*s</title></head><body><h1>%d %.*s</h1></body>"
+                     "</html>\n",
+                     status, static_cast<int>(reason.size()), reason.data(), status,
+                     static_cast<int>(reason.size()), reason.data());
+    r.resp_length = n;
+    start_response(r);
+    if (!r.is_head) queue_copy(body, static_cast<size_t>(n));
+    r.body_bytes = static_cast<uint64_t>(n);
+    r.finished = true;
+}
+
+void Connection::start_response(Request &r)
+{
+    r.head_sent = true;
+    r.touched = true;
+    bool no_body = r.status < 200 || r.status == 204 || r.status == 304;
+    char line[128];
+    std::string_view reason = http::reason_phrase(r.status);
+    int n = snprintf(line, sizeof line, "HTTP/1.1 %d %.*s\r\n", r.status,
+                     static_cast<int>(reason.size()), reason.data());
+    queue_copy(line, static_cast<size_t>(n));
+    std::string_view date = worker_.date_line();
+    queue_copy(date.data(), date.size());
+    queue_copy(kServerLine.data(), kServerLine.size());
+    if (!no_body) {
+        if (r.resp_length >= 0) {
+            n = snprintf(line, sizeof line, "Content-Length: %lld\r\n",
+                         static_cast<long long>(r.resp_length));
+            queue_copy(line, static_cast<size_t>(n));
+        } else if (r.http_version >= 11) {
+            r.chunked = !r.is_head;
+            static constexpr std::string_view te = "Transfer-Encoding: chunked\r\n";
+            queue_copy(te.data(), te.size());
+        } else {
+            keep_alive_ = false; // HTTP/1.0: the body ends when the connection does
+        }
+    }
+    if (!keep_alive_) {
+        static constexpr std::string_view close = "Connection: close\r\n";
+        queue_copy(close.data(), close.size());
+    } else if (r.http_version == 10) {
+        static constexpr std::string_view ka = "Connection: keep-alive\r\n";
+        queue_copy(ka.data(), ka.size());
+    }
+    r.resp_headers.append("\r\n");
+    queue_copy(r.resp_headers.data(), r.resp_headers.size());
+}
+
+int Connection::write(Request &r, const void *data, size_t len, bool copy, dt_release_cb release,
+                      void *arg)
+{
+    if (r.aborted || !r.live()) return DT_EABORTED;
+    if (r.finished) return DT_ESTATE;
+    if (queued_ > kHighWatermark) {
+        r.want_writable = true;
+        return DT_EAGAIN;
+    }
+    if (r.resp_length >= 0 && r.body_bytes + len > static_cast<uint64_t>(r.resp_length))
+        return DT_ERANGE;
+    if (!r.head_sent) start_response(r);
+    r.body_bytes += len;
+    if (r.is_head || len == 0) {
+        if (release) release(arg);
+        return 0;
+    }
+    if (r.chunked) {
+        char size[24];
+        int n = snprintf(size, sizeof size, "%zx\r\n", len);
+        queue_copy(size, static_cast<size_t>(n));
+    }
+    if (copy)
+        queue_copy(data, len);
+    else
+        queue_ref(data, len, release, arg);
+    if (r.chunked) queue_copy("\r\n", 2);
+    return 0;
+}
+
+int Connection::send_file(Request &r, int fd, uint64_t offset, uint64_t len)
+{
+    if (r.aborted || !r.live()) return DT_EABORTED;
+    if (r.finished) return DT_ESTATE;
+    if (queued_ > kHighWatermark) {
+        r.want_writable = true;
+        return DT_EAGAIN;
+    }
+    if (r.resp_length >= 0 && r.body_bytes + len > static_cast<uint64_t>(r.resp_length))
+        return DT_ERANGE;
+    if (!r.head_sent) start_response(r);
+    r.body_bytes += len;
+    if (r.is_head || len == 0) {
+        ::close(fd);
+        return 0;
+    }
+    if (r.chunked) {
+        char size[24];
+        int n = snprintf(size, sizeof size, "%llx\r\n", static_cast<unsigned long long>(len));
+        queue_copy(size, static_cast<size_t>(n));
+    }
+    outq_.push_back({OutItem::file, static_cast<size_t>(len), 0, nullptr, nullptr, nullptr, fd,
+                     offset});
+    queued_ += len;
+    if (r.chunked) queue_copy("\r\n", 2);
+    return 0;
+}
+
+int Connection::finish(Request &r)
+{
+    if (r.aborted || !r.live()) return DT_EABORTED;
+    if (r.finished) return DT_ESTATE;
+    if (!r.head_sent) {
+        // Nothing was written: the whole body is empty, say so rather than chunk nothing.
+        if (r.resp_length < 0) r.resp_length = 0;
+        start_response(r);
+    }
+    if (r.chunked) queue_copy("0\r\n\r\n", 5);
+    if (r.resp_length >= 0 && r.body_bytes < static_cast<uint64_t>(r.resp_length)) {
+        DT_LOG(LogLevel::error, "plugin %s finished %s after %llu of the %lld bytes it declared; "
+               "closing the connection", r.loc ? r.loc->plugin->name.c_str() : "-",
+               r.path.c_str(), static_cast<unsigned long long>(r.body_bytes),
+               static_cast<long long>(r.resp_length));
+        keep_alive_ = false;
+    }
+    r.finished = true;
+    if (in_plugin_ == 0) after_plugin_call();
+    return 0;
+}
+
+void Connection::queue_copy(const void *data, size_t len)
+{
+    if (len == 0) return;
+    if (outq_.size() > outq_head_ && outq_.back().kind == OutItem::copy &&
+        outq_.back().off + outq_.back().len == wbuf_.size()) {
+        outq_.back().len += len;
+    } else {
+        outq_.push_back({OutItem::copy, len, wbuf_.size(), nullptr, nullptr, nullptr, -1, 0});
+    }
+    wbuf_.append(static_cast<const char *>(data), len);
+    queued_ += len;
+}
+
+void Connection::queue_ref(const void *data, size_t len, dt_release_cb release, void *arg)
+{
+    outq_.push_back({OutItem::ref, len, 0, static_cast<const char *>(data), release, arg, -1, 0});
+    queued_ += len;
+}
+
+void Connection::request_finished()
+{
+    Request *r = cur_;
+    cur_ = nullptr;
+    log_access(*r);
+    r->cancel_timers();
+    r->conn = nullptr;
+    r->gone.store(true, std::memory_order_release);
+    r->release(); // the runtime's reference
+    if (keep_alive_ && !draining_) {
+        state_ = State::head;
+        idle_since_ = uv_now(worker_.loop());
+        if (reading_paused_) {
+            reading_paused_ = false;
+            update_events();
+        }
+    } else {
+        state_ = State::closing_after_flush;
+        inbuf_.clear();
+    }
+}
+
+void Connection::abort_request(const char *why)
+{
+    Request *r = cur_;
+    cur_ = nullptr;
+    DT_LOG(LogLevel::debug, "request %s aborted: %s", r->path.c_str(), why);
+    r->aborted = true;
+    r->cancel_timers();
+    bool notify = r->suspended && !r->finished && r->loc && r->loc->plugin->desc->on_abort;
+    r->conn = nullptr;
+    r->gone.store(true, std::memory_order_release);
+    if (r->head_sent || r->status != 200) log_access(*r);
+    if (notify) r->loc->plugin->desc->on_abort(r->loc->instance, r->c());
+    r->release();
+}
+
+// ---- Writing --------------------------------------------------------------------------------
+
+Connection::WriteResult Connection::write_out()
+{
+    bool progressed = false;
+    WriteResult result = WriteResult::drained;
+    while (outq_head_ < outq_.size()) {
+        OutItem &it = outq_[outq_head_];
+        if (it.kind == OutItem::file) {
+            off_t off = static_cast<off_t>(it.file_off);
+            size_t want = it.len > (1u << 30) ? (1u << 30) : it.len;
+            ssize_t n = ::sendfile(fd_, it.fd, &off, want);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                if (errno == EAGAIN) {
+                    result = WriteResult::blocked;
+                    break;
+                }
+                if (errno != EPIPE && errno != ECONNRESET)
+                    DT_LOG(LogLevel::error, "sendfile: %s", strerror(errno));
+                result = WriteResult::failed;
+                break;
+            }
+            if (n == 0) {
+                DT_LOG(LogLevel::error, "a file being sent ended %zu bytes early (truncated "
+                       "while sending?): closing the connection", it.len);
+                result = WriteResult::failed;
+                break;
+            }
+            progressed = true;
+            it.file_off += static_cast<uint64_t>(n);
+            it.len -= static_cast<size_t>(n);
+            queued_ -= static_cast<size_t>(n);
+            if (it.len == 0) {
+                ::close(it.fd);
+                it.fd = -1;
+                ++outq_head_;
+            }
+            continue;
+        }
+        iovec iov[64];
+        int cnt = 0;
+        for (size_t i = outq_head_; i < outq_.size() && cnt < 64; ++i) {
+            const OutItem &m = outq_[i];
+            if (m.kind == OutItem::file) break;
+            iov[cnt].iov_base = const_cast<char *>(m.kind == OutItem::copy ? wbuf_.data() + m.off
+                                                                          : m.ptr + m.off);
+            iov[cnt].iov_len = m.len;
+            ++cnt;
+        }
+        msghdr msg{};
+        msg.msg_iov = iov;
+        msg.msg_iovlen = static_cast<size_t>(cnt);
+        ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) {
+                result = WriteResult::blocked;
+                break;
+            }
+            result = WriteResult::failed;
+            break;
+        }
+        progressed = true;
+        size_t left = static_cast<size_t>(n);
+        queued_ -= left;
+        while (left > 0) {
+            OutItem &m = outq_[outq_head_];
+            size_t take = left < m.len ? left : m.len;
+            m.len -= take;
+            m.off += take;
+            left -= take;
+            if (m.len == 0) {
+                if (m.kind == OutItem::ref && m.release) m.release(m.arg);
+                m.release = nullptr;
+                ++outq_head_;
+            }
+        }
+    }
+    if (progressed) last_progress_ = uv_now(worker_.loop());
+    if (result == WriteResult::drained) {
+        outq_.clear();
+        outq_head_ = 0;
+        if (wbuf_.capacity() > 64 * 1024)
+            std::string().swap(wbuf_); // do not keep a burst's buffer on an idle connection
+        else
+            wbuf_.clear();
+    }
+    return result;
+}
+
+void Connection::flush()
+{
+    if (state_ == State::closed) return;
+    if (flushing_) {
+        flush_again_ = true;
+        return;
+    }
+    flushing_ = true;
+    do {
+        flush_again_ = false;
+        WriteResult res = write_out();
+        if (res == WriteResult::failed) {
+            flushing_ = false;
+            if (cur_) abort_request("the connection failed while sending");
+            close_now();
+            return;
+        }
+        write_blocked_ = res == WriteResult::blocked;
+        if (res == WriteResult::drained && state_ == State::closing_after_flush) {
+            flushing_ = false;
+            start_lingering_close();
+            return;
+        }
+        if (cur_ && cur_->want_writable && queued_ <= kLowWatermark && in_plugin_ == 0) {
+            call_on_writable();
+            if (state_ == State::closed) {
+                flushing_ = false;
+                return;
+            }
+            flush_again_ = true;
+            continue;
+        }
+        if (state_ == State::head && !inbuf_.empty() && queued_ <= kLowWatermark && !driving_) {
+            std::string pending;
+            pending.swap(inbuf_);
+            flushing_ = false;
+            drive(pending.data(), pending.size());
+            return;
+        }
+    } while (flush_again_);
+    flushing_ = false;
+    update_events();
+    update_timer();
+}
+
+void Connection::call_on_writable()
+{
+    Request &r = *cur_;
+    r.want_writable = false;
+    if (!r.loc || !r.loc->plugin->desc->on_writable) return;
+    ++in_plugin_;
+    r.loc->plugin->desc->on_writable(r.loc->instance, r.c());
+    --in_plugin_;
+    if (close_pending_) {
+        close_pending_ = false;
+        close_now();
+        return;
+    }
+    if (cur_ && cur_->finished && state_ == State::processing) request_finished();
+}
+
+void Connection::on_writable_event()
+{
+    flush();
+}
+
+void Connection::release_queue()
+{
+    for (size_t i = outq_head_; i < outq_.size(); ++i) {
+        OutItem &m = outq_[i];
+        if (m.kind == OutItem::ref && m.release) m.release(m.arg);
+        if (m.kind == OutItem::file && m.fd >= 0) ::close(m.fd);
+    }
+    outq_.clear();
+    outq_head_ = 0;
+    queued_ = 0;
+    std::string().swap(wbuf_);
+}
+
+// ---- Events, timers, closing ----------------------------------------------------------------
+
+void Connection::update_events()
+{
+    if (state_ == State::closed) return;
+    int want = UV_DISCONNECT;
+    if (!reading_paused_) want |= UV_READABLE;
+    if (write_blocked_) want |= UV_WRITABLE;
+    if (want != poll_events_) {
+        uv_poll_start(&poll_, want, on_poll);
+        poll_events_ = want;
+    }
+}
+
+void Connection::update_timer()
+{
+    if (state_ == State::closed) return;
+    const Timeouts &t = worker_.server().config().timeouts;
+    uint64_t deadline = 0;
+    switch (state_) {
+    case State::head:
+        deadline = cur_ ? head_started_ + t.head_ms : idle_since_ + t.keepalive_ms;
+        break;
+    case State::body: deadline = last_progress_ + t.body_ms; break;
+    case State::processing: break; // the plugin's business, unless sending stalls (below)
+    case State::closing_after_flush: deadline = last_progress_ + t.send_ms; break;
+    case State::lingering: deadline = linger_started_ + kLingerMs; break;
+    case State::closed: return;
+    }
+    if (write_blocked_) {
+        uint64_t send = last_progress_ + t.send_ms;
+        if (deadline == 0 || send < deadline) deadline = send;
+    }
+    if (deadline == 0) return; // an armed timer finds nothing to do and stays quiet
+    if (armed_deadline_ == 0 || deadline < armed_deadline_) {
+        uint64_t now = uv_now(worker_.loop());
+        uv_timer_start(&timer_, on_timer, deadline > now ? deadline - now : 0, 0);
+        armed_deadline_ = deadline;
+    }
+}
+
+void Connection::on_timer(uv_timer_t *h)
+{
+    auto *c = static_cast<Connection *>(h->data);
+    c->armed_deadline_ = 0;
+    if (c->state_ == State::closed) return;
+    const Timeouts &t = c->worker_.server().config().timeouts;
+    uint64_t now = uv_now(c->worker_.loop());
+    if (c->write_blocked_ && now >= c->last_progress_ + t.send_ms) {
+        DT_LOG(LogLevel::info, "send timeout: the client read nothing for %llu ms; closing",
+               static_cast<unsigned long long>(t.send_ms));
+        if (c->cur_) c->abort_request("send timeout");
+        c->close_now();
+        return;
+    }
+    switch (c->state_) {
+    case State::head:
+        if (!c->cur_ && now >= c->idle_since_ + t.keepalive_ms) {
+            c->close_now();
+            return;
+        }
+        if (c->cur_ && now >= c->head_started_ + t.head_ms) {
+            DT_LOG(LogLevel::info, "request head not complete after %llu ms from %s; closing",
+                   static_cast<unsigned long long>(t.head_ms), c->cur_->remote);
+            c->close_now();
+            return;
+        }
+        break;
+    case State::body:
+        if (now >= c->last_progress_ + t.body_ms) {
+            c->fail_parse(408, "request body timeout");
+            c->flush();
+            return;
+        }
+        break;
+    case State::closing_after_flush:
+        if (now >= c->last_progress_ + t.send_ms) {
+            c->close_now();
+            return;
+        }
+        break;
+    case State::lingering:
+        if (now >= c->linger_started_ + kLingerMs) {
+            c->close_now();
+            return;
+        }
+        break;
+    default: break;
+    }
+    c->update_timer();
+}
+
+void Connection::start_lingering_close()
+{
+    // Half-close and drain what the client still sends, so that closing with unread input
+    // does not turn into a reset that destroys the response in flight (nginx's lingering close).
+    state_ = State::lingering;
+    ::shutdown(fd_, SHUT_WR);
+    linger_started_ = uv_now(worker_.loop());
+    if (reading_paused_) {
+        close_now(); // the client already half-closed: nothing to drain
+        return;
+    }
+    write_blocked_ = false;
+    update_events();
+    update_timer();
+}
+
+void Connection::close_now()
+{
+    if (state_ == State::closed) return;
+    if (in_plugin_ > 0) {
+        close_pending_ = true;
+        return;
+    }
+    if (cur_) abort_request("the connection closed");
+    state_ = State::closed;
+    release_queue();
+    uv_poll_stop(&poll_);
+    uv_close(reinterpret_cast<uv_handle_t *>(&poll_), on_close);
+    uv_close(reinterpret_cast<uv_handle_t *>(&timer_), on_close);
+}
+
+void Connection::on_close(uv_handle_t *h)
+{
+    auto *c = static_cast<Connection *>(h->data);
+    if (--c->open_handles_ > 0) return;
+    ::close(c->fd_);
+    c->worker_.connection_closed(c);
+    delete c;
+}
+
+void Connection::log_access(Request &r)
+{
+    if (worker_.server().access_log_fd() < 0) return;
+    // Combined Log Format; quotes and control bytes in client-supplied fields are escaped.
+    auto quoted = [](std::string &out, std::string_view v) {
+        if (v.empty()) {
+            out += '-';
+            return;
+        }
+        for (char ch : v) {
+            auto u = static_cast<unsigned char>(ch);
+            if (ch == '"' || ch == '\\' || u < 0x20 || u >= 0x7f) {
+                char esc[5];
+                snprintf(esc, sizeof esc, "\\x%02X", u);
+                out += esc;
+            } else {
+                out += ch;
+            }
+        }
+    };
+    std::string line;
+    line.reserve(256);
+    line += r.remote;
+    line += " - - ";
+    line += worker_.log_time();
+    line += " \"";
+    if (r.method_name.empty()) {
+        line += '-';
+    } else {
+        line += r.method_name;
+        line += ' ';
+        quoted(line, r.target());
+        line += r.http_version == 10 ? " HTTP/1.0" : " HTTP/1.1";
+    }
+    char num[64];
+    snprintf(num, sizeof num, "\" %d %llu \"", r.status,
+             static_cast<unsigned long long>(r.is_head ? 0 : r.body_bytes));
+    line += num;
+    quoted(line, r.header("referer"));
+    line += "\" \"";
+    quoted(line, r.header("user-agent"));
+    line += "\"\n";
+    worker_.log_access(line);
+}
+
+} // namespace dialtone

@@ -1,0 +1,154 @@
+// One client connection: reads and parses requests (llhttp), runs them through the location's
+// plugin, and writes responses in order with backpressure.
+//
+// Reads and writes go straight to the non-blocking socket (read, writev, sendfile) from a
+// uv_poll_t: no per-write allocation, and file bodies go out zero-copy.
+//
+// Watermarks: a plugin write is refused with DT_EAGAIN while more than kHighWatermark bytes
+// are queued; on_writable runs once the queue drains to kLowWatermark or below.
+#pragma once
+
+#include "generation.hpp"
+#include "request.hpp"
+
+#include <llhttp.h>
+#include <memory>
+#include <string>
+#include <sys/socket.h>
+#include <vector>
+
+#include <uv.h>
+
+namespace dialtone {
+
+class Worker;
+
+class Connection {
+public:
+    static constexpr size_t kHighWatermark = 256 * 1024;
+    static constexpr size_t kLowWatermark = 64 * 1024;
+
+    Connection(Worker &worker, int fd, const sockaddr_storage &peer, socklen_t peer_len,
+               std::shared_ptr<const Generation> generation);
+    Connection(const Connection &) = delete;
+    Connection &operator=(const Connection &) = delete;
+
+    void start();
+    // Closes at once: the current request (if any) is aborted. Safe to call repeatedly.
+    void close_now();
+    // Graceful stop: close if idle, else close after the current response.
+    void begin_drain();
+    bool idle() const;
+
+    // Sends a minimal response "503 Service Unavailable" and closes (over max_connections).
+    void refuse(int status);
+
+    // Plugin-facing operations (dt_api_t), on the owner thread; `r` is this connection's
+    // current request.
+    int write(Request &r, const void *data, size_t len, bool copy, dt_release_cb release,
+              void *arg);
+    int send_file(Request &r, int fd, uint64_t offset, uint64_t len);
+    int finish(Request &r);
+
+    // Runs a plugin callback of `r` (timer, resume) with the connection's bookkeeping around it.
+    void run_callback(Request &r, dt_req_cb cb, void *arg);
+
+    Worker &worker() { return worker_; }
+
+    Connection *prev = nullptr, *next = nullptr; // the worker's list
+
+private:
+    enum class State { head, body, processing, closing_after_flush, lingering, closed };
+
+    struct OutItem {
+        enum Kind : uint8_t { copy, ref, file } kind;
+        size_t len;         // bytes still to send
+        size_t off;         // copy: offset in wbuf_; ref: bytes already sent
+        const char *ptr;    // ref
+        dt_release_cb release;
+        void *arg;
+        int fd;             // file
+        uint64_t file_off;  // file
+    };
+
+    // llhttp callbacks.
+    static int on_message_begin(llhttp_t *p);
+    static int on_url(llhttp_t *p, const char *at, size_t len);
+    static int on_header_field(llhttp_t *p, const char *at, size_t len);
+    static int on_header_value(llhttp_t *p, const char *at, size_t len);
+    static int on_header_field_complete(llhttp_t *p);
+    static int on_headers_complete(llhttp_t *p);
+    static int on_body(llhttp_t *p, const char *at, size_t len);
+    static int on_message_complete(llhttp_t *p);
+    static const llhttp_settings_t &parser_settings();
+
+    static void on_poll(uv_poll_t *h, int status, int events);
+    static void on_timer(uv_timer_t *h);
+    static void on_close(uv_handle_t *h);
+
+    void on_readable();
+    void on_writable_event();
+    // Feeds bytes to the parser and runs every complete request it can (pipelining).
+    void drive(const char *data, size_t len);
+    void parse(const char *data, size_t len);
+    int fail_parse(int status, const char *why);
+    void dispatch();
+    void run_handler();
+    void handle_verdict(int verdict);
+    void respond_error(int status);
+    void start_response(Request &r);
+    void queue_copy(const void *data, size_t len);
+    void queue_ref(const void *data, size_t len, dt_release_cb release, void *arg);
+    void request_finished();
+    void abort_request(const char *why);
+    void after_plugin_call();
+    void flush();
+    enum class WriteResult { drained, blocked, failed };
+    WriteResult write_out();
+    void call_on_writable();
+    void on_eof();
+    void update_events();
+    void update_timer();
+    void start_lingering_close();
+    void release_queue();
+    void log_access(Request &r);
+
+    Worker &worker_;
+    int fd_;
+    uv_poll_t poll_;
+    uv_timer_t timer_;
+    int open_handles_ = 0;
+    int poll_events_ = 0;
+    uint64_t armed_deadline_ = 0;
+
+    std::shared_ptr<const Generation> generation_;
+    sockaddr_storage peer_;
+    llhttp_t parser_;
+    State state_ = State::head;
+    Request *cur_ = nullptr; // the request being parsed or served; holds the runtime's ref
+    int parse_status_ = 0;   // HTTP status a parser callback asked for
+    bool field_done_ = true;
+    size_t head_bytes_ = 0;
+    std::string inbuf_;      // received bytes not parsed yet (pipelined requests)
+    bool driving_ = false;
+    bool reading_paused_ = false;
+    bool keep_alive_ = true;
+    bool draining_ = false;
+    int in_plugin_ = 0;
+    bool close_pending_ = false;
+    bool flushing_ = false;
+    bool flush_again_ = false;
+
+    std::vector<OutItem> outq_;
+    size_t outq_head_ = 0;
+    std::string wbuf_;
+    size_t queued_ = 0;     // bytes queued, not yet sent
+    bool write_blocked_ = false;
+
+    uint64_t idle_since_ = 0;
+    uint64_t head_started_ = 0;
+    uint64_t last_progress_ = 0;
+    uint64_t linger_started_ = 0;
+};
+
+} // namespace dialtone

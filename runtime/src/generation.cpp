@@ -1,0 +1,73 @@
+#include "generation.hpp"
+
+#include "abi.hpp"
+#include "dialtone/server.hpp"
+#include "http.hpp"
+#include "plugin_settings.hpp"
+
+#include <algorithm>
+
+namespace dialtone {
+
+Generation::Generation(const Config &config, const std::vector<std::string> &plugin_dirs)
+{
+    std::vector<std::string> problems;
+    auto &registry = PluginRegistry::process();
+    // Declared plugins load even when no location uses them, so --check vets them all.
+    for (const auto &decl : config.plugins) {
+        try {
+            registry.get(decl.name, decl.path, plugin_dirs);
+        } catch (const StartError &e) {
+            problems.push_back(decl.where + ": " + e.what());
+        }
+    }
+    for (const auto &lc : config.locations) {
+        Location loc;
+        loc.prefix = lc.prefix;
+        loc.section = lc.section;
+        loc.settings = lc.settings;
+        std::string declared;
+        for (const auto &decl : config.plugins)
+            if (decl.name == lc.handler) declared = decl.path;
+        try {
+            loc.plugin = &registry.get(lc.handler, declared, plugin_dirs);
+        } catch (const StartError &e) {
+            problems.push_back(lc.where + ": " + lc.section.substr(0, lc.section.rfind('.')) +
+                               ".handler: " + e.what());
+            continue;
+        }
+        std::string err = create_instance(loc, config);
+        if (!err.empty()) {
+            problems.push_back(err);
+            continue;
+        }
+        locations_.push_back(std::move(loc));
+    }
+    if (!problems.empty()) {
+        for (auto &loc : locations_)
+            if (loc.created && loc.plugin->desc->on_destroy)
+                loc.plugin->desc->on_destroy(loc.instance);
+        std::string all;
+        for (const auto &p : problems) all += (all.empty() ? "" : "\n") + p;
+        throw StartError(all);
+    }
+    std::stable_sort(locations_.begin(), locations_.end(),
+                     [](const Location &a, const Location &b) {
+                         return a.prefix.size() > b.prefix.size();
+                     });
+}
+
+Generation::~Generation()
+{
+    for (auto &loc : locations_)
+        if (loc.created && loc.plugin->desc->on_destroy) loc.plugin->desc->on_destroy(loc.instance);
+}
+
+int Generation::route(std::string_view path, size_t from) const
+{
+    for (size_t i = from; i < locations_.size(); ++i)
+        if (http::prefix_matches(locations_[i].prefix, path)) return static_cast<int>(i);
+    return -1;
+}
+
+} // namespace dialtone

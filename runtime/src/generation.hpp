@@ -1,0 +1,45 @@
+// One generation of plugin instances and routes, built from a Config. Connections keep the
+// generation they were accepted under until they close, so a reload never changes a request's
+// plugins under it.
+#pragma once
+
+#include "dialtone/config.hpp"
+#include "loader.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dialtone {
+
+struct Location {
+    std::string prefix;
+    const PluginModule *plugin = nullptr;
+    void *instance = nullptr;
+    std::string section; // "location[0].static", for messages
+    std::shared_ptr<const PluginSettings> settings; // strings handed to the plugin live here
+    std::vector<std::unique_ptr<std::string>> owned; // config_path results
+    bool created = false;
+};
+
+class Generation {
+public:
+    // Loads plugins and creates every location's instance. Throws StartError listing every
+    // problem.
+    Generation(const Config &config, const std::vector<std::string> &plugin_dirs);
+    ~Generation(); // destroys instances (on_destroy)
+    Generation(const Generation &) = delete;
+    Generation &operator=(const Generation &) = delete;
+
+    // Locations whose prefix matches `path`, longest prefix first: `order` holds indexes into
+    // locations(), the candidates for `path` are those with prefix_matches(). Pure lookups.
+    const std::vector<Location> &locations() const { return locations_; }
+    // Index of the first location at or after position `from` (in longest-first order) that
+    // matches `path`, or -1.
+    int route(std::string_view path, size_t from) const;
+
+private:
+    std::vector<Location> locations_; // sorted by prefix length, longest first
+};
+
+} // namespace dialtone

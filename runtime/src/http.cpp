@@ -1,0 +1,217 @@
+#include "http.hpp"
+
+#include <cstdio>
+
+namespace dialtone::http {
+
+void split_target(std::string_view target, std::string_view &path, std::string_view &query,
+                  bool &has_query)
+{
+    size_t q = target.find('?');
+    has_query = q != std::string_view::npos;
+    path = target.substr(0, q);
+    query = has_query ? target.substr(q + 1) : std::string_view();
+}
+
+namespace {
+
+int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+bool valid_utf8(std::string_view s)
+{
+    size_t i = 0;
+    while (i < s.size()) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        size_t n;
+        uint32_t cp;
+        if ((c & 0xE0) == 0xC0) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        for (size_t k = 1; k <= n; ++k) {
+            if (i + k >= s.size()) return false;
+            unsigned char cc = static_cast<unsigned char>(s[i + k]);
+            if ((cc & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (cc & 0x3F);
+        }
+        // Overlong forms, surrogates and values past U+10FFFF are invalid.
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+            return false;
+        i += n + 1;
+    }
+    return true;
+}
+
+} // namespace
+
+int normalize_path(std::string_view raw, std::string &out)
+{
+    out.clear();
+    if (raw.empty() || raw[0] != '/') return 400;
+    // Decode first; an encoded '/' or NUL is refused so that decoding cannot change the
+    // segment structure the client sent (Apache's AllowEncodedSlashes Off does the same).
+    std::string decoded;
+    decoded.reserve(raw.size());
+    for (size_t i = 0; i < raw.size(); ++i) {
+        char c = raw[i];
+        if (c == '%') {
+            if (i + 2 >= raw.size()) return 400;
+            int hi = hex_value(raw[i + 1]), lo = hex_value(raw[i + 2]);
+            if (hi < 0 || lo < 0) return 400;
+            char d = static_cast<char>(hi * 16 + lo);
+            if (d == '\0' || d == '/') return 400;
+            decoded.push_back(d);
+            i += 2;
+        } else if (c == '\0') {
+            return 400;
+        } else {
+            decoded.push_back(c);
+        }
+    }
+    if (!valid_utf8(decoded)) return 400;
+
+    out.reserve(decoded.size());
+    size_t i = 0;
+    const size_t n = decoded.size();
+    while (i < n) {
+        // decoded[i] == '/': read the next segment.
+        size_t start = i + 1;
+        size_t end = decoded.find('/', start);
+        if (end == std::string::npos) end = n;
+        std::string_view seg(decoded.data() + start, end - start);
+        bool last = end == n;
+        if (seg.empty() || seg == ".") {
+            if (last && (out.empty() || out.back() != '/')) out.push_back('/');
+        } else if (seg == "..") {
+            if (out.empty()) return 400; // climbing above the root
+            // Drop the last segment of out (out never ends with '/' here unless it is "/").
+            while (!out.empty() && out.back() == '/') out.pop_back();
+            size_t slash = out.rfind('/');
+            if (slash == std::string::npos) return 400;
+            out.resize(slash);
+            if (last) out.push_back('/');
+        } else {
+            if (!out.empty() && out.back() == '/') out.pop_back();
+            out.push_back('/');
+            out.append(seg);
+            if (last) break;
+        }
+        i = end;
+    }
+    if (out.empty()) out = "/";
+    return 0;
+}
+
+bool prefix_matches(std::string_view prefix, std::string_view path)
+{
+    if (path.substr(0, prefix.size()) != prefix) return false;
+    if (path.size() == prefix.size()) return true;
+    return prefix.back() == '/' || path[prefix.size()] == '/';
+}
+
+std::string_view reason_phrase(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 421: return "Misdirected Request";
+    case 422: return "Unprocessable Content";
+    case 426: return "Upgrade Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+size_t format_http_date(time_t t, char *buf)
+{
+    static const char days[][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    tm g;
+    gmtime_r(&t, &g);
+    return static_cast<size_t>(snprintf(buf, 30, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                                        days[g.tm_wday], g.tm_mday, months[g.tm_mon],
+                                        g.tm_year + 1900, g.tm_hour, g.tm_min, g.tm_sec));
+}
+
+bool iequals(std::string_view a, std::string_view b)
+{
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
+        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
+        if (x != y) return false;
+    }
+    return true;
+}
+
+bool has_token(std::string_view value, std::string_view token)
+{
+    size_t i = 0;
+    while (i <= value.size()) {
+        size_t comma = value.find(',', i);
+        if (comma == std::string_view::npos) comma = value.size();
+        std::string_view item = value.substr(i, comma - i);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        if (iequals(item, token)) return true;
+        i = comma + 1;
+    }
+    return false;
+}
+
+} // namespace dialtone::http

@@ -1,0 +1,103 @@
+#include "loader.hpp"
+
+#include "abi.hpp"
+#include "dialtone/server.hpp"
+
+#include <dlfcn.h>
+#include <mutex>
+#include <sys/stat.h>
+
+namespace dialtone {
+
+std::string check_descriptor(const dt_plugin_t *d, const std::string &path)
+{
+    auto ver = [](unsigned major, unsigned minor) {
+        return std::to_string(major) + "." + std::to_string(minor);
+    };
+    if (!d) return "plugin " + path + ": dt_plugin_entry returned NULL (the plugin refused to load)";
+    // The first fields are fixed for every major version, so they are safe to read.
+    if (d->abi_major != DT_ABI_MAJOR)
+        return "plugin " + path + " was built for plugin ABI " + ver(d->abi_major, d->abi_minor) +
+               "; this host speaks " + ver(DT_ABI_MAJOR, DT_ABI_MINOR) +
+               ": rebuild the plugin against dialtone/plugin.h " + std::to_string(DT_ABI_MAJOR) +
+               ".x";
+    if (d->size < offsetof(dt_plugin_t, reserved))
+        return "plugin " + path + " declares a descriptor of " + std::to_string(d->size) +
+               " bytes, smaller than ABI " + ver(DT_ABI_MAJOR, 0) +
+               " requires: set size with DT_PLUGIN_INIT";
+    if (d->min_host_minor > DT_ABI_MINOR)
+        return "plugin " + path + " needs a host with plugin ABI " +
+               ver(DT_ABI_MAJOR, d->min_host_minor) + " or newer; this host speaks " +
+               ver(DT_ABI_MAJOR, DT_ABI_MINOR) + ": upgrade dialtone";
+    if (!d->name || !*d->name) return "plugin " + path + " has no name in its descriptor";
+    if (!d->on_create) return "plugin " + path + " has no on_create hook (it is mandatory)";
+    return "";
+}
+
+std::unique_ptr<PluginModule> load_plugin(const std::string &name, const std::string &path)
+{
+    // RTLD_LOCAL keeps plugins' symbols apart; RTLD_NOW finds missing symbols at load time
+    // rather than at the first request.
+    void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) throw StartError("plugin \"" + name + "\": cannot load: " + dlerror());
+    auto entry = reinterpret_cast<dt_plugin_entry_fn>(dlsym(handle, DT_PLUGIN_ENTRY_SYMBOL));
+    if (!entry) {
+        dlclose(handle);
+        throw StartError("plugin " + path + " exports no " DT_PLUGIN_ENTRY_SYMBOL
+                         " symbol: is it a dialtone plugin? (define it with DT_PLUGIN_DEFINE)");
+    }
+    const dt_plugin_t *desc = entry(host_api());
+    std::string why = check_descriptor(desc, path);
+    if (!why.empty()) {
+        dlclose(handle);
+        throw StartError(why);
+    }
+    auto m = std::make_unique<PluginModule>();
+    m->name = name;
+    m->path = path;
+    m->handle = handle;
+    m->desc = desc;
+    return m;
+}
+
+PluginRegistry &PluginRegistry::process()
+{
+    static PluginRegistry registry;
+    return registry;
+}
+
+const PluginModule &PluginRegistry::get(const std::string &name, const std::string &declared,
+                                        const std::vector<std::string> &dirs)
+{
+    static std::mutex mu;
+    std::lock_guard<std::mutex> lock(mu);
+    std::string path = declared;
+    if (path.empty()) {
+        std::string tried;
+        for (const auto &dir : dirs) {
+            std::string candidate = dir + "/" + name + ".so";
+            struct stat st;
+            if (stat(candidate.c_str(), &st) == 0) {
+                path = candidate;
+                break;
+            }
+            tried += (tried.empty() ? "" : ", ") + candidate;
+        }
+        if (path.empty())
+            throw StartError("handler \"" + name + "\" is not a bundled plugin and no [[plugin]] "
+                             "declares it (looked for " +
+                             (tried.empty() ? std::string("no folders") : tried) +
+                             "); add [[plugin]] name = \"" + name + "\" path = \"...\"");
+    }
+    auto it = by_path_.find(path);
+    if (it != by_path_.end()) return *it->second;
+    auto m = load_plugin(name, path);
+    if (m->desc->name != name)
+        DT_LOG(LogLevel::warn, "plugin %s calls itself \"%s\"; configs use it as \"%s\"",
+               path.c_str(), m->desc->name, name.c_str());
+    auto &ref = *m;
+    by_path_.emplace(path, std::move(m));
+    return ref;
+}
+
+} // namespace dialtone

@@ -1,0 +1,43 @@
+// Loading plugin shared objects and checking their ABI.
+#pragma once
+
+#include <dialtone/plugin.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dialtone {
+
+struct PluginModule {
+    std::string name;
+    std::string path;
+    void *handle = nullptr; // dlopen handle; never closed while the process lives
+    const dt_plugin_t *desc = nullptr;
+};
+
+// Why a plugin descriptor is unacceptable to this host, or "" if it is fine. Pure: the ABI
+// rules in one place (major must match, minor only adds, min_host_minor honoured).
+std::string check_descriptor(const dt_plugin_t *desc, const std::string &path);
+
+// Opens `path`, finds the entry symbol, calls it with the host's table and checks the
+// descriptor. Throws StartError naming the path and the problem.
+std::unique_ptr<PluginModule> load_plugin(const std::string &name, const std::string &path);
+
+// Every plugin module of the process, loaded once and kept (DESIGN: shared objects are not
+// unloaded while anything of theirs is alive; we keep them for the process's life).
+class PluginRegistry {
+public:
+    // Finds `name`: a declared path if given, else "<dir>/<name>.so" in `dirs`.
+    // Throws StartError.
+    const PluginModule &get(const std::string &name, const std::string &declared_path,
+                            const std::vector<std::string> &dirs);
+
+    static PluginRegistry &process();
+
+private:
+    std::map<std::string, std::unique_ptr<PluginModule>> by_path_;
+};
+
+} // namespace dialtone

@@ -1,0 +1,127 @@
+// One HTTP request and its response: what dt_req_t points to.
+#pragma once
+
+#include <dialtone/plugin.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <uv.h>
+
+namespace dialtone {
+
+class Connection;
+class Worker;
+struct Location;
+
+// Bump allocator for dt_api_t.req_alloc: everything is freed with the request.
+class Arena {
+public:
+    void *alloc(size_t size);
+
+private:
+    std::vector<std::unique_ptr<char[]>> blocks_;
+    size_t used_ = 0;
+    size_t cap_ = 0;
+};
+
+struct HeaderRef {
+    uint32_t name_off, name_len, value_off, value_len;
+};
+
+class Request;
+
+// A runtime timer of a request (dt_api_t.timer_start). Lives on the owning worker's loop.
+struct RequestTimer {
+    uv_timer_t handle;
+    Request *req;
+    dt_req_cb cb;
+    void *arg;
+    dt_timer_id_t id;
+};
+
+class Request {
+public:
+    explicit Request(Worker *worker) : worker(worker) {}
+    ~Request();
+    Request(const Request &) = delete;
+    Request &operator=(const Request &) = delete;
+
+    static Request *from(dt_req_t *r) { return reinterpret_cast<Request *>(r); }
+    static const Request *from(const dt_req_t *r) { return reinterpret_cast<const Request *>(r); }
+    dt_req_t *c() { return reinterpret_cast<dt_req_t *>(this); }
+
+    void retain() { refs.fetch_add(1, std::memory_order_relaxed); }
+    void release(); // frees on the last reference, from any thread
+
+    // Owner thread only: true while the connection still serves this request.
+    bool live() const { return conn != nullptr; }
+
+    std::string_view target() const { return {hbuf.data(), target_len}; }
+    std::string_view header(std::string_view name) const;
+    std::string_view header_name(const HeaderRef &h) const
+    {
+        return {hbuf.data() + h.name_off, h.name_len};
+    }
+    std::string_view header_value(const HeaderRef &h) const
+    {
+        return {hbuf.data() + h.value_off, h.value_len};
+    }
+    std::string_view path_info() const
+    {
+        return std::string_view(path).substr(path_info_off == 0 ? 0 : path_info_off);
+    }
+
+    // Cancels and frees every pending timer (owner thread).
+    void cancel_timers();
+
+    std::atomic<uint32_t> refs{1}; // the runtime's reference
+    std::atomic<bool> gone{false}; // detached from its connection: finished or aborted
+    Worker *worker;                // the owning worker; stable for the request's life
+    Connection *conn = nullptr;    // owner thread only; null once detached
+
+    // Request head.
+    int method = 0;                 // llhttp_method_t
+    std::string_view method_name;   // static storage
+    int http_version = 11;          // 10 or 11
+    std::string hbuf;               // target, then header names and values
+    uint32_t target_len = 0;
+    std::vector<HeaderRef> headers;
+    std::string path;               // decoded, normalised
+    size_t path_info_off = 0;       // where path_info starts in path
+    std::string path_info_buf;      // path_info when the prefix swallowed the whole path
+    std::string body;
+    bool is_head = false;
+    bool keep_alive = true;
+    bool expect_continue = false;
+    char remote[48] = {0};
+    uint64_t start_ms = 0;
+
+    // Routing.
+    const Location *loc = nullptr;
+    size_t next_route = 0;
+
+    // Response.
+    int status = 200;
+    std::string resp_headers; // "Name: value\r\n" lines added by the plugin
+    int64_t resp_length = -1; // declared Content-Length, -1 if none
+    uint64_t body_bytes = 0;  // body bytes accepted from the plugin
+    bool head_sent = false;
+    bool chunked = false;
+    bool finished = false;  // req_finish called (or implied by DT_DONE)
+    bool suspended = false; // on_handle returned DT_SUSPENDED
+    bool aborted = false;
+    bool want_writable = false; // a write returned DT_EAGAIN: call on_writable on drain
+    bool touched = false;       // the plugin set or wrote something (no DECLINED after this)
+    void *plugin_data = nullptr;
+    Arena arena;
+
+    std::vector<RequestTimer *> timers;
+    std::atomic<dt_timer_id_t> next_timer_id{1};
+};
+
+} // namespace dialtone

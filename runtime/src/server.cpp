@@ -1,0 +1,172 @@
+#include "dialtone/server.hpp"
+
+#include "dialtone/log.hpp"
+#include "server_core.hpp"
+#include "worker.hpp"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+namespace dialtone {
+
+ServerCore::ServerCore(Config config, ServerOptions options)
+    : config_(std::move(config)), options_(std::move(options))
+{
+    set_log_level(config_.log_level);
+    generation_ = std::make_shared<const Generation>(config_, options_.plugin_dirs);
+}
+
+ServerCore::~ServerCore()
+{
+    if (started_) {
+        stop();
+        wait();
+    }
+    workers_.clear();
+    if (access_fd_ >= 0) ::close(access_fd_);
+}
+
+std::shared_ptr<const Generation> ServerCore::generation() const
+{
+    std::lock_guard<std::mutex> lock(gen_mu_);
+    return generation_;
+}
+
+bool ServerCore::open_connection()
+{
+    return connections_.fetch_add(1, std::memory_order_relaxed) < config_.limits.max_connections;
+}
+
+void ServerCore::connection_closed() { connections_.fetch_sub(1, std::memory_order_relaxed); }
+
+int ServerCore::bind_one(const ListenAddress &a, uint16_t port, std::string &err)
+{
+    sockaddr_storage ss{};
+    socklen_t len;
+    int family;
+    if (inet_pton(AF_INET, a.host.c_str(), &reinterpret_cast<sockaddr_in *>(&ss)->sin_addr) == 1) {
+        auto *in = reinterpret_cast<sockaddr_in *>(&ss);
+        in->sin_family = family = AF_INET;
+        in->sin_port = htons(port);
+        len = sizeof(sockaddr_in);
+    } else {
+        auto *in6 = reinterpret_cast<sockaddr_in6 *>(&ss);
+        inet_pton(AF_INET6, a.host.c_str(), &in6->sin6_addr);
+        in6->sin6_family = family = AF_INET6;
+        in6->sin6_port = htons(port);
+        len = sizeof(sockaddr_in6);
+    }
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        err = strerror(errno);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    // One listening socket per worker and address: the kernel spreads connections evenly and
+    // no accept lock or hand-off between threads is needed.
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, reinterpret_cast<sockaddr *>(&ss), len) != 0 || listen(fd, 4096) != 0) {
+        err = strerror(errno);
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+void ServerCore::start()
+{
+    if (started_) return;
+    // Writes use MSG_NOSIGNAL, but sendfile(2) cannot: a client that vanishes must not kill us.
+    struct sigaction old;
+    if (sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);
+
+    if (!config_.access_log.empty()) {
+        access_fd_ = ::open(config_.access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+                            0644);
+        if (access_fd_ < 0)
+            throw StartError("server.access_log: cannot open " + config_.access_log + ": " +
+                             strerror(errno));
+    }
+    unsigned n = config_.workers ? config_.workers : std::thread::hardware_concurrency();
+    if (n == 0) n = 1;
+    for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
+
+    std::vector<int> opened;
+    for (const ListenAddress &a : config_.listen) {
+        uint16_t port = a.port;
+        for (unsigned i = 0; i < n; ++i) {
+            std::string err;
+            int fd = bind_one(a, port, err);
+            if (fd < 0) {
+                for (int o : opened) ::close(o);
+                workers_.clear();
+                std::string host = a.host.find(':') != std::string::npos ? "[" + a.host + "]"
+                                                                          : a.host;
+                throw StartError("server.listen: cannot listen on " + host + ":" +
+                                 std::to_string(port) + ": " + err);
+            }
+            opened.push_back(fd);
+            if (port == 0) {
+                sockaddr_storage ss;
+                socklen_t len = sizeof ss;
+                getsockname(fd, reinterpret_cast<sockaddr *>(&ss), &len);
+                port = ntohs(ss.ss_family == AF_INET6
+                                 ? reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_port
+                                 : reinterpret_cast<sockaddr_in *>(&ss)->sin_port);
+            }
+            workers_[i]->add_listener(fd);
+        }
+        bound_.push_back({a.host, port});
+        std::string host = a.host.find(':') != std::string::npos ? "[" + a.host + "]" : a.host;
+        DT_LOG(LogLevel::info, "listening on %s:%u", host.c_str(), port);
+    }
+    for (auto &w : workers_) w->start();
+    started_ = true;
+    DT_LOG(LogLevel::info, "dialtone %s started: %u worker(s)", DIALTONE_VERSION, n);
+}
+
+void ServerCore::stop()
+{
+    for (auto &w : workers_) w->stop();
+}
+
+void ServerCore::wait()
+{
+    for (auto &w : workers_) w->join();
+}
+
+// ---- Public facade --------------------------------------------------------------------------
+
+class Server::Impl : public ServerCore {
+public:
+    using ServerCore::ServerCore;
+};
+
+Server::Server(Config config, ServerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(options)))
+{
+}
+
+Server::~Server() = default;
+void Server::start() { impl_->start(); }
+std::vector<ListenAddress> Server::bound_addresses() const { return impl_->bound(); }
+void Server::stop() { impl_->stop(); }
+void Server::wait() { impl_->wait(); }
+const Config &Server::config() const { return impl_->config(); }
+
+void check_config(const Config &config, const ServerOptions &options)
+{
+    Generation generation(config, options.plugin_dirs);
+}
+
+} // namespace dialtone

@@ -1,0 +1,51 @@
+// What workers share: config, the current generation, connection accounting, the access log.
+#pragma once
+
+#include "dialtone/server.hpp"
+#include "generation.hpp"
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+namespace dialtone {
+
+class Worker;
+
+class ServerCore {
+public:
+    ServerCore(Config config, ServerOptions options);
+    ~ServerCore();
+
+    const Config &config() const { return config_; }
+    std::shared_ptr<const Generation> generation() const;
+
+    // Connection accounting against limits.max_connections: counts the new connection and
+    // says whether it is within the limit. Every call is paired with connection_closed().
+    // Thread-safe.
+    bool open_connection();
+    void connection_closed();
+
+    int access_log_fd() const { return access_fd_; }
+
+    void start();
+    void stop();
+    void wait();
+    std::vector<ListenAddress> bound() const { return bound_; }
+
+private:
+    int bind_one(const ListenAddress &a, uint16_t port, std::string &err);
+
+    Config config_;
+    ServerOptions options_;
+    mutable std::mutex gen_mu_;
+    std::shared_ptr<const Generation> generation_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::vector<ListenAddress> bound_;
+    std::atomic<size_t> connections_{0};
+    int access_fd_ = -1;
+    bool started_ = false;
+    bool joined_ = false;
+};
+
+} // namespace dialtone

@@ -1,0 +1,258 @@
+#include "worker.hpp"
+
+#include "connection.hpp"
+#include "dialtone/log.hpp"
+#include "http.hpp"
+#include "server_core.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace dialtone {
+
+namespace {
+constexpr uint64_t kAcceptPauseMs = 100; // back-off when out of descriptors
+}
+
+Worker::Worker(ServerCore &server, unsigned index)
+    : server_(server), index_(index), read_buf_(new char[read_buffer_size])
+{
+    uv_loop_init(&loop_);
+    uv_async_init(&loop_, &async_, on_async);
+    async_.data = this;
+    uv_timer_init(&loop_, &tick_);
+    tick_.data = this;
+    uv_timer_init(&loop_, &pause_);
+    pause_.data = this;
+}
+
+Worker::~Worker()
+{
+    join();
+    // The loop ran to completion: every handle is closed.
+    int rc = uv_loop_close(&loop_);
+    if (rc != 0) DT_LOG(LogLevel::error, "worker %u: loop closed with live handles", index_);
+}
+
+void Worker::add_listener(int fd)
+{
+    auto l = std::make_unique<Listener>();
+    l->fd = fd;
+    l->worker = this;
+    uv_poll_init_socket(&loop_, &l->poll, fd);
+    l->poll.data = l.get();
+    listeners_.push_back(std::move(l));
+}
+
+void Worker::start()
+{
+    for (auto &l : listeners_) uv_poll_start(&l->poll, UV_READABLE, on_accept);
+    uv_timer_start(&tick_, on_tick, 1000, 1000);
+    thread_ = std::thread([this] { run(); });
+}
+
+void Worker::join()
+{
+    if (thread_.joinable()) thread_.join();
+}
+
+void Worker::run()
+{
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    flush_access_log();
+}
+
+bool Worker::post(std::function<void()> task)
+{
+    {
+        std::lock_guard<std::mutex> lock(inbox_mu_);
+        if (stopped_) return false;
+        inbox_.push_back(std::move(task));
+    }
+    uv_async_send(&async_);
+    return true;
+}
+
+void Worker::stop()
+{
+    post([this] { begin_stop(); });
+}
+
+void Worker::on_async(uv_async_t *h) { static_cast<Worker *>(h->data)->drain_inbox(); }
+
+void Worker::drain_inbox()
+{
+    std::vector<std::function<void()>> tasks;
+    {
+        std::lock_guard<std::mutex> lock(inbox_mu_);
+        tasks.swap(inbox_);
+    }
+    for (auto &t : tasks) t();
+}
+
+void Worker::on_accept(uv_poll_t *h, int status, int)
+{
+    auto *l = static_cast<Listener *>(h->data);
+    if (status < 0) return;
+    l->worker->accept_from(*l);
+}
+
+void Worker::accept_from(Listener &l)
+{
+    // A bounded batch per wakeup keeps one busy listener from starving the connections.
+    for (int i = 0; i < 64 && !draining_; ++i) {
+        sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        int fd = accept4(l.fd, reinterpret_cast<sockaddr *>(&ss), &len,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                DT_LOG(LogLevel::warn, "accept: %s: pausing accepts for %llu ms (raise the "
+                       "open-files limit or lower limits.max_connections)", strerror(errno),
+                       static_cast<unsigned long long>(kAcceptPauseMs));
+                for (auto &other : listeners_) uv_poll_stop(&other->poll);
+                uv_timer_start(&pause_, [](uv_timer_t *t) {
+                    auto *w = static_cast<Worker *>(t->data);
+                    if (w->draining_) return;
+                    for (auto &other : w->listeners_)
+                        uv_poll_start(&other->poll, UV_READABLE, on_accept);
+                }, kAcceptPauseMs, 0);
+            }
+            return;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        bool admitted = server_.open_connection();
+        auto *c = new Connection(*this, fd, ss, len, server_.generation());
+        c->start();
+        if (!admitted) {
+            c->refuse(503); // over limits.max_connections: answer, then close
+        }
+    }
+}
+
+void Worker::connection_opened(Connection *c)
+{
+    c->next = conns_;
+    if (conns_) conns_->prev = c;
+    conns_ = c;
+    ++conn_count_;
+}
+
+void Worker::connection_closed(Connection *c)
+{
+    if (c->prev) c->prev->next = c->next;
+    else conns_ = c->next;
+    if (c->next) c->next->prev = c->prev;
+    --conn_count_;
+    server_.connection_closed();
+    if (draining_ && conn_count_ == 0) finish_stop();
+}
+
+void Worker::begin_stop()
+{
+    if (draining_) return;
+    draining_ = true;
+    grace_deadline_ = uv_now(&loop_) + server_.config().timeouts.grace_ms;
+    for (auto &l : listeners_) {
+        uv_poll_stop(&l->poll);
+        uv_close(reinterpret_cast<uv_handle_t *>(&l->poll), nullptr);
+        ::close(l->fd);
+    }
+    uv_timer_stop(&pause_);
+    // Idle connections close now; busy ones after their response.
+    for (Connection *c = conns_; c;) {
+        Connection *next = c->next;
+        c->begin_drain();
+        c = next;
+    }
+    if (conn_count_ == 0) finish_stop();
+}
+
+void Worker::finish_stop()
+{
+    // Last one out: close the worker's own handles so that the loop ends.
+    uv_close(reinterpret_cast<uv_handle_t *>(&tick_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t *>(&pause_), nullptr);
+    {
+        std::lock_guard<std::mutex> lock(inbox_mu_);
+        stopped_ = true;
+    }
+    drain_inbox(); // tasks posted before the stop still run (they hold request references)
+    uv_close(reinterpret_cast<uv_handle_t *>(&async_), nullptr);
+}
+
+void Worker::on_tick(uv_timer_t *h)
+{
+    auto *w = static_cast<Worker *>(h->data);
+    w->flush_access_log();
+    if (w->draining_ && uv_now(&w->loop_) >= w->grace_deadline_) {
+        if (w->conn_count_ > 0)
+            DT_LOG(LogLevel::warn, "worker %u: grace period over, aborting %zu connection(s)",
+                   w->index_, w->conn_count_);
+        for (Connection *c = w->conns_; c;) {
+            Connection *next = c->next;
+            c->close_now();
+            c = next;
+        }
+    }
+}
+
+void Worker::refresh_clock()
+{
+    time_t now = time(nullptr);
+    if (now == clock_sec_) return;
+    clock_sec_ = now;
+    memcpy(date_line_, "Date: ", 6);
+    size_t n = http::format_http_date(now, date_line_ + 6);
+    memcpy(date_line_ + 6 + n, "\r\n", 2);
+    date_len_ = 6 + n + 2;
+    tm t;
+    gmtime_r(&now, &t);
+    log_time_len_ = strftime(log_time_, sizeof log_time_, "[%d/%b/%Y:%H:%M:%S +0000]", &t);
+}
+
+std::string_view Worker::date_line()
+{
+    refresh_clock();
+    return {date_line_, date_len_};
+}
+
+std::string_view Worker::log_time()
+{
+    refresh_clock();
+    return {log_time_, log_time_len_};
+}
+
+void Worker::log_access(std::string_view line)
+{
+    access_buf_.append(line);
+    if (access_buf_.size() >= 32 * 1024) flush_access_log();
+}
+
+void Worker::flush_access_log()
+{
+    int fd = server_.access_log_fd();
+    if (fd < 0 || access_buf_.empty()) return;
+    // O_APPEND: whole-buffer writes from different workers do not interleave within a line.
+    const char *p = access_buf_.data();
+    size_t left = access_buf_.size();
+    while (left > 0) {
+        ssize_t n = ::write(fd, p, left);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            DT_LOG(LogLevel::error, "access log: %s", strerror(errno));
+            break;
+        }
+        p += n;
+        left -= static_cast<size_t>(n);
+    }
+    access_buf_.clear();
+}
+
+} // namespace dialtone

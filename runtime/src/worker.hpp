@@ -1,0 +1,104 @@
+// A worker: one thread, one libuv loop, its listeners (SO_REUSEPORT sockets: the kernel
+// spreads connections over workers) and the connections accepted on them.
+#pragma once
+
+#include "generation.hpp"
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <uv.h>
+
+namespace dialtone {
+
+class Connection;
+class ServerCore;
+
+class Worker {
+public:
+    Worker(ServerCore &server, unsigned index);
+    ~Worker();
+    Worker(const Worker &) = delete;
+    Worker &operator=(const Worker &) = delete;
+
+    // Takes a listening socket (non-blocking, bound, listening) to accept from.
+    void add_listener(int fd);
+    void start();
+    void join();
+
+    // Runs `task` on this worker's thread, in order of posting. Thread-safe: any thread.
+    // Returns false once the worker has stopped (the task is dropped).
+    bool post(std::function<void()> task);
+    // Graceful stop (any thread): stop accepting, close idle connections, abort the rest
+    // after the grace period.
+    void stop();
+
+    bool on_own_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
+    uv_loop_t *loop() { return &loop_; }
+    ServerCore &server() { return server_; }
+    unsigned index() const { return index_; }
+    bool draining() const { return draining_; }
+
+    // Shared read buffer: a connection copies out only what it must keep (pipelined bytes).
+    char *read_buffer() { return read_buf_.get(); }
+    static constexpr size_t read_buffer_size = 64 * 1024;
+
+    // "Date: <IMF-fixdate>\r\n", refreshed once a second.
+    std::string_view date_line();
+    // "[26/Nov/2026:04:50:00 +0000]" for the access log.
+    std::string_view log_time();
+
+    void log_access(std::string_view line); // buffered; flushed each second and at exit
+
+    void connection_opened(Connection *c);
+    void connection_closed(Connection *c);
+
+private:
+    struct Listener {
+        uv_poll_t poll;
+        int fd;
+        Worker *worker;
+    };
+    static void on_accept(uv_poll_t *h, int status, int events);
+    static void on_async(uv_async_t *h);
+    static void on_tick(uv_timer_t *h);
+    void run();
+    void accept_from(Listener &l);
+    void drain_inbox();
+    void begin_stop();
+    void finish_stop();
+    void flush_access_log();
+    void refresh_clock();
+
+    ServerCore &server_;
+    unsigned index_;
+    uv_loop_t loop_;
+    uv_async_t async_;
+    uv_timer_t tick_;  // once a second: clock, access log, grace period
+    uv_timer_t pause_; // accept back-off after EMFILE
+    std::thread thread_;
+    std::vector<std::unique_ptr<Listener>> listeners_;
+    std::unique_ptr<char[]> read_buf_;
+
+    std::mutex inbox_mu_;
+    std::vector<std::function<void()>> inbox_;
+    bool stopped_ = false; // guarded by inbox_mu_
+
+    Connection *conns_ = nullptr; // intrusive list
+    size_t conn_count_ = 0;
+    bool draining_ = false;
+    uint64_t grace_deadline_ = 0;
+
+    time_t clock_sec_ = 0;
+    char date_line_[64];
+    size_t date_len_ = 0;
+    char log_time_[40];
+    size_t log_time_len_ = 0;
+    std::string access_buf_;
+};
+
+} // namespace dialtone
