@@ -210,14 +210,19 @@ int api_req_header_at(const dt_req_t *r, size_t index, dt_str_t *name, dt_str_t 
 dt_str_t api_req_body(const dt_req_t *r) { return str(R(r)->body); }
 dt_str_t api_req_remote_addr(const dt_req_t *r) { return {R(r)->remote, strlen(R(r)->remote)}; }
 int api_req_http_version(const dt_req_t *r) { return R(r)->http_version; }
-void *api_req_alloc(dt_req_t *r, size_t size) { return R(r)->arena.alloc(size); }
+void *api_req_alloc(dt_req_t *r, size_t size)
+{
+    std::lock_guard<std::mutex> lock(R(r)->mu);
+    return R(r)->arena.alloc(size);
+}
 void api_req_set_data(dt_req_t *r, void *data) { R(r)->plugin_data = data; }
 void *api_req_data(const dt_req_t *r) { return R(r)->plugin_data; }
 
 // Response-shaping calls are allowed while the request is live and its head unsent.
+// Called with q->mu held.
 int head_state(const Request *q)
 {
-    if (q->aborted || !q->conn) return DT_EABORTED;
+    if (q->aborted) return DT_EABORTED;
     if (q->head_sent || q->finished) return DT_ESTATE;
     return 0;
 }
@@ -225,8 +230,9 @@ int head_state(const Request *q)
 int api_resp_set_status(dt_req_t *r, int status)
 {
     Request *q = R(r);
-    if (int e = head_state(q)) return e;
     if (status <= 100 || status >= 600) return DT_EINVAL;
+    std::lock_guard<std::mutex> lock(q->mu);
+    if (int e = head_state(q)) return e;
     q->status = status;
     q->touched = true;
     return 0;
@@ -247,7 +253,6 @@ int api_resp_add_header(dt_req_t *r, const char *name, size_t name_len, const ch
                         size_t value_len)
 {
     Request *q = R(r);
-    if (int e = head_state(q)) return e;
     if (!name || !valid_field(name, name_len, true) || (!value && value_len) ||
         !valid_field(value, value_len, false))
         return DT_EINVAL;
@@ -255,6 +260,8 @@ int api_resp_add_header(dt_req_t *r, const char *name, size_t name_len, const ch
     for (std::string_view reserved :
          {"date", "server", "connection", "transfer-encoding", "content-length"})
         if (http::iequals(n, reserved)) return DT_EINVAL;
+    std::lock_guard<std::mutex> lock(q->mu);
+    if (int e = head_state(q)) return e;
     q->resp_headers.append(name, name_len).append(": ").append(value, value_len).append("\r\n");
     q->touched = true;
     return 0;
@@ -263,8 +270,9 @@ int api_resp_add_header(dt_req_t *r, const char *name, size_t name_len, const ch
 int api_resp_set_length(dt_req_t *r, uint64_t length)
 {
     Request *q = R(r);
-    if (int e = head_state(q)) return e;
     if (length > static_cast<uint64_t>(INT64_MAX)) return DT_ERANGE;
+    std::lock_guard<std::mutex> lock(q->mu);
+    if (int e = head_state(q)) return e;
     q->resp_length = static_cast<int64_t>(length);
     q->touched = true;
     return 0;
@@ -272,65 +280,62 @@ int api_resp_set_length(dt_req_t *r, uint64_t length)
 
 int api_req_write(dt_req_t *r, const void *data, size_t len)
 {
-    Request *q = R(r);
     if (!data && len) return DT_EINVAL;
-    if (q->aborted || !q->conn) return DT_EABORTED;
-    q->touched = true;
-    return q->conn->write(*q, data, len, true, nullptr, nullptr);
+    ResponseOp op{ResponseOp::copy};
+    op.ptr = static_cast<const char *>(data);
+    op.len = len;
+    return R(r)->submit(std::move(op));
 }
 
 int api_req_write_ref(dt_req_t *r, const void *data, size_t len, dt_release_cb release, void *arg)
 {
-    Request *q = R(r);
     if (!data && len) return DT_EINVAL;
-    if (q->aborted || !q->conn) return DT_EABORTED;
-    q->touched = true;
-    return q->conn->write(*q, data, len, false, release, arg);
+    ResponseOp op{ResponseOp::ref};
+    op.ptr = static_cast<const char *>(data);
+    op.len = len;
+    op.release = release;
+    op.arg = arg;
+    return R(r)->submit(std::move(op));
 }
 
 int api_req_send_file(dt_req_t *r, int fd, uint64_t offset, uint64_t len)
 {
-    Request *q = R(r);
-    if (fd < 0) return DT_EINVAL;
-    if (q->aborted || !q->conn) return DT_EABORTED;
-    q->touched = true;
-    return q->conn->send_file(*q, fd, offset, len);
+    if (fd < 0 || len > SIZE_MAX) return DT_EINVAL;
+    ResponseOp op{ResponseOp::file};
+    op.fd = fd;
+    op.offset = offset;
+    op.len = static_cast<size_t>(len);
+    return R(r)->submit(std::move(op));
 }
 
-int api_req_finish(dt_req_t *r)
-{
-    Request *q = R(r);
-    if (q->finished) return DT_ESTATE;
-    if (q->aborted || !q->conn) return DT_EABORTED;
-    return q->conn->finish(*q);
-}
+int api_req_finish(dt_req_t *r) { return R(r)->submit(ResponseOp{ResponseOp::finish}); }
 
 void api_req_retain(dt_req_t *r) { R(r)->retain(); }
 void api_req_release(dt_req_t *r) { R(r)->release(); }
 
-// Runs cb for `q` on its worker; the task holds a reference until it has run.
-int post_to_owner(Request *q, dt_req_cb cb, void *arg)
+int api_req_resume(dt_req_t *r, dt_req_cb cb, void *arg)
 {
+    Request *q = R(r);
+    if (!cb) return DT_EINVAL;
     if (q->gone.load(std::memory_order_acquire)) return DT_EABORTED;
+    // From a worker thread the continuation runs on that worker (no hop, and the runtime's
+    // work spreads over workers); from any other thread, on the connection's own worker.
+    Worker *target = Worker::current() ? Worker::current() : q->worker;
     q->retain();
-    bool posted = q->worker->post([q, cb, arg] {
-        if (q->conn)
-            q->conn->run_callback(*q, cb, arg);
-        else
-            cb(q->c(), arg); // aborted meanwhile: the plugin still gets to free arg
+    bool posted = target->post([q, cb, arg] {
+        q->run({Continuation::callback, cb, arg});
         q->release();
     });
+    if (!posted && target != q->worker)
+        posted = q->worker->post([q, cb, arg] {
+            q->run({Continuation::callback, cb, arg});
+            q->release();
+        });
     if (!posted) {
         q->release();
         return DT_EABORTED;
     }
     return 0;
-}
-
-int api_req_resume(dt_req_t *r, dt_req_cb cb, void *arg)
-{
-    if (!cb) return DT_EINVAL;
-    return post_to_owner(R(r), cb, arg);
 }
 
 void on_request_timer(uv_timer_t *h)
@@ -350,7 +355,7 @@ void on_request_timer(uv_timer_t *h)
     uv_close(reinterpret_cast<uv_handle_t *>(h),
              [](uv_handle_t *hh) { delete static_cast<RequestTimer *>(hh->data); });
     // Timers are cancelled when the request detaches, so the request is live here.
-    if (q->conn) q->conn->run_callback(*q, cb, arg);
+    q->run({Continuation::timer, cb, arg});
 }
 
 // Owner thread: arms a timer with a known id.

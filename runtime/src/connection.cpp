@@ -443,10 +443,16 @@ void Connection::run_handler()
         handle_verdict(DT_DECLINED);
         return;
     }
+    // on_handle holds the request's strand: a continuation another thread posts meanwhile
+    // runs after it returns.
+    r.retain();
+    bool entered = r.strand_enter();
     ++in_plugin_;
     int verdict = loc.plugin->desc->on_handle(loc.instance, r.c());
     --in_plugin_;
     handle_verdict(verdict);
+    if (entered) r.strand_leave();
+    r.release();
 }
 
 void Connection::handle_verdict(int verdict)
@@ -458,9 +464,11 @@ void Connection::handle_verdict(int verdict)
     }
     const char *plugin = r.loc ? r.loc->plugin->name.c_str() : "-";
     switch (verdict) {
-    case DT_DONE:
-        if (!r.finished) finish(r);
+    case DT_DONE: {
+        ResponseOp fin{ResponseOp::finish};
+        r.submit(std::move(fin)); // DT_ESTATE if the plugin finished already: fine
         break;
+    }
     case DT_DECLINED:
         if (!r.touched) {
             run_handler();
@@ -485,10 +493,10 @@ void Connection::handle_verdict(int verdict)
     after_plugin_call();
 }
 
-void Connection::run_callback(Request &r, dt_req_cb cb, void *arg)
+void Connection::enter_plugin() { ++in_plugin_; }
+
+void Connection::leave_plugin()
 {
-    ++in_plugin_;
-    cb(r.c(), arg);
     --in_plugin_;
     after_plugin_call();
 }
@@ -501,7 +509,7 @@ void Connection::after_plugin_call()
         close_now();
         return;
     }
-    if (cur_ && cur_->finished && state_ == State::processing) request_finished();
+    if (cur_ && cur_->finish_applied && state_ == State::processing) request_finished();
     if (!driving_) flush();
 }
 
@@ -515,7 +523,9 @@ void Connection::respond_error(int status)
         format_peer(peer_, cur_->remote, sizeof cur_->remote);
     }
     Request &r = *cur_;
+    std::unique_lock<std::mutex> lock(r.mu);
     if (r.head_sent) {
+        lock.unlock();
         // Too late for an error page: the client sees the connection close early.
         DT_LOG(LogLevel::warn, "error %d after the response head for %s: closing", status,
                r.path.c_str());
@@ -536,16 +546,18 @@ void Connection::respond_error(int status)
                      status, static_cast<int>(reason.size()), reason.data(), status,
                      static_cast<int>(reason.size()), reason.data());
     r.resp_length = n;
+    r.head_sent = true;
+    r.finished = true;
+    r.body_bytes = static_cast<uint64_t>(n);
+    lock.unlock();
     start_response(r);
     if (!r.is_head) queue_copy(body, static_cast<size_t>(n));
-    r.body_bytes = static_cast<uint64_t>(n);
-    r.finished = true;
+    r.finish_applied = true;
+    r.conn_queued.store(queued_, std::memory_order_relaxed);
 }
 
 void Connection::start_response(Request &r)
 {
-    r.head_sent = true;
-    r.touched = true;
     bool no_body = r.status < 200 || r.status == 204 || r.status == 304;
     char line[128];
     std::string_view reason = http::reason_phrase(r.status);
@@ -579,84 +591,55 @@ void Connection::start_response(Request &r)
     queue_copy(r.resp_headers.data(), r.resp_headers.size());
 }
 
-int Connection::write(Request &r, const void *data, size_t len, bool copy, dt_release_cb release,
-                      void *arg)
+void Connection::apply(Request &r, std::vector<ResponseOp> &ops)
 {
-    if (r.aborted || !r.live()) return DT_EABORTED;
-    if (r.finished) return DT_ESTATE;
-    if (queued_ > kHighWatermark) {
-        r.want_writable = true;
-        return DT_EAGAIN;
+    for (ResponseOp &op : ops) {
+        switch (op.kind) {
+        case ResponseOp::head:
+            start_response(r);
+            break;
+        case ResponseOp::copy:
+        case ResponseOp::ref:
+        case ResponseOp::file: {
+            if (r.is_head || op.len == 0) { // counted, not sent
+                if (op.kind == ResponseOp::ref && op.release) op.release(op.arg);
+                if (op.kind == ResponseOp::file) ::close(op.fd);
+                break;
+            }
+            if (r.chunked) {
+                char size[24];
+                int n = snprintf(size, sizeof size, "%zx\r\n", op.len);
+                queue_copy(size, static_cast<size_t>(n));
+            }
+            if (op.kind == ResponseOp::copy)
+                queue_copy(op.ptr ? op.ptr : op.data.data(), op.len);
+            else if (op.kind == ResponseOp::ref)
+                queue_ref(op.ptr, op.len, op.release, op.arg);
+            else {
+                outq_.push_back({OutItem::file, op.len, 0, nullptr, nullptr, nullptr, op.fd,
+                                 op.offset});
+                queued_ += op.len;
+            }
+            if (r.chunked) queue_copy("\r\n", 2);
+            break;
+        }
+        case ResponseOp::finish:
+            if (r.chunked) queue_copy("0\r\n\r\n", 5);
+            if (r.resp_length >= 0 && r.body_bytes < static_cast<uint64_t>(r.resp_length)) {
+                DT_LOG(LogLevel::error,
+                       "plugin %s finished %s after %llu of the %lld bytes it declared; "
+                       "closing the connection",
+                       r.loc ? r.loc->plugin->name.c_str() : "-", r.path.c_str(),
+                       static_cast<unsigned long long>(r.body_bytes),
+                       static_cast<long long>(r.resp_length));
+                keep_alive_ = false;
+            }
+            r.finish_applied = true;
+            break;
+        }
     }
-    if (r.resp_length >= 0 && r.body_bytes + len > static_cast<uint64_t>(r.resp_length))
-        return DT_ERANGE;
-    if (!r.head_sent) start_response(r);
-    r.body_bytes += len;
-    if (r.is_head || len == 0) {
-        if (release) release(arg);
-        return 0;
-    }
-    if (r.chunked) {
-        char size[24];
-        int n = snprintf(size, sizeof size, "%zx\r\n", len);
-        queue_copy(size, static_cast<size_t>(n));
-    }
-    if (copy)
-        queue_copy(data, len);
-    else
-        queue_ref(data, len, release, arg);
-    if (r.chunked) queue_copy("\r\n", 2);
-    return 0;
-}
-
-int Connection::send_file(Request &r, int fd, uint64_t offset, uint64_t len)
-{
-    if (r.aborted || !r.live()) return DT_EABORTED;
-    if (r.finished) return DT_ESTATE;
-    if (queued_ > kHighWatermark) {
-        r.want_writable = true;
-        return DT_EAGAIN;
-    }
-    if (r.resp_length >= 0 && r.body_bytes + len > static_cast<uint64_t>(r.resp_length))
-        return DT_ERANGE;
-    if (!r.head_sent) start_response(r);
-    r.body_bytes += len;
-    if (r.is_head || len == 0) {
-        ::close(fd);
-        return 0;
-    }
-    if (r.chunked) {
-        char size[24];
-        int n = snprintf(size, sizeof size, "%llx\r\n", static_cast<unsigned long long>(len));
-        queue_copy(size, static_cast<size_t>(n));
-    }
-    outq_.push_back({OutItem::file, static_cast<size_t>(len), 0, nullptr, nullptr, nullptr, fd,
-                     offset});
-    queued_ += len;
-    if (r.chunked) queue_copy("\r\n", 2);
-    return 0;
-}
-
-int Connection::finish(Request &r)
-{
-    if (r.aborted || !r.live()) return DT_EABORTED;
-    if (r.finished) return DT_ESTATE;
-    if (!r.head_sent) {
-        // Nothing was written: the whole body is empty, say so rather than chunk nothing.
-        if (r.resp_length < 0) r.resp_length = 0;
-        start_response(r);
-    }
-    if (r.chunked) queue_copy("0\r\n\r\n", 5);
-    if (r.resp_length >= 0 && r.body_bytes < static_cast<uint64_t>(r.resp_length)) {
-        DT_LOG(LogLevel::error, "plugin %s finished %s after %llu of the %lld bytes it declared; "
-               "closing the connection", r.loc ? r.loc->plugin->name.c_str() : "-",
-               r.path.c_str(), static_cast<unsigned long long>(r.body_bytes),
-               static_cast<long long>(r.resp_length));
-        keep_alive_ = false;
-    }
-    r.finished = true;
+    r.conn_queued.store(queued_, std::memory_order_relaxed);
     if (in_plugin_ == 0) after_plugin_call();
-    return 0;
 }
 
 void Connection::queue_copy(const void *data, size_t len)
@@ -705,13 +688,18 @@ void Connection::abort_request(const char *why)
     Request *r = cur_;
     cur_ = nullptr;
     DT_LOG(LogLevel::debug, "request %s aborted: %s", r->path.c_str(), why);
-    r->aborted = true;
+    bool notify;
+    {
+        std::lock_guard<std::mutex> lock(r->mu);
+        r->aborted = true;
+        notify = r->suspended && !r->finished;
+    }
     r->cancel_timers();
-    bool notify = r->suspended && !r->finished && r->loc && r->loc->plugin->desc->on_abort;
     r->conn = nullptr;
     r->gone.store(true, std::memory_order_release);
     if (r->head_sent || r->status != 200) log_access(*r);
-    if (notify) r->loc->plugin->desc->on_abort(r->loc->instance, r->c());
+    // Exactly once, after any continuation still running on another worker.
+    if (notify) r->run({Continuation::abort});
     r->release();
 }
 
@@ -795,6 +783,7 @@ Connection::WriteResult Connection::write_out()
         }
     }
     if (progressed) last_progress_ = uv_now(worker_.loop());
+    if (cur_) cur_->conn_queued.store(queued_, std::memory_order_relaxed);
     if (result == WriteResult::drained) {
         outq_.clear();
         outq_head_ = 0;
@@ -829,7 +818,7 @@ void Connection::flush()
             start_lingering_close();
             return;
         }
-        if (cur_ && cur_->want_writable && queued_ <= kLowWatermark && in_plugin_ == 0) {
+        if (cur_ && cur_->want_writable.load() && queued_ <= kLowWatermark && in_plugin_ == 0) {
             call_on_writable();
             if (state_ == State::closed) {
                 flushing_ = false;
@@ -853,18 +842,11 @@ void Connection::flush()
 
 void Connection::call_on_writable()
 {
-    Request &r = *cur_;
-    r.want_writable = false;
-    if (!r.loc || !r.loc->plugin->desc->on_writable) return;
-    ++in_plugin_;
-    r.loc->plugin->desc->on_writable(r.loc->instance, r.c());
-    --in_plugin_;
-    if (close_pending_) {
-        close_pending_ = false;
-        close_now();
-        return;
-    }
-    if (cur_ && cur_->finished && state_ == State::processing) request_finished();
+    Request *r = cur_;
+    r->want_writable.store(false);
+    r->retain();
+    r->run({Continuation::writable});
+    r->release();
 }
 
 void Connection::on_writable_event()

@@ -43,15 +43,12 @@ public:
     // Sends a minimal response "503 Service Unavailable" and closes (over max_connections).
     void refuse(int status);
 
-    // Plugin-facing operations (dt_api_t), on the owner thread; `r` is this connection's
-    // current request.
-    int write(Request &r, const void *data, size_t len, bool copy, dt_release_cb release,
-              void *arg);
-    int send_file(Request &r, int fd, uint64_t offset, uint64_t len);
-    int finish(Request &r);
-
-    // Runs a plugin callback of `r` (timer, resume) with the connection's bookkeeping around it.
-    void run_callback(Request &r, dt_req_cb cb, void *arg);
+    // Owner thread: appends a request's response operations to the output queue.
+    void apply(Request &r, std::vector<ResponseOp> &ops);
+    // Owner thread: brackets plugin code, so that closing waits until it returns and what it
+    // queued is flushed after.
+    void enter_plugin();
+    void leave_plugin();
 
     Worker &worker() { return worker_; }
 

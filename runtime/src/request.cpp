@@ -1,8 +1,11 @@
 #include "request.hpp"
 
+#include "connection.hpp"
 #include "http.hpp"
+#include "worker.hpp"
 
 #include <cstddef>
+#include <unistd.h>
 
 namespace dialtone {
 
@@ -48,6 +51,152 @@ void Request::cancel_timers()
                  [](uv_handle_t *h) { delete static_cast<RequestTimer *>(h->data); });
     }
     timers.clear();
+}
+
+
+int Request::submit(ResponseOp op)
+{
+    bool owner = worker->on_own_thread();
+    bool post = false;
+    std::vector<ResponseOp> batch;
+    {
+        std::lock_guard<std::mutex> lock(mu);
+        if (aborted) return DT_EABORTED;
+        if (finished) return DT_ESTATE;
+        size_t len = op.kind == ResponseOp::finish ? 0 : op.len;
+        if (op.kind != ResponseOp::finish) {
+            if (ops_bytes + conn_queued.load(std::memory_order_relaxed) >
+                Connection::kHighWatermark) {
+                want_writable.store(true);
+                return DT_EAGAIN;
+            }
+            if (resp_length >= 0 && body_bytes + len > static_cast<uint64_t>(resp_length))
+                return DT_ERANGE;
+        }
+        touched = true;
+        if (!head_sent) {
+            head_sent = true;
+            if (op.kind == ResponseOp::finish && resp_length < 0)
+                resp_length = 0; // nothing was written: say so rather than chunk nothing
+            ops.emplace_back(ResponseOp::head);
+        }
+        if (op.kind == ResponseOp::finish) finished = true;
+        body_bytes += len;
+        if (!owner && op.kind == ResponseOp::copy && op.ptr) {
+            op.data.assign(op.ptr, op.len); // the caller may reuse its buffer on return
+            op.ptr = nullptr;
+        }
+        ops.push_back(std::move(op));
+        if (owner) {
+            batch.swap(ops);
+            ops_bytes = 0;
+        } else {
+            ops_bytes += len;
+            post = !drain_posted;
+            drain_posted = true;
+        }
+    }
+    if (owner) {
+        if (conn) conn->apply(*this, batch);
+        return 0;
+    }
+    if (post) {
+        retain();
+        if (!worker->post([this] {
+                apply_pending();
+                release();
+            }))
+            release();
+    }
+    return 0;
+}
+
+void Request::apply_pending()
+{
+    std::vector<ResponseOp> batch;
+    {
+        std::lock_guard<std::mutex> lock(mu);
+        batch.swap(ops);
+        ops_bytes = 0;
+        drain_posted = false;
+    }
+    if (conn) {
+        conn->apply(*this, batch);
+        return;
+    }
+    // Detached meanwhile: give back what the ops own.
+    for (ResponseOp &op : batch) {
+        if (op.kind == ResponseOp::ref && op.release) op.release(op.arg);
+        if (op.kind == ResponseOp::file && op.fd >= 0) ::close(op.fd);
+    }
+}
+
+bool Request::strand_enter()
+{
+    std::lock_guard<std::mutex> lock(mu);
+    if (cb_running) return false;
+    cb_running = true;
+    return true;
+}
+
+void Request::strand_leave()
+{
+    for (;;) {
+        Continuation next;
+        {
+            std::lock_guard<std::mutex> lock(mu);
+            if (cb_waiting.empty()) {
+                cb_running = false;
+                return;
+            }
+            next = cb_waiting.front();
+            cb_waiting.pop_front();
+        }
+        run_now(next);
+    }
+}
+
+void Request::run(Continuation c)
+{
+    {
+        std::lock_guard<std::mutex> lock(mu);
+        if (cb_running) {
+            cb_waiting.push_back(c);
+            return;
+        }
+        cb_running = true;
+    }
+    run_now(c);
+    strand_leave();
+}
+
+void Request::run_now(const Continuation &c)
+{
+    // On the owner, the connection defers closing until the plugin returns and flushes after.
+    Connection *owner_conn = worker->on_own_thread() ? conn : nullptr;
+    if (owner_conn) owner_conn->enter_plugin();
+    bool is_aborted;
+    {
+        std::lock_guard<std::mutex> lock(mu);
+        is_aborted = aborted;
+    }
+    const dt_plugin_t *d = loc ? loc->plugin->desc : nullptr;
+    void *instance = loc ? loc->instance : nullptr;
+    switch (c.kind) {
+    case Continuation::callback:
+        c.cb(this->c(), c.arg); // runs even after an abort, so the plugin can free arg
+        break;
+    case Continuation::timer:
+        if (!is_aborted && !gone.load()) c.cb(this->c(), c.arg);
+        break;
+    case Continuation::writable:
+        if (!is_aborted && d && d->on_writable) d->on_writable(instance, this->c());
+        break;
+    case Continuation::abort:
+        if (d && d->on_abort) d->on_abort(instance, this->c());
+        break;
+    }
+    if (owner_conn) owner_conn->leave_plugin();
 }
 
 } // namespace dialtone

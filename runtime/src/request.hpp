@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +36,33 @@ struct HeaderRef {
 };
 
 class Request;
+
+// A response operation from the plugin, applied to the connection on the owning worker in the
+// order the plugin made the calls.
+struct ResponseOp {
+    enum Kind : uint8_t { head, copy, ref, file, finish };
+    explicit ResponseOp(Kind k) : kind(k) {}
+    Kind kind;
+    const char *ptr = nullptr; // copy made on the owner thread: borrowed for the call; ref
+    std::string data;          // copy made on another thread: owned
+    size_t len = 0;
+    dt_release_cb release = nullptr;
+    void *arg = nullptr;
+    int fd = -1;
+    uint64_t offset = 0;
+};
+
+// Something to run for a request on a worker: a plugin callback (resume or timer) or a hook.
+struct Continuation {
+    enum Kind : uint8_t { callback, timer, writable, abort };
+    Continuation(Kind k = callback, dt_req_cb cb = nullptr, void *arg = nullptr)
+        : kind(k), cb(cb), arg(arg)
+    {
+    }
+    Kind kind;
+    dt_req_cb cb;
+    void *arg;
+};
 
 // A runtime timer of a request (dt_api_t.timer_start). Lives on the owning worker's loop.
 struct RequestTimer {
@@ -79,6 +108,23 @@ public:
     // Cancels and frees every pending timer (owner thread).
     void cancel_timers();
 
+    // Queues a response operation from any thread, with the ABI's state checks (DT_EABORTED,
+    // DT_ESTATE, DT_EAGAIN, DT_ERANGE). On the owner thread it is applied at once; elsewhere it
+    // is carried to the owner through its inbox. On error the caller keeps `op`'s resources.
+    int submit(ResponseOp op);
+    // Owner thread: applies the operations other threads queued.
+    void apply_pending();
+
+    // Runs a continuation on the calling worker thread, unless another of this request's
+    // continuations is running (on any thread): then it runs right after that one, on that
+    // thread. So a request's hooks and callbacks never run concurrently.
+    void run(Continuation c);
+    // The owner marks the strand busy around on_handle (true if it was free), and runs what
+    // queued up meanwhile when done.
+    bool strand_enter();
+    void strand_leave();
+    void run_now(const Continuation &c);
+
     std::atomic<uint32_t> refs{1}; // the runtime's reference
     std::atomic<bool> gone{false}; // detached from its connection: finished or aborted
     Worker *worker;                // the owning worker; stable for the request's life
@@ -105,7 +151,16 @@ public:
     const Location *loc = nullptr;
     size_t next_route = 0;
 
-    // Response.
+    // Response. Fields the plugin may set from any thread are guarded by `mu`; once head_sent
+    // is set the head fields are frozen and the owner reads them without the lock.
+    std::mutex mu;
+    std::vector<ResponseOp> ops; // under mu: queued by other threads for the owner
+    size_t ops_bytes = 0;        // under mu: body bytes in `ops`
+    bool drain_posted = false;   // under mu: an apply_pending task is on its way to the owner
+    std::atomic<size_t> conn_queued{0}; // the connection's unsent bytes, published by the owner
+    bool cb_running = false;            // under mu: a continuation or hook is running
+    std::deque<Continuation> cb_waiting; // under mu
+    bool finish_applied = false;        // owner: the finish op reached the connection
     int status = 200;
     std::string resp_headers; // "Name: value\r\n" lines added by the plugin
     int64_t resp_length = -1; // declared Content-Length, -1 if none
@@ -115,7 +170,7 @@ public:
     bool finished = false;  // req_finish called (or implied by DT_DONE)
     bool suspended = false; // on_handle returned DT_SUSPENDED
     bool aborted = false;
-    bool want_writable = false; // a write returned DT_EAGAIN: call on_writable on drain
+    std::atomic<bool> want_writable{false}; // a write got DT_EAGAIN: on_writable on drain
     bool touched = false;       // the plugin set or wrote something (no DECLINED after this)
     void *plugin_data = nullptr;
     Arena arena;

@@ -16,7 +16,10 @@ namespace dialtone {
 
 namespace {
 constexpr uint64_t kAcceptPauseMs = 100; // back-off when out of descriptors
-}
+thread_local Worker *t_current = nullptr;
+} // namespace
+
+Worker *Worker::current() { return t_current; }
 
 Worker::Worker(ServerCore &server, unsigned index)
     : server_(server), index_(index), read_buf_(new char[read_buffer_size])
@@ -62,6 +65,7 @@ void Worker::join()
 
 void Worker::run()
 {
+    t_current = this;
     uv_run(&loop_, UV_RUN_DEFAULT);
     flush_access_log();
 }

@@ -37,7 +37,9 @@ public:
     // after the grace period.
     void stop();
 
-    bool on_own_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
+    bool on_own_thread() const { return current() == this; }
+    // The worker whose thread is calling, or nullptr on any other thread.
+    static Worker *current();
     uv_loop_t *loop() { return &loop_; }
     ServerCore &server() { return server_; }
     unsigned index() const { return index_; }
