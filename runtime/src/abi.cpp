@@ -308,6 +308,20 @@ int api_req_send_file(dt_req_t *r, int fd, uint64_t offset, uint64_t len)
     return R(r)->submit(std::move(op));
 }
 
+int api_req_send_file_ref(dt_req_t *r, int fd, uint64_t offset, uint64_t len,
+                          dt_release_cb release, void *arg)
+{
+    if (fd < 0 || len > SIZE_MAX) return DT_EINVAL;
+    ResponseOp op{ResponseOp::file};
+    op.fd = fd;
+    op.offset = offset;
+    op.len = static_cast<size_t>(len);
+    op.release = release;
+    op.arg = arg;
+    op.borrowed = true;
+    return R(r)->submit(std::move(op));
+}
+
 int api_req_finish(dt_req_t *r) { return R(r)->submit(ResponseOp{ResponseOp::finish}); }
 
 void api_req_retain(dt_req_t *r) { R(r)->retain(); }
@@ -466,6 +480,7 @@ const dt_api_t g_api = {
     api_timer_start,
     api_timer_stop,
     api_now_ms,
+    api_req_send_file_ref,
 };
 
 } // namespace

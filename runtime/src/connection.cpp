@@ -602,8 +602,7 @@ void Connection::apply(Request &r, std::vector<ResponseOp> &ops)
         case ResponseOp::ref:
         case ResponseOp::file: {
             if (r.is_head || op.len == 0) { // counted, not sent
-                if (op.kind == ResponseOp::ref && op.release) op.release(op.arg);
-                if (op.kind == ResponseOp::file) ::close(op.fd);
+                op.discard();
                 break;
             }
             if (r.chunked) {
@@ -616,8 +615,9 @@ void Connection::apply(Request &r, std::vector<ResponseOp> &ops)
             else if (op.kind == ResponseOp::ref)
                 queue_ref(op.ptr, op.len, op.release, op.arg);
             else {
-                outq_.push_back({OutItem::file, op.len, 0, nullptr, nullptr, nullptr, op.fd,
-                                 op.offset});
+                outq_.push_back({OutItem::file, op.len, 0, nullptr,
+                                 op.borrowed ? op.release : nullptr, op.arg, op.fd, op.offset,
+                                 op.borrowed});
                 queued_ += op.len;
             }
             if (r.chunked) queue_copy("\r\n", 2);
@@ -649,7 +649,7 @@ void Connection::queue_copy(const void *data, size_t len)
         outq_.back().off + outq_.back().len == wbuf_.size()) {
         outq_.back().len += len;
     } else {
-        outq_.push_back({OutItem::copy, len, wbuf_.size(), nullptr, nullptr, nullptr, -1, 0});
+        outq_.push_back({OutItem::copy, len, wbuf_.size(), nullptr, nullptr, nullptr, -1, 0, false});
     }
     wbuf_.append(static_cast<const char *>(data), len);
     queued_ += len;
@@ -657,7 +657,8 @@ void Connection::queue_copy(const void *data, size_t len)
 
 void Connection::queue_ref(const void *data, size_t len, dt_release_cb release, void *arg)
 {
-    outq_.push_back({OutItem::ref, len, 0, static_cast<const char *>(data), release, arg, -1, 0});
+    outq_.push_back(
+        {OutItem::ref, len, 0, static_cast<const char *>(data), release, arg, -1, 0, false});
     queued_ += len;
 }
 
@@ -737,8 +738,7 @@ Connection::WriteResult Connection::write_out()
             it.len -= static_cast<size_t>(n);
             queued_ -= static_cast<size_t>(n);
             if (it.len == 0) {
-                ::close(it.fd);
-                it.fd = -1;
+                release_item(it);
                 ++outq_head_;
             }
             continue;
@@ -776,8 +776,7 @@ Connection::WriteResult Connection::write_out()
             m.off += take;
             left -= take;
             if (m.len == 0) {
-                if (m.kind == OutItem::ref && m.release) m.release(m.arg);
-                m.release = nullptr;
+                release_item(m);
                 ++outq_head_;
             }
         }
@@ -854,13 +853,20 @@ void Connection::on_writable_event()
     flush();
 }
 
+void Connection::release_item(OutItem &m)
+{
+    if (m.kind == OutItem::ref || (m.kind == OutItem::file && m.borrowed)) {
+        if (m.release) m.release(m.arg);
+    } else if (m.kind == OutItem::file && m.fd >= 0) {
+        ::close(m.fd);
+    }
+    m.release = nullptr;
+    m.fd = -1;
+}
+
 void Connection::release_queue()
 {
-    for (size_t i = outq_head_; i < outq_.size(); ++i) {
-        OutItem &m = outq_[i];
-        if (m.kind == OutItem::ref && m.release) m.release(m.arg);
-        if (m.kind == OutItem::file && m.fd >= 0) ::close(m.fd);
-    }
+    for (size_t i = outq_head_; i < outq_.size(); ++i) release_item(outq_[i]);
     outq_.clear();
     outq_head_ = 0;
     queued_ = 0;

@@ -66,6 +66,7 @@ private:
         void *arg;
         int fd;             // file
         uint64_t file_off;  // file
+        bool borrowed;      // file: call release(arg) instead of closing fd
     };
 
     // llhttp callbacks.
@@ -108,6 +109,7 @@ private:
     void update_timer();
     void start_lingering_close();
     void release_queue();
+    void release_item(OutItem &m);
     void log_access(Request &r);
 
     Worker &worker_;

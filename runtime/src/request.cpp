@@ -124,11 +124,18 @@ void Request::apply_pending()
         conn->apply(*this, batch);
         return;
     }
-    // Detached meanwhile: give back what the ops own.
-    for (ResponseOp &op : batch) {
-        if (op.kind == ResponseOp::ref && op.release) op.release(op.arg);
-        if (op.kind == ResponseOp::file && op.fd >= 0) ::close(op.fd);
+    for (ResponseOp &op : batch) op.discard(); // detached meanwhile
+}
+
+void ResponseOp::discard()
+{
+    if (kind == ref || (kind == file && borrowed)) {
+        if (release) release(arg);
+    } else if (kind == file && fd >= 0) {
+        ::close(fd);
     }
+    release = nullptr;
+    fd = -1;
 }
 
 bool Request::strand_enter()

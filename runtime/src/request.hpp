@@ -50,6 +50,10 @@ struct ResponseOp {
     void *arg = nullptr;
     int fd = -1;
     uint64_t offset = 0;
+    bool borrowed = false; // file: release(arg) when done instead of closing fd
+
+    // Gives back what the op holds when it will not be sent.
+    void discard();
 };
 
 // Something to run for a request on a worker: a plugin callback (resume or timer) or a hook.

@@ -268,6 +268,14 @@ typedef struct dt_api {
     int (*timer_stop)(dt_req_t *req, dt_timer_id_t id);
     /* Milliseconds on the runtime's monotonic clock, for schedules. Thread-safe: any thread. */
     uint64_t (*now_ms)(void);
+
+    /* Like req_send_file, but the runtime borrows `fd` instead of taking it: one open file can
+     * feed many responses (an open-file cache, paced slices of one file). Ownership: if and only
+     * if the call returns 0, the runtime calls `release(arg)` exactly once when it no longer
+     * reads `fd` (sent, or the connection closed); until then `fd` must stay open. release may
+     * be NULL and may run on any worker thread. Threads: any thread. */
+    int (*req_send_file_ref)(dt_req_t *req, int fd, uint64_t offset, uint64_t len,
+                             dt_release_cb release, void *arg);
 } dt_api_t;
 
 /* ---------------------------------------------------------------------------------------------

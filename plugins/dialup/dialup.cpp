@@ -1,0 +1,248 @@
+// dialup — serves files at the bandwidth of old modems, never sleeping a thread.
+//
+//   [location.dialup]
+//   root  = "www"            # as the static plugin: index, follow_symlinks, etag,
+//   modem = "V.92"           #   mime_types, cache_control are accepted too
+//   # bits_per_second = 56000  (instead of modem)
+//
+// A re-creation of Apache httpd's mod_dialup (built on the Event MPM's suspend feature): the
+// handler decides the response like the static plugin (same fileserve library: 304, ranges,
+// HEAD, MIME, traversal safety), sends the head, then returns DT_SUSPENDED. A runtime timer
+// ticks about ten times a second and hands the socket the slice the schedule allows
+// (pacing.hpp), zero-copy from an open file shared by every transfer of that file. Writes that
+// meet backpressure wait for on_writable; the schedule then catches up.
+#include "open_files.hpp"
+#include "pacing.hpp"
+
+#include <dialtone/fileserve/file_server.hpp>
+#include <dialtone/plugin.h>
+
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <new>
+#include <string>
+
+namespace {
+
+namespace fs = dialtone::fileserve;
+namespace du = dialtone::dialup;
+
+const dt_api_t *api;
+
+struct Instance {
+    std::unique_ptr<fs::FileServer> files;
+    uint64_t bits_per_second = 0;
+    uint64_t slice = 0;
+    du::OpenFiles open_files;
+};
+
+// One paced response. Owned by the plugin from on_handle until finish or abort.
+struct Transfer {
+    Instance *instance;
+    du::OpenFiles::Entry *file; // one reference, held for the transfer's life
+    uint64_t offset;            // first byte of the range in the file
+    uint64_t total;             // bytes to send
+    uint64_t sent = 0;
+    std::chrono::steady_clock::time_point start;
+    bool waiting_writable = false;
+};
+
+uint64_t elapsed_us(const Transfer &t)
+{
+    auto d = std::chrono::steady_clock::now() - t.start;
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+}
+
+void end_transfer(dt_req_t *req, Transfer *t)
+{
+    api->req_set_data(req, nullptr);
+    du::OpenFiles::release(t->file);
+    delete t;
+}
+
+void tick(dt_req_t *req, void *arg);
+
+// Sends what the schedule allows and arms the next tick, or finishes.
+void pump(dt_req_t *req, Transfer *t)
+{
+    const Instance &in = *t->instance;
+    du::Step step = du::next_step(in.bits_per_second, in.slice, t->total, t->sent, elapsed_us(*t));
+    if (step.send > 0) {
+        du::OpenFiles::retain(t->file); // the runtime's borrow, released when the slice is sent
+        int rc = api->req_send_file_ref(req, t->file->fd, t->offset + t->sent, step.send,
+                                        du::OpenFiles::release, t->file);
+        if (rc != 0) {
+            du::OpenFiles::release(t->file);
+            if (rc == DT_EAGAIN) { // the client reads slower than the modem: wait for it
+                t->waiting_writable = true;
+                return;
+            }
+            end_transfer(req, t); // aborted or refused: nothing more to do
+            return;
+        }
+        t->sent += step.send;
+    }
+    if (t->sent >= t->total) {
+        end_transfer(req, t);
+        api->req_finish(req);
+        return;
+    }
+    uint64_t delay_ms = (step.wait_us + 999) / 1000;
+    if (api->timer_start(req, delay_ms, tick, t, nullptr) != 0) end_transfer(req, t);
+}
+
+void tick(dt_req_t *req, void *arg) { pump(req, static_cast<Transfer *>(arg)); }
+
+int read_string(int (*get)(const dt_config_t *, const char *, dt_str_t *), const dt_config_t *cfg,
+                const char *key, std::string &out)
+{
+    dt_str_t v;
+    int rc = get(cfg, key, &v);
+    if (rc == 0) out.assign(v.ptr, v.len);
+    return rc;
+}
+
+int create(const dt_config_t *cfg, void **instance)
+{
+    auto in = std::make_unique<Instance>();
+    fs::Options options;
+    int rc = read_string(api->config_path, cfg, "root", options.root);
+    if (rc == DT_ENOENT) api->config_error(cfg, nullptr, "`root` is required: the folder to serve");
+    if (rc != 0) return 1;
+    std::string mime;
+    rc = read_string(api->config_path, cfg, "mime_types", mime);
+    if (rc == 0) options.mime_types = mime;
+    else if (rc != DT_ENOENT) return 1;
+    if ((rc = read_string(api->config_string, cfg, "index", options.index)) != 0 && rc != DT_ENOENT)
+        return 1;
+    if ((rc = read_string(api->config_string, cfg, "cache_control", options.cache_control)) != 0 &&
+        rc != DT_ENOENT)
+        return 1;
+    for (auto [key, field] : {std::pair{"follow_symlinks", &options.follow_symlinks},
+                              std::pair{"etag", &options.etag}}) {
+        int b;
+        rc = api->config_bool(cfg, key, &b);
+        if (rc == 0) *field = b != 0;
+        else if (rc != DT_ENOENT) return 1;
+    }
+
+    std::string modem;
+    int has_modem = read_string(api->config_string, cfg, "modem", modem);
+    int64_t bps = 0;
+    int has_bps = api->config_int(cfg, "bits_per_second", &bps);
+    if ((has_modem != 0 && has_modem != DT_ENOENT) || (has_bps != 0 && has_bps != DT_ENOENT))
+        return 1;
+    if (has_modem == 0 && has_bps == 0) {
+        api->config_error(cfg, "bits_per_second", "give `modem` or `bits_per_second`, not both");
+        return 1;
+    }
+    if (has_modem == 0) {
+        const du::Modem *m = du::find_modem(modem);
+        if (!m) {
+            api->config_error(cfg, "modem", "unknown modem \"%s\": use one of %s, or "
+                              "bits_per_second = N", modem.c_str(), du::modem_names().c_str());
+            return 1;
+        }
+        in->bits_per_second = m->bits_per_second;
+    } else if (has_bps == 0) {
+        if (bps < 8 || bps > 100000000000LL) {
+            api->config_error(cfg, "bits_per_second",
+                              "%lld is out of range: use 8 to 100000000000 bit/s",
+                              static_cast<long long>(bps));
+            return 1;
+        }
+        in->bits_per_second = static_cast<uint64_t>(bps);
+    } else {
+        api->config_error(cfg, nullptr, "set the rate: modem = \"V.92\" (one of %s) or "
+                          "bits_per_second = N", du::modem_names().c_str());
+        return 1;
+    }
+    in->slice = du::slice_bytes(in->bits_per_second);
+
+    fs::CreateError error;
+    in->files = fs::FileServer::create(std::move(options), error);
+    if (!in->files) {
+        api->config_error(cfg, error.key.empty() ? nullptr : error.key.c_str(), "%s",
+                          error.message.c_str());
+        return 1;
+    }
+    *instance = in.release();
+    return 0;
+}
+
+int on_create(const dt_config_t *cfg, void **instance, char *err, size_t err_len)
+{
+    try {
+        return create(cfg, instance);
+    } catch (const std::exception &e) {
+        snprintf(err, err_len, "dialup: %s", e.what());
+        return 1;
+    }
+}
+
+void on_destroy(void *instance) { delete static_cast<Instance *>(instance); }
+
+int on_handle(void *instance, dt_req_t *req)
+{
+    auto *in = static_cast<Instance *>(instance);
+    fs::FileResponse response;
+    try {
+        response = in->files->decide(fs::read_request(*api, req));
+    } catch (const std::bad_alloc &) {
+        return 500;
+    }
+    if (response.is_error_page()) return response.status;
+    dt_str_t method = api->req_method(req);
+    bool head = method.len == 4 && std::string_view(method.ptr, 4) == "HEAD";
+    if (!response.has_body() || head) return fs::respond(*api, req, response); // nothing to pace
+
+    int rc = fs::write_head(*api, req, response);
+    if (rc != 0) return 500;
+    du::OpenFiles::Entry *file = in->open_files.acquire(response.file.release());
+    if (!file) return 500;
+    auto *t = new (std::nothrow)
+        Transfer{in, file, response.offset, response.length, 0, std::chrono::steady_clock::now()};
+    if (!t) {
+        du::OpenFiles::release(file);
+        return 500;
+    }
+    api->req_set_data(req, t);
+    pump(req, t);
+    return DT_SUSPENDED;
+}
+
+void on_writable(void *, dt_req_t *req)
+{
+    auto *t = static_cast<Transfer *>(api->req_data(req));
+    if (!t || !t->waiting_writable) return;
+    t->waiting_writable = false;
+    pump(req, t);
+}
+
+void on_abort(void *, dt_req_t *req)
+{
+    // Pending ticks are already cancelled; the runtime releases slices it still holds.
+    if (auto *t = static_cast<Transfer *>(api->req_data(req))) end_transfer(req, t);
+}
+
+const dt_plugin_t plugin = {
+    DT_PLUGIN_INIT,
+    0, // min_host_minor
+    0, // flags
+    "dialup",
+    "1.0.0",
+    on_create,
+    on_destroy,
+    on_handle,
+    on_writable,
+    on_abort,
+    {},
+};
+
+} // namespace
+
+extern "C" {
+DT_PLUGIN_DEFINE(plugin, api)
+}
