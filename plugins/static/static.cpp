@@ -1,0 +1,128 @@
+// static — serves files from a directory.
+//
+//   [location.static]
+//   root = "www"                 # required; relative to the config file's folder
+//   index = "index.html"         # served for a directory URL ending in '/'
+//   follow_symlinks = false      # false: symlinks may not lead out of root
+//   etag = true                  # ETag and entity-tag preconditions
+//   mime_types = "/etc/mime.types"  # default; a built-in table if that file is missing
+//   cache_control = "max-age=60" # optional Cache-Control for 200, 206 and 304
+//
+// GET and HEAD only (else 405 with Allow). Directories without a trailing slash are redirected
+// (301, query kept); a directory without its index file is 403 (listings are never generated);
+// missing files are 404. Conditionals and single byte ranges follow RFC 9110; several ranges
+// are answered with the whole file. The decisions live in dialtone::fileserve, shared with
+// dialup; this file is configuration and the hooks.
+#include <dialtone/fileserve/file_server.hpp>
+#include <dialtone/plugin.h>
+
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace {
+
+namespace fs = dialtone::fileserve;
+
+const dt_api_t *api;
+
+using StringAccessor = int (*)(const dt_config_t *, const char *, dt_str_t *);
+
+// Reads a string-valued key with config_string or config_path. Returns 0, DT_ENOENT (absent,
+// `out` untouched) or another DT_E* code (a type error, which the host has reported).
+int read_string(StringAccessor get, const dt_config_t *cfg, const char *key, std::string &out) {
+    dt_str_t value;
+    const int rc = get(cfg, key, &value);
+    if (rc == 0)
+        out.assign(value.ptr, value.len);
+    return rc;
+}
+
+// Reads a bool-valued key; false after a type error.
+bool read_bool(const dt_config_t *cfg, const char *key, bool &out) {
+    int value = 0;
+    const int rc = api->config_bool(cfg, key, &value);
+    if (rc == 0)
+        out = value != 0;
+    return rc == 0 || rc == DT_ENOENT;
+}
+
+int create(const dt_config_t *cfg, void **instance) {
+    fs::Options options;
+    int rc = read_string(api->config_path, cfg, "root", options.root);
+    if (rc == DT_ENOENT)
+        api->config_error(cfg, nullptr, "`root` is required: the directory to serve");
+    if (rc != 0)
+        return 1;
+
+    std::string mime_types;
+    rc = read_string(api->config_path, cfg, "mime_types", mime_types);
+    if (rc == 0)
+        options.mime_types = std::move(mime_types);
+    else if (rc != DT_ENOENT)
+        return 1;
+
+    for (auto [key, value] :
+         {std::pair{"index", &options.index}, std::pair{"cache_control", &options.cache_control}}) {
+        rc = read_string(api->config_string, cfg, key, *value);
+        if (rc != 0 && rc != DT_ENOENT)
+            return 1;
+    }
+    if (!read_bool(cfg, "follow_symlinks", options.follow_symlinks) ||
+        !read_bool(cfg, "etag", options.etag))
+        return 1;
+
+    fs::CreateError error;
+    std::unique_ptr<fs::FileServer> server = fs::FileServer::create(std::move(options), error);
+    if (!server) {
+        api->config_error(cfg, error.key.c_str(), "%s", error.message.c_str());
+        return 1;
+    }
+    *instance = server.release();
+    return 0;
+}
+
+int on_create(const dt_config_t *cfg, void **instance, char *err, size_t err_len) {
+    try {
+        return create(cfg, instance);
+    } catch (const std::exception &e) { // bad_alloc, mostly: nothing may cross the C ABI
+        std::snprintf(err, err_len, "static: %s", e.what());
+        return 1;
+    }
+}
+
+void on_destroy(void *instance) {
+    const std::unique_ptr<fs::FileServer> server(static_cast<fs::FileServer *>(instance));
+}
+
+int on_handle(void *instance, dt_req_t *req) {
+    const auto &server = *static_cast<const fs::FileServer *>(instance);
+    try {
+        fs::FileResponse response = server.decide(fs::read_request(*api, req));
+        return fs::respond(*api, req, response);
+    } catch (...) { // only a redirect allocates; nothing may cross the C ABI
+        return 500;
+    }
+}
+
+const dt_plugin_t plugin = {
+    DT_PLUGIN_INIT,
+    0, // min_host_minor
+    0, // flags
+    "static",
+    "1.0.0",
+    on_create,
+    on_destroy,
+    on_handle,
+    nullptr, // on_writable: req_send_file queues the whole range
+    nullptr, // on_abort: nothing is held past on_handle
+    {},
+};
+
+} // namespace
+
+extern "C" {
+DT_PLUGIN_DEFINE(plugin, api)
+}
