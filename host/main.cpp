@@ -76,7 +76,7 @@ void on_stop_signal(uv_signal_t *h, int signum)
     auto *ctx = static_cast<SignalContext *>(h->data);
     DT_LOG(dialtone::LogLevel::info, "%s: stopping gracefully",
            signum == SIGINT ? "SIGINT" : "SIGTERM");
-    ctx->server->stop();
+    if (ctx->server) ctx->server->stop();
     uv_close(reinterpret_cast<uv_handle_t *>(&ctx->sigint), nullptr);
     uv_close(reinterpret_cast<uv_handle_t *>(&ctx->sigterm), nullptr);
 }
@@ -136,25 +136,34 @@ int main(int argc, char **argv)
     }
 
     raise_open_files_limit();
+    // Signal handlers go in before the first listener opens: a SIGTERM that arrives as soon as
+    // we report "listening" must stop us gracefully, not kill us.
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    SignalContext ctx{nullptr, {}, {}};
+    uv_signal_init(&loop, &ctx.sigint);
+    uv_signal_init(&loop, &ctx.sigterm);
+    ctx.sigint.data = ctx.sigterm.data = &ctx;
+    uv_signal_start(&ctx.sigint, on_stop_signal, SIGINT);
+    uv_signal_start(&ctx.sigterm, on_stop_signal, SIGTERM);
+    int status = 0;
     try {
         dialtone::Server server(std::move(config), options);
+        ctx.server = &server;
         server.start();
-
-        uv_loop_t loop;
-        uv_loop_init(&loop);
-        SignalContext ctx{&server, {}, {}};
-        uv_signal_init(&loop, &ctx.sigint);
-        uv_signal_init(&loop, &ctx.sigterm);
-        ctx.sigint.data = ctx.sigterm.data = &ctx;
-        uv_signal_start(&ctx.sigint, on_stop_signal, SIGINT);
-        uv_signal_start(&ctx.sigterm, on_stop_signal, SIGTERM);
         uv_run(&loop, UV_RUN_DEFAULT);
-        uv_loop_close(&loop);
         server.wait();
     } catch (const dialtone::StartError &e) {
         fprintf(stderr, "%s\ndialtone: cannot start\n", e.what());
-        return 1;
+        status = 1;
+        if (!uv_is_closing(reinterpret_cast<uv_handle_t *>(&ctx.sigint))) {
+            uv_close(reinterpret_cast<uv_handle_t *>(&ctx.sigint), nullptr);
+            uv_close(reinterpret_cast<uv_handle_t *>(&ctx.sigterm), nullptr);
+        }
+        uv_run(&loop, UV_RUN_DEFAULT);
     }
+    uv_loop_close(&loop);
+    if (status != 0) return status;
     DT_LOG(dialtone::LogLevel::info, "stopped");
     return 0;
 }

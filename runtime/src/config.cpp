@@ -294,6 +294,8 @@ void read_locations(Checker &c, const toml::table &root, Config &cfg)
         loc.where = source_position(c.file(), t.source());
         bool has_prefix = c.get(t, path, "prefix", loc.prefix, "a string");
         bool has_handler = c.get(t, path, "handler", loc.handler, "a string");
+        loc.handler_where = has_handler ? source_position(c.file(), t.get("handler")->source())
+                                        : loc.where;
         if (!has_prefix && !t.get("prefix"))
             c.problem(t.source(), path + ".prefix", "missing (e.g. prefix = \"/\")");
         if (has_prefix) {

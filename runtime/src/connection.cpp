@@ -327,9 +327,19 @@ int Connection::on_headers_complete(llhttp_t *p)
     // RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one in HTTP/1.0.
     size_t hosts = 0;
     std::string_view te, expect;
-    for (const HeaderRef &h : r.headers) {
+    for (HeaderRef &h : r.headers) {
+        // Field values exclude trailing whitespace (RFC 9110 §5.5); llhttp keeps it.
+        while (h.value_len > 0 && (r.hbuf[h.value_off + h.value_len - 1] == ' ' ||
+                                   r.hbuf[h.value_off + h.value_len - 1] == '\t'))
+            --h.value_len;
         std::string_view name = r.header_name(h);
-        if (http::iequals(name, "host")) ++hosts;
+        if (http::iequals(name, "host")) {
+            ++hosts;
+            if (!http::valid_host(r.header_value(h))) {
+                c->parse_status_ = 400;
+                return -1;
+            }
+        }
         else if (http::iequals(name, "transfer-encoding")) te = r.header_value(h);
         else if (http::iequals(name, "expect")) expect = r.header_value(h);
     }
@@ -341,9 +351,13 @@ int Connection::on_headers_complete(llhttp_t *p)
         c->parse_status_ = 501;
         return -1;
     }
-    // llhttp already refuses a TE whose last coding is not chunked, and TE with CL. A coding
-    // we do not implement before "chunked" (RFC 9112 §6.1) is 501.
+    // RFC 9112 §6.3: a request whose last transfer coding is not chunked has no reliable
+    // length: 400. §6.1: chunked last but another coding we do not implement before it: 501.
     if (!te.empty()) {
+        if (!(p->flags & F_CHUNKED)) {
+            c->parse_status_ = 400;
+            return -1;
+        }
         size_t i = 0;
         while (i <= te.size()) {
             size_t comma = te.find(',', i);
@@ -353,7 +367,7 @@ int Connection::on_headers_complete(llhttp_t *p)
                 coding.remove_prefix(1);
             while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t'))
                 coding.remove_suffix(1);
-            if (!http::iequals(coding, "chunked")) {
+            if (!coding.empty() && !http::iequals(coding, "chunked")) {
                 c->parse_status_ = 501;
                 return -1;
             }

@@ -53,6 +53,7 @@ public:
     Worker &worker() { return worker_; }
 
     Connection *prev = nullptr, *next = nullptr; // the worker's list
+    bool counted = true; // counts against limits.max_connections
 
 private:
     enum class State { head, body, processing, closing_after_flush, lingering, closed };

@@ -32,7 +32,8 @@ Generation::Generation(const Config &config, const std::vector<std::string> &plu
         try {
             loc.plugin = &registry.get(lc.handler, declared, plugin_dirs);
         } catch (const StartError &e) {
-            problems.push_back(lc.where + ": " + lc.section.substr(0, lc.section.rfind('.')) +
+            problems.push_back(lc.handler_where + ": " +
+                               lc.section.substr(0, lc.section.rfind('.')) +
                                ".handler: " + e.what());
             continue;
         }

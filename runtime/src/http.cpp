@@ -187,6 +187,16 @@ size_t format_http_date(time_t t, char *buf)
                                         g.tm_year + 1900, g.tm_hour, g.tm_min, g.tm_sec));
 }
 
+bool valid_host(std::string_view host)
+{
+    for (char ch : host) {
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+        if (!ok && std::string_view("-._~!$&'()*+,;=:[]%").find(ch) == std::string_view::npos)
+            return false;
+    }
+    return true;
+}
+
 bool iequals(std::string_view a, std::string_view b)
 {
     if (a.size() != b.size()) return false;

@@ -29,6 +29,11 @@ std::string_view reason_phrase(int status);
 // Writes an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT", 29 chars) into buf (>= 30 bytes).
 size_t format_http_date(time_t t, char *buf);
 
+// Whether a Host header value is a uri-host with an optional port (RFC 9110 §7.2, RFC 3986):
+// reg-name characters, an IP literal in brackets, no spaces or controls. Empty is allowed
+// (HTTP/1.1 permits an empty Host for URIs without an authority).
+bool valid_host(std::string_view host);
+
 // Case-insensitive ASCII comparison.
 bool iequals(std::string_view a, std::string_view b);
 

@@ -135,7 +135,11 @@ void Worker::accept_from(Listener &l)
         auto *c = new Connection(*this, fd, ss, len, server_.generation());
         c->start();
         if (!admitted) {
-            c->refuse(503); // over limits.max_connections: answer, then close
+            // Over limits.max_connections: answer 503 and close. The refused connection does
+            // not count against the limit while it closes.
+            server_.connection_closed();
+            c->counted = false;
+            c->refuse(503);
         }
     }
 }
@@ -154,7 +158,7 @@ void Worker::connection_closed(Connection *c)
     else conns_ = c->next;
     if (c->next) c->next->prev = c->prev;
     --conn_count_;
-    server_.connection_closed();
+    if (c->counted) server_.connection_closed();
     if (draining_ && conn_count_ == 0) finish_stop();
 }
 

@@ -77,8 +77,10 @@ typedef enum dt_errno {
 
 /* ---------------------------------------------------------------------------------------------
  * Handler verdicts. on_handle returns one of these, or an HTTP status 400..599 that the runtime
- * renders as an error page (only if no response head was sent yet). Anything else is a plugin
- * bug: the runtime logs it and answers 500.
+ * renders as an error page (only if no response head was sent yet; the status, headers and
+ * length the plugin set are discarded, so a response that needs headers of its own, such as
+ * 405 with Allow, is one the plugin builds and answers DT_DONE). Anything else is a plugin bug:
+ * the runtime logs it and answers 500.
  */
 typedef enum dt_verdict {
     /* The response is complete as far as the plugin is concerned. If the plugin has not called
@@ -209,7 +211,8 @@ typedef struct dt_api {
                            size_t value_len);
     /* Declares the body length. Without it the body is sent chunked (HTTP/1.1) or delimited
      * by closing the connection (HTTP/1.0). Writing more than declared is DT_ERANGE; finishing
-     * with less closes the connection, since the client was promised more. */
+     * with less closes the connection, since the client was promised more. Responses 1xx, 204
+     * and 304 never carry a body nor Content-Length, whatever is declared. */
     int (*resp_set_length)(dt_req_t *req, uint64_t length);
 
     /* Queues a copy of `data` as body bytes (the head goes out first, with the first write;
@@ -231,7 +234,9 @@ typedef struct dt_api {
      * non-blocking socket). Ownership: if and only if the call returns 0, the runtime owns `fd`
      * and closes it when done; on an error return the caller keeps it. If the file turns out
      * shorter than promised the runtime logs it and closes the connection (a declared length
-     * is never silently violated). Backpressure as req_write, counting the file bytes. */
+     * is never silently violated). Backpressure as req_write, counting the file bytes. On HEAD
+     * requests, and for len 0, the bytes are counted, nothing is sent, and fd is closed at
+     * once. */
     int (*req_send_file)(dt_req_t *req, int fd, uint64_t offset, uint64_t len);
     /* Ends the response. Exactly once per request; a second call is DT_ESTATE. DT_EABORTED
      * after an abort (the plugin still lets go of the request as usual). */

@@ -47,6 +47,7 @@ struct LocationConfig {
     std::string handler; // plugin name
     std::shared_ptr<const PluginSettings> settings; // may be null: no settings
     std::string where;   // "file:line:col" of the [[location]], for messages
+    std::string handler_where; // "file:line:col" of its handler value
     std::string section; // "location[0].static": how messages name its settings
 };
 

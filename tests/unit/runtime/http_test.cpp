@@ -116,3 +116,16 @@ TEST_CASE("every status the runtime renders has its reason phrase", "[http]")
     CHECK(reason_phrase(431) == "Request Header Fields Too Large");
     CHECK(reason_phrase(299) == "Unknown");
 }
+
+TEST_CASE("Host values must be a host and an optional port", "[http][host]")
+{
+    using dialtone::http::valid_host;
+    CHECK(valid_host("example.com"));
+    CHECK(valid_host("127.0.0.1:8080"));
+    CHECK(valid_host("[::1]:80"));
+    CHECK(valid_host(""));
+    CHECK_FALSE(valid_host("exa mple.com"));
+    CHECK_FALSE(valid_host("a\tb"));
+    CHECK_FALSE(valid_host("a/b"));
+    CHECK_FALSE(valid_host("a\"b"));
+}
