@@ -1,0 +1,90 @@
+// What most integration tests share: the harness, the clients and config snippets.
+#pragma once
+
+#include "host_process.hpp"
+#include "http_client.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <regex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+namespace dialtone::test {
+
+// [[plugin]] entries for the good fixture plugins.
+inline constexpr std::string_view fixture_plugins = R"(
+[[plugin]]
+name = "echo"
+path = "@PLUGINS@/echo.so"
+
+[[plugin]]
+name = "chunked"
+path = "@PLUGINS@/chunked.so"
+
+[[plugin]]
+name = "firehose"
+path = "@PLUGINS@/firehose.so"
+
+[[plugin]]
+name = "decline"
+path = "@PLUGINS@/decline.so"
+
+[[plugin]]
+name = "status"
+path = "@PLUGINS@/status.so"
+)";
+
+// A whole config: one IPv4 loopback listener on port 0, two workers, `server_extra` (lines of
+// [server] and its sub-tables), the fixture plugins, then `locations`.
+inline std::string config(std::string_view server_extra, std::string_view locations) {
+    std::string text = "[server]\nlisten = [\"127.0.0.1:0\"]\nworkers = 2\n";
+    text.append(server_extra).append("\n").append(fixture_plugins).append("\n").append(locations);
+    return text;
+}
+
+// One location serving everything with the echo fixture.
+inline constexpr std::string_view echo_everywhere = R"(
+[[location]]
+prefix = "/"
+handler = "echo"
+)";
+
+// Sends `bytes` on a new connection and reads one response.
+inline std::optional<HttpResponse> fetch(std::uint16_t port, std::string_view bytes,
+                                         bool head_request = false) {
+    RawClient client(port);
+    if (!client.send(bytes))
+        return std::nullopt;
+    return client.read_response(5s, head_request);
+}
+
+inline bool matches(const std::string &text, const std::string &pattern) {
+    return std::regex_search(text, std::regex(pattern));
+}
+
+// An RFC 9110 IMF-fixdate, as the Date header must be.
+inline constexpr const char *imf_fixdate =
+    R"(^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) )"
+    R"(\d{4} \d{2}:\d{2}:\d{2} GMT$)";
+
+inline std::string lower(std::string text) {
+    for (char &c : text)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+}
+
+// Polls `path` until its content satisfies `done`, up to `timeout`; returns the last content.
+template <typename Pred>
+std::string wait_for_file(const fs::path &path, Pred done, Millis timeout = 5s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        std::string text = read_file(path);
+        if (done(text) || std::chrono::steady_clock::now() >= deadline)
+            return text;
+        std::this_thread::sleep_for(20ms);
+    }
+}
+
+} // namespace dialtone::test
