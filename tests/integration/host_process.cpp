@@ -20,8 +20,21 @@
 
 namespace dialtone::test {
 
-fs::path host_binary() { return DIALTONE_HOST_BIN; }
-fs::path fixture_plugin_dir() { return DIALTONE_FIXTURE_PLUGIN_DIR; }
+// DIALTONE_TEST_BUILD_DIR points the tests at another build of the host and plugins (the
+// sanitizer builds), so the harness itself is compiled once.
+namespace {
+fs::path from_build_dir(const char *relative, const char *baked)
+{
+    const char *dir = std::getenv("DIALTONE_TEST_BUILD_DIR");
+    return dir && *dir ? fs::path(dir) / relative : fs::path(baked);
+}
+} // namespace
+
+fs::path host_binary() { return from_build_dir("bin/dialtone", DIALTONE_HOST_BIN); }
+fs::path fixture_plugin_dir()
+{
+    return from_build_dir("tests/fixtures/plugins", DIALTONE_FIXTURE_PLUGIN_DIR);
+}
 fs::path fixture_www_dir() { return DIALTONE_FIXTURE_WWW_DIR; }
 
 namespace {
@@ -203,10 +216,10 @@ HostProcess::HostProcess(std::string_view toml, HostOptions options)
         options_.prepare(dir_.path());
     fs::path config =
         dir_.write("config.toml", expand_placeholders(std::string(toml), dir_.path()));
-    int out = open((dir_.path() / "stdout.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                   0644);
-    int err = open((dir_.path() / "stderr.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                   0644);
+    int out =
+        open((dir_.path() / "stdout.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int err =
+        open((dir_.path() / "stderr.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     REQUIRE(out >= 0);
     REQUIRE(err >= 0);
     pid_ = spawn({host_binary().string(), "--config", config.string()}, out, err);
