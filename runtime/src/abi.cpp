@@ -366,8 +366,7 @@ void on_request_timer(uv_timer_t *h)
     }
     dt_req_cb cb = t->cb;
     void *arg = t->arg;
-    uv_close(reinterpret_cast<uv_handle_t *>(h),
-             [](uv_handle_t *hh) { delete static_cast<RequestTimer *>(hh->data); });
+    q->worker->release_timer(t);
     // Timers are cancelled when the request detaches, so the request is live here.
     q->run({Continuation::timer, cb, arg});
 }
@@ -376,13 +375,11 @@ void on_request_timer(uv_timer_t *h)
 int arm_timer(Request *q, uint64_t delay_ms, dt_req_cb cb, void *arg, dt_timer_id_t id)
 {
     if (!q->conn) return DT_EABORTED;
-    auto *t = new RequestTimer{};
+    RequestTimer *t = q->worker->acquire_timer();
     t->req = q;
     t->cb = cb;
     t->arg = arg;
     t->id = id;
-    uv_timer_init(q->worker->loop(), &t->handle);
-    t->handle.data = t;
     uv_timer_start(&t->handle, on_request_timer, delay_ms, 0);
     q->timers.push_back(t);
     return 0;
@@ -416,9 +413,7 @@ int stop_timer(Request *q, dt_timer_id_t id)
         if (t->id != id) continue;
         timers[i] = timers.back();
         timers.pop_back();
-        uv_timer_stop(&t->handle);
-        uv_close(reinterpret_cast<uv_handle_t *>(&t->handle),
-                 [](uv_handle_t *h) { delete static_cast<RequestTimer *>(h->data); });
+        q->worker->release_timer(t);
         return 0;
     }
     return DT_ENOENT;

@@ -605,9 +605,10 @@ void Connection::start_response(Request &r)
     queue_copy(r.resp_headers.data(), r.resp_headers.size());
 }
 
-void Connection::apply(Request &r, std::vector<ResponseOp> &ops)
+void Connection::apply(Request &r, ResponseOp *ops, size_t count)
 {
-    for (ResponseOp &op : ops) {
+    for (size_t i = 0; i < count; ++i) {
+        ResponseOp &op = ops[i];
         switch (op.kind) {
         case ResponseOp::head:
             start_response(r);

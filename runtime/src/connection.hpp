@@ -44,7 +44,7 @@ public:
     void refuse(int status);
 
     // Owner thread: appends a request's response operations to the output queue.
-    void apply(Request &r, std::vector<ResponseOp> &ops);
+    void apply(Request &r, ResponseOp *ops, size_t count);
     // Owner thread: brackets plugin code, so that closing waits until it returns and what it
     // queued is flushed after.
     void enter_plugin();

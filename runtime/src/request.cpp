@@ -45,20 +45,15 @@ std::string_view Request::header(std::string_view name) const
 
 void Request::cancel_timers()
 {
-    for (RequestTimer *t : timers) {
-        uv_timer_stop(&t->handle);
-        uv_close(reinterpret_cast<uv_handle_t *>(&t->handle),
-                 [](uv_handle_t *h) { delete static_cast<RequestTimer *>(h->data); });
-    }
+    for (RequestTimer *t : timers) worker->release_timer(t);
     timers.clear();
 }
-
 
 int Request::submit(ResponseOp op)
 {
     bool owner = worker->on_own_thread();
-    bool post = false;
-    std::vector<ResponseOp> batch;
+    bool post = false, head = false;
+    std::vector<ResponseOp> earlier; // operations other threads queued before this one
     {
         std::lock_guard<std::mutex> lock(mu);
         if (aborted) return DT_EABORTED;
@@ -76,28 +71,39 @@ int Request::submit(ResponseOp op)
         touched = true;
         if (!head_sent) {
             head_sent = true;
+            head = true;
             if (op.kind == ResponseOp::finish && resp_length < 0)
                 resp_length = 0; // nothing was written: say so rather than chunk nothing
-            ops.emplace_back(ResponseOp::head);
         }
         if (op.kind == ResponseOp::finish) finished = true;
         body_bytes += len;
-        if (!owner && op.kind == ResponseOp::copy && op.ptr) {
-            op.data.assign(op.ptr, op.len); // the caller may reuse its buffer on return
-            op.ptr = nullptr;
-        }
-        ops.push_back(std::move(op));
         if (owner) {
-            batch.swap(ops);
-            ops_bytes = 0;
+            // The owner applies directly; only what other threads queued first goes before.
+            if (!ops.empty()) {
+                earlier.swap(ops);
+                ops_bytes = 0;
+            }
         } else {
+            if (head) ops.emplace_back(ResponseOp::head);
+            if (op.kind == ResponseOp::copy && op.ptr) {
+                op.data.assign(op.ptr, op.len); // the caller may reuse its buffer on return
+                op.ptr = nullptr;
+            }
+            ops.push_back(std::move(op));
             ops_bytes += len;
             post = !drain_posted;
             drain_posted = true;
         }
     }
     if (owner) {
-        if (conn) conn->apply(*this, batch);
+        if (conn) {
+            if (!earlier.empty()) conn->apply(*this, earlier.data(), earlier.size());
+            if (head) {
+                ResponseOp h(ResponseOp::head);
+                conn->apply(*this, &h, 1);
+            }
+            conn->apply(*this, &op, 1);
+        }
         return 0;
     }
     if (post) {
@@ -121,7 +127,7 @@ void Request::apply_pending()
         drain_posted = false;
     }
     if (conn) {
-        conn->apply(*this, batch);
+        conn->apply(*this, batch.data(), batch.size());
         return;
     }
     for (ResponseOp &op : batch) op.discard(); // detached meanwhile

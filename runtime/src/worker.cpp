@@ -3,6 +3,7 @@
 #include "connection.hpp"
 #include "dialtone/log.hpp"
 #include "http.hpp"
+#include "request.hpp"
 #include "server_core.hpp"
 
 #include <cerrno>
@@ -144,6 +145,33 @@ void Worker::accept_from(Listener &l)
     }
 }
 
+RequestTimer *Worker::acquire_timer()
+{
+    if (!timer_pool_.empty()) {
+        RequestTimer *t = timer_pool_.back();
+        timer_pool_.pop_back();
+        return t;
+    }
+    auto *t = new RequestTimer{};
+    uv_timer_init(&loop_, &t->handle);
+    t->handle.data = t;
+    return t;
+}
+
+void Worker::release_timer(RequestTimer *t)
+{
+    uv_timer_stop(&t->handle);
+    t->req = nullptr;
+    t->cb = nullptr;
+    t->arg = nullptr;
+    if (!timers_closed_ && timer_pool_.size() < 65536) {
+        timer_pool_.push_back(t);
+        return;
+    }
+    uv_close(reinterpret_cast<uv_handle_t *>(&t->handle),
+             [](uv_handle_t *h) { delete static_cast<RequestTimer *>(h->data); });
+}
+
 void Worker::connection_opened(Connection *c)
 {
     c->next = conns_;
@@ -185,6 +213,12 @@ void Worker::begin_stop()
 void Worker::finish_stop()
 {
     // Last one out: close the worker's own handles so that the loop ends.
+    if (timers_closed_) return;
+    timers_closed_ = true;
+    for (RequestTimer *t : timer_pool_)
+        uv_close(reinterpret_cast<uv_handle_t *>(&t->handle),
+                 [](uv_handle_t *h) { delete static_cast<RequestTimer *>(h->data); });
+    timer_pool_.clear();
     uv_close(reinterpret_cast<uv_handle_t *>(&tick_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t *>(&pause_), nullptr);
     {
