@@ -17,8 +17,6 @@ constexpr std::array<Modem, 7> kModems = {{
     {"i-was-rich-and-got-a-leased-line", 1544000},
 }};
 
-constexpr uint64_t kMinSlice = 64;
-constexpr uint64_t kTicksPerSecond = 10;
 
 bool iequals(std::string_view a, std::string_view b)
 {
@@ -49,11 +47,11 @@ std::string modem_names()
     return out;
 }
 
-uint64_t slice_bytes(uint64_t bits_per_second)
+uint64_t slice_bytes(uint64_t bits_per_second, uint64_t ticks_per_second, uint64_t min_slice)
 {
     uint64_t per_second = bits_per_second / 8;
-    uint64_t slice = per_second / kTicksPerSecond;
-    uint64_t floor = std::min(kMinSlice, std::max<uint64_t>(per_second, 1));
+    uint64_t slice = per_second / std::max<uint64_t>(ticks_per_second, 1);
+    uint64_t floor = std::min(min_slice, std::max<uint64_t>(per_second, 1));
     return std::max(slice, floor);
 }
 

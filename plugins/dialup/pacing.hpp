@@ -28,9 +28,12 @@ const Modem *find_modem(std::string_view name);
 // "V.21, V.26bis, ..." for error messages.
 std::string modem_names();
 
-// Bytes per tick: a tenth of a second's worth (about 10 ticks a second), but at least 64 bytes
-// or a whole second's worth if that is less (V.21 sends 37 bytes a second, not 3 ten times).
-uint64_t slice_bytes(uint64_t bits_per_second);
+// Bytes per tick: 1/ticks_per_second of a second's worth, but at least `min_slice` bytes —
+// unless a whole second's worth is less (V.21 sends 37 bytes a second, not 4 ten times).
+// Each slice costs a send and a packet on both ends, so the floor is what keeps CPU per
+// transfer near a bulk sender's (see the dialup plugin's notes).
+uint64_t slice_bytes(uint64_t bits_per_second, uint64_t ticks_per_second = 10,
+                     uint64_t min_slice = 64);
 
 // Bytes the schedule allows `elapsed_us` after the start (rounded down).
 uint64_t allowed_bytes(uint64_t bits_per_second, uint64_t elapsed_us);

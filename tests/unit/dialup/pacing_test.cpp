@@ -25,7 +25,10 @@ TEST_CASE("modem names are case-insensitive and unknown ones are refused", "[dia
 
 TEST_CASE("slices are a tenth of a second's worth with a sensible floor", "[dialup][pacing]")
 {
-    CHECK(slice_bytes(56000) == 700);       // V.92: 7000 B/s
+    CHECK(slice_bytes(56000) == 700);       // V.92: 7000 B/s, 10 ticks, 64-byte floor
+    CHECK(slice_bytes(56000, 10, 4096) == 4096); // the floor wins
+    CHECK(slice_bytes(1544000, 10, 4096) == 19300);
+    CHECK(slice_bytes(2400, 10, 4096) == 300);   // never more than a second's worth
     CHECK(slice_bytes(1544000) == 19300);   // T1
     CHECK(slice_bytes(2400) == 64);         // 300 B/s: 30 would be silly small
     CHECK(slice_bytes(300) == 37);          // V.21: 37.5 B/s, a second's worth
