@@ -26,7 +26,7 @@ fs::path fixture_www_dir();    // tests/fixtures/www in the source tree
 
 // A fresh folder under $TMPDIR (or /tmp), removed with its contents when the object goes.
 class TempDir {
-public:
+  public:
     TempDir();
     ~TempDir();
     TempDir(const TempDir &) = delete;
@@ -36,7 +36,7 @@ public:
     // Writes `content` to `relative` (creating folders) and returns the full path.
     fs::path write(const fs::path &relative, std::string_view content) const;
 
-private:
+  private:
     fs::path path_;
 };
 
@@ -81,7 +81,7 @@ struct HostOptions {
 // One running host. The constructor writes the config, starts the host and waits for its
 // listeners; the destructor stops it with SIGTERM (if the test did not) and checks the exit.
 class HostProcess {
-public:
+  public:
     explicit HostProcess(std::string_view toml, HostOptions options = {});
     ~HostProcess();
     HostProcess(const HostProcess &) = delete;
@@ -113,7 +113,7 @@ public:
     // How many file descriptors the host has open (from /proc/<pid>/fd).
     long fd_count() const;
 
-private:
+  private:
     TempDir dir_;
     HostOptions options_;
     pid_t pid_ = -1;

@@ -58,9 +58,8 @@ bool parse_head(std::string_view head, HttpResponse &response) {
     while (line_end != std::string_view::npos) {
         std::size_t start = line_end + 2;
         line_end = head.find("\r\n", start);
-        std::string_view line = head.substr(start, line_end == std::string_view::npos
-                                                       ? std::string_view::npos
-                                                       : line_end - start);
+        std::string_view line = head.substr(
+            start, line_end == std::string_view::npos ? std::string_view::npos : line_end - start);
         std::size_t colon = line.find(':');
         if (colon == std::string_view::npos || colon == 0)
             return false;
@@ -132,8 +131,7 @@ ParsedResponse parse_response(std::string_view data, bool head_request, bool at_
         return parsed;
     }
     std::size_t body_start = head_end + 4;
-    if (head_request || response.status < 200 || response.status == 204 ||
-        response.status == 304) {
+    if (head_request || response.status < 200 || response.status == 204 || response.status == 304) {
         parsed.result = Parse::complete;
         parsed.consumed = body_start;
         return parsed;
@@ -329,14 +327,10 @@ std::optional<std::string> CurlResult::header(std::string_view name) const {
 
 CurlResult curl(const std::vector<std::string> &args) {
     TempDir dir;
-    std::vector<std::string> argv{"curl",
-                                  "-sS",
-                                  "--max-time",
-                                  "10",
-                                  "-D",
-                                  (dir.path() / "head").string(),
-                                  "-o",
-                                  (dir.path() / "body").string()};
+    std::vector<std::string> argv{"curl",       "-sS",
+                                  "--max-time", "10",
+                                  "-D",         (dir.path() / "head").string(),
+                                  "-o",         (dir.path() / "body").string()};
     argv.insert(argv.end(), args.begin(), args.end());
     ProcessResult run = run_process(argv, 15s);
     CurlResult result;

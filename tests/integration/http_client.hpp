@@ -43,7 +43,7 @@ ParsedResponse parse_response(std::string_view data, bool head_request, bool at_
 
 // A blocking-connect, poll-read TCP client. Sends never raise SIGPIPE.
 class RawClient {
-public:
+  public:
     // Connects to host:port; `rcvbuf` > 0 sets SO_RCVBUF before connecting.
     explicit RawClient(std::uint16_t port, const std::string &host = "127.0.0.1", int rcvbuf = 0);
     ~RawClient();
@@ -75,7 +75,7 @@ public:
     bool peer_closed() const { return eof_; }
     bool peer_reset() const { return reset_; }
 
-private:
+  private:
     // One poll + recv; false on timeout or EOF.
     bool fill(std::chrono::steady_clock::time_point deadline);
 
@@ -88,8 +88,7 @@ private:
 
 // A request with a Host header: "<method> <target> HTTP/1.1\r\nHost: test\r\n<extra>\r\n".
 // `extra` holds whole header lines, each ending in "\r\n".
-std::string request(std::string_view method, std::string_view target,
-                    std::string_view extra = "");
+std::string request(std::string_view method, std::string_view target, std::string_view extra = "");
 inline std::string get(std::string_view target, std::string_view extra = "") {
     return request("GET", target, extra);
 }

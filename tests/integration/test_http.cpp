@@ -44,8 +44,7 @@ const std::string five_pieces =
 
 std::string post(std::string_view target, std::string_view body, std::string_view extra = "") {
     return request("POST", target,
-                   std::string(extra) + "Content-Length: " + std::to_string(body.size()) +
-                       "\r\n") +
+                   std::string(extra) + "Content-Length: " + std::to_string(body.size()) + "\r\n") +
            std::string(body);
 }
 
@@ -245,8 +244,8 @@ TEST_CASE("Expect: 100-continue gets an interim 100 before the body is sent",
           "[integration][http][expect]") {
     HostProcess host(config("", locations));
     RawClient client(host.port());
-    REQUIRE(client.send(
-        request("POST", "/upload", "Content-Length: 11\r\nExpect: 100-continue\r\n")));
+    REQUIRE(
+        client.send(request("POST", "/upload", "Content-Length: 11\r\nExpect: 100-continue\r\n")));
     auto interim = client.read_response(2s);
     REQUIRE(interim);
     CHECK(interim->status == 100);
@@ -262,8 +261,8 @@ TEST_CASE("curl's Expect: 100-continue upload gets 100 and then the answer",
           "[integration][http][expect]") {
     HostProcess host(config("", locations));
     std::string body(2000, 'x');
-    CurlResult got = curl({"-H", "Expect: 100-continue", "--data-binary", body,
-                           url(host.port(), "/upload")});
+    CurlResult got =
+        curl({"-H", "Expect: 100-continue", "--data-binary", body, url(host.port(), "/upload")});
     REQUIRE(got.exit_code == 0);
     REQUIRE(got.responses.size() == 2);
     CHECK(got.responses[0].status == 100);
@@ -314,9 +313,9 @@ TEST_CASE("a Content-Length request body reaches the plugin whole", "[integratio
 TEST_CASE("a chunked request body reaches the plugin whole", "[integration][http][body]") {
     HostProcess host(config("", locations));
     SECTION("several chunks") {
-        auto response = fetch(
-            host.port(), request("POST", "/chunks", "Transfer-Encoding: chunked\r\n") +
-                             "5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n");
+        auto response =
+            fetch(host.port(), request("POST", "/chunks", "Transfer-Encoding: chunked\r\n") +
+                                   "5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n");
         REQUIRE(response);
         CHECK(response->status == 200);
         CHECK(parse_echo(response->body)["body"] == "hello, world");
@@ -330,8 +329,8 @@ TEST_CASE("a chunked request body reaches the plugin whole", "[integration][http
         CHECK(parse_echo(response->body)["body"] == "hello");
     }
     SECTION("curl sending chunked") {
-        CurlResult got = curl({"-H", "Transfer-Encoding: chunked", "--data-binary",
-                               "streamed body", url(host.port(), "/chunks")});
+        CurlResult got = curl({"-H", "Transfer-Encoding: chunked", "--data-binary", "streamed body",
+                               url(host.port(), "/chunks")});
         REQUIRE(got.status() == 200);
         CHECK(parse_echo(got.body)["body"] == "streamed body");
     }
@@ -440,8 +439,7 @@ TEST_CASE("a request target in absolute form is accepted", "[integration][http]"
     CHECK(echo["query"] == "q=1");
 }
 
-TEST_CASE("header values are trimmed and header names match in any case",
-          "[integration][http]") {
+TEST_CASE("header values are trimmed and header names match in any case", "[integration][http]") {
     HostProcess host(config("", locations));
     auto response = fetch(host.port(), get("/?h=x-test", "X-TEST: \t  padded value \t\r\n"));
     REQUIRE(response);

@@ -42,8 +42,7 @@ TEST_CASE("a malformed request gets 400 and the connection closes", "[integratio
         expect_rejected(host.port(), "GET / HTTP/1.1\r\nHost: test\r\nX-A: a\rb\r\n\r\n", 400);
     }
     SECTION("a NUL byte inside a header value") {
-        expect_rejected(host.port(),
-                        "GET / HTTP/1.1\r\nHost: test\r\nX-A: a\0b\r\n\r\n"s, 400);
+        expect_rejected(host.port(), "GET / HTTP/1.1\r\nHost: test\r\nX-A: a\0b\r\n\r\n"s, 400);
     }
     SECTION("a Content-Length that is not a number") {
         expect_rejected(host.port(), request("POST", "/", "Content-Length: abc\r\n"), 400);
@@ -60,8 +59,7 @@ TEST_CASE("a malformed request gets 400 and the connection closes", "[integratio
 
 // RFC 9112 section 3.2: a server MUST answer 400 to a request with more than one Host line or
 // a Host with an invalid value.
-TEST_CASE("a request with two Host lines or an invalid Host gets 400",
-          "[integration][malformed]") {
+TEST_CASE("a request with two Host lines or an invalid Host gets 400", "[integration][malformed]") {
     HostProcess host(config("", echo_everywhere));
     SECTION("two Host lines") {
         expect_rejected(host.port(), "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400);
@@ -75,8 +73,7 @@ TEST_CASE("Content-Length together with Transfer-Encoding gets 400 and a close",
           "[integration][malformed][smuggling]") {
     HostProcess host(config("", echo_everywhere));
     expect_rejected(host.port(),
-                    request("POST", "/",
-                            "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n") +
+                    request("POST", "/", "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n") +
                         "0\r\n\r\n",
                     400);
 }
@@ -85,10 +82,9 @@ TEST_CASE("two different Content-Length values get 400 and a close",
           "[integration][malformed][smuggling]") {
     HostProcess host(config("", echo_everywhere));
     SECTION("two header lines") {
-        expect_rejected(host.port(),
-                        request("POST", "/", "Content-Length: 5\r\nContent-Length: 6\r\n") +
-                            "hello!",
-                        400);
+        expect_rejected(
+            host.port(),
+            request("POST", "/", "Content-Length: 5\r\nContent-Length: 6\r\n") + "hello!", 400);
     }
     SECTION("one list-valued header") {
         expect_rejected(host.port(), request("POST", "/", "Content-Length: 5, 6\r\n") + "hello!",
@@ -103,9 +99,9 @@ TEST_CASE("two different Content-Length values get 400 and a close",
 TEST_CASE("a Transfer-Encoding that does not end in chunked gets 400 and a close",
           "[integration][malformed][smuggling]") {
     HostProcess host(config("", echo_everywhere));
-    expect_rejected(host.port(),
-                    request("POST", "/", "Transfer-Encoding: bogus\r\n") + "5\r\nhello\r\n0\r\n\r\n",
-                    400);
+    expect_rejected(
+        host.port(),
+        request("POST", "/", "Transfer-Encoding: bogus\r\n") + "5\r\nhello\r\n0\r\n\r\n", 400);
 }
 
 TEST_CASE("an unknown transfer coding before chunked gets 501 and a close",

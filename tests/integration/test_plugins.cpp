@@ -60,8 +60,7 @@ TEST_CASE("a plugin that needs a newer host minor is refused with its path and t
     CHECK_THAT(run.err, Contains("999"));
 }
 
-TEST_CASE("a plugin path that does not exist is refused with the path",
-          "[integration][plugins]") {
+TEST_CASE("a plugin path that does not exist is refused with the path", "[integration][plugins]") {
     std::string toml = one_plugin("echo");
     toml.replace(toml.find("echo.so"), 7, "does_not_exist.so");
     ProcessResult run = expect_refusal(toml);
@@ -89,7 +88,8 @@ TEST_CASE("a plugin built against a newer minor of the same major loads and serv
     CHECK(got.body == "newer minor ok\n");
 }
 
-TEST_CASE("the --check option loads every plugin and accepts good ones", "[integration][plugins][cli]") {
+TEST_CASE("the --check option loads every plugin and accepts good ones",
+          "[integration][plugins][cli]") {
     TempDir dir;
     ProcessResult run = run_host_with_config(dir, config("", echo_everywhere));
     INFO("stderr:\n" << run.err);

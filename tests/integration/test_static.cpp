@@ -74,9 +74,7 @@ TEST_CASE("a large file is sent whole", "[integration][static]") {
     for (int i = 0; i < 3 * 1024 * 1024; i++)
         big.push_back(static_cast<char>('a' + i % 23));
     HostOptions options;
-    options.prepare = [&](const fs::path &dir) {
-        write_file(dir / "big" / "big.bin", big);
-    };
+    options.prepare = [&](const fs::path &dir) { write_file(dir / "big" / "big.bin", big); };
     HostProcess host(config("", R"(
 [[location]]
 prefix = "/"
@@ -128,8 +126,9 @@ TEST_CASE("ETag and Last-Modified validators give 304 when they match",
         CHECK(response->status == 304);
     }
     SECTION("If-Modified-Since long ago") {
-        auto response = fetch(host.port(), get("/file4k.txt",
-                                                "If-Modified-Since: Mon, 01 Jan 2001 00:00:00 GMT\r\n"));
+        auto response =
+            fetch(host.port(),
+                  get("/file4k.txt", "If-Modified-Since: Mon, 01 Jan 2001 00:00:00 GMT\r\n"));
         REQUIRE(response);
         CHECK(response->status == 200);
     }

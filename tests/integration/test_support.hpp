@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cctype>
+#include <optional>
 #include <regex>
 #include <string>
 #include <string_view>

@@ -11,8 +11,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 long elapsed_ms(Clock::time_point since) {
-    return static_cast<long>(
-        std::chrono::duration_cast<Millis>(Clock::now() - since).count());
+    return static_cast<long>(std::chrono::duration_cast<Millis>(Clock::now() - since).count());
 }
 
 // All timeouts long except the ones a test sets.
@@ -52,8 +51,7 @@ TEST_CASE("a head trickled a byte at a time is still cut at head_ms (slowloris)"
     CHECK(elapsed_ms(start) < 2000);
 }
 
-TEST_CASE("an idle keep-alive connection is closed after keepalive_ms",
-          "[integration][timeouts]") {
+TEST_CASE("an idle keep-alive connection is closed after keepalive_ms", "[integration][timeouts]") {
     HostProcess host(config(timeouts("keepalive_ms = 300"), echo_everywhere));
     RawClient client(host.port());
     REQUIRE(client.send(get("/")));
