@@ -99,41 +99,17 @@ void pump(dt_req_t *req, Transfer *t)
 
 void tick(dt_req_t *req, void *arg) { pump(req, static_cast<Transfer *>(arg)); }
 
-int read_string(int (*get)(const dt_config_t *, const char *, dt_str_t *), const dt_config_t *cfg,
-                const char *key, std::string &out)
-{
-    dt_str_t v;
-    int rc = get(cfg, key, &v);
-    if (rc == 0) out.assign(v.ptr, v.len);
-    return rc;
-}
-
 int create(const dt_config_t *cfg, void **instance)
 {
     auto in = std::make_unique<Instance>();
     fs::Options options;
-    int rc = read_string(api->config_path, cfg, "root", options.root);
-    if (rc == DT_ENOENT) api->config_error(cfg, nullptr, "`root` is required: the folder to serve");
-    if (rc != 0) return 1;
-    std::string mime;
-    rc = read_string(api->config_path, cfg, "mime_types", mime);
-    if (rc == 0) options.mime_types = mime;
-    else if (rc != DT_ENOENT) return 1;
-    if ((rc = read_string(api->config_string, cfg, "index", options.index)) != 0 && rc != DT_ENOENT)
-        return 1;
-    if ((rc = read_string(api->config_string, cfg, "cache_control", options.cache_control)) != 0 &&
-        rc != DT_ENOENT)
-        return 1;
-    for (auto [key, field] : {std::pair{"follow_symlinks", &options.follow_symlinks},
-                              std::pair{"etag", &options.etag}}) {
-        int b;
-        rc = api->config_bool(cfg, key, &b);
-        if (rc == 0) *field = b != 0;
-        else if (rc != DT_ENOENT) return 1;
-    }
+    if (!fs::read_options(*api, cfg, options)) return 1;
 
     std::string modem;
-    int has_modem = read_string(api->config_string, cfg, "modem", modem);
+    dt_str_t modem_value;
+    int has_modem = api->config_string(cfg, "modem", &modem_value);
+    if (has_modem == 0) modem.assign(modem_value.ptr, modem_value.len);
+    int rc;
     int64_t bps = 0;
     int has_bps = api->config_int(cfg, "bits_per_second", &bps);
     if ((has_modem != 0 && has_modem != DT_ENOENT) || (has_bps != 0 && has_bps != DT_ENOENT))

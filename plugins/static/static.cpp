@@ -28,50 +28,9 @@ namespace fs = dialtone::fileserve;
 
 const dt_api_t *api;
 
-using StringAccessor = int (*)(const dt_config_t *, const char *, dt_str_t *);
-
-// Reads a string-valued key with config_string or config_path. Returns 0, DT_ENOENT (absent,
-// `out` untouched) or another DT_E* code (a type error, which the host has reported).
-int read_string(StringAccessor get, const dt_config_t *cfg, const char *key, std::string &out) {
-    dt_str_t value;
-    const int rc = get(cfg, key, &value);
-    if (rc == 0)
-        out.assign(value.ptr, value.len);
-    return rc;
-}
-
-// Reads a bool-valued key; false after a type error.
-bool read_bool(const dt_config_t *cfg, const char *key, bool &out) {
-    int value = 0;
-    const int rc = api->config_bool(cfg, key, &value);
-    if (rc == 0)
-        out = value != 0;
-    return rc == 0 || rc == DT_ENOENT;
-}
-
 int create(const dt_config_t *cfg, void **instance) {
     fs::Options options;
-    int rc = read_string(api->config_path, cfg, "root", options.root);
-    if (rc == DT_ENOENT)
-        api->config_error(cfg, nullptr, "`root` is required: the directory to serve");
-    if (rc != 0)
-        return 1;
-
-    std::string mime_types;
-    rc = read_string(api->config_path, cfg, "mime_types", mime_types);
-    if (rc == 0)
-        options.mime_types = std::move(mime_types);
-    else if (rc != DT_ENOENT)
-        return 1;
-
-    for (auto [key, value] :
-         {std::pair{"index", &options.index}, std::pair{"cache_control", &options.cache_control}}) {
-        rc = read_string(api->config_string, cfg, key, *value);
-        if (rc != 0 && rc != DT_ENOENT)
-            return 1;
-    }
-    if (!read_bool(cfg, "follow_symlinks", options.follow_symlinks) ||
-        !read_bool(cfg, "etag", options.etag))
+    if (!fs::read_options(*api, cfg, options))
         return 1;
 
     fs::CreateError error;

@@ -32,6 +32,12 @@ struct Options {
     bool force_path_check = false;  // tests: use Root's fallback instead of openat2
 };
 
+// Reads the file-serving keys of a location's settings through the config accessors: `root`
+// (required, a path), `index`, `follow_symlinks`, `etag`, `mime_types`, `cache_control`.
+// Returns false after reporting the problem (config_error, or the host's type error); every
+// file-serving plugin reads them this way, so they mean the same everywhere.
+bool read_options(const dt_api_t &api, const dt_config_t *cfg, Options &out);
+
 // What create() reports: the option at fault (as the config key) and why.
 struct CreateError {
     std::string key;
