@@ -171,16 +171,24 @@ void Request::strand_leave()
 
 void Request::run(Continuation c)
 {
+    // The continuation may finish the request and drop the runtime's reference: hold one of
+    // our own until the strand is left.
+    retain();
+    bool queued = false;
     {
         std::lock_guard<std::mutex> lock(mu);
         if (cb_running) {
             cb_waiting.push_back(c);
-            return;
+            queued = true;
+        } else {
+            cb_running = true;
         }
-        cb_running = true;
     }
-    run_now(c);
-    strand_leave();
+    if (!queued) {
+        run_now(c);
+        strand_leave();
+    }
+    release();
 }
 
 void Request::run_now(const Continuation &c)
