@@ -331,24 +331,19 @@ int api_req_resume(dt_req_t *r, dt_req_cb cb, void *arg)
 {
     Request *q = R(r);
     if (!cb) return DT_EINVAL;
-    if (q->gone.load(std::memory_order_acquire)) return DT_EABORTED;
     // From a worker thread the continuation runs on that worker (no hop, and the runtime's
     // work spreads over workers); from any other thread, on the connection's own worker.
     Worker *target = Worker::current() ? Worker::current() : q->worker;
     q->retain();
-    bool posted = target->post([q, cb, arg] {
+    auto task = [q, cb, arg] {
         q->run({Continuation::callback, cb, arg});
         q->release();
-    });
-    if (!posted && target != q->worker)
-        posted = q->worker->post([q, cb, arg] {
-            q->run({Continuation::callback, cb, arg});
-            q->release();
-        });
-    if (!posted) {
-        q->release();
-        return DT_EABORTED;
-    }
+    };
+    if (target->post(task)) return 0;
+    if (target != q->worker && q->worker->post(task)) return 0;
+    // Every worker has stopped (the server is going away): run it here, still one at a time
+    // with the request's other hooks, so the plugin always gets its callback exactly once.
+    task();
     return 0;
 }
 

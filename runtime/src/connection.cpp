@@ -704,16 +704,18 @@ void Connection::abort_request(const char *why)
     Request *r = cur_;
     cur_ = nullptr;
     DT_LOG(LogLevel::debug, "request %s aborted: %s", r->path.c_str(), why);
-    bool notify;
+    bool notify, log;
     {
+        // From here on no other thread changes the response: every setter checks `aborted`.
         std::lock_guard<std::mutex> lock(r->mu);
         r->aborted = true;
         notify = r->suspended && !r->finished;
+        log = r->head_sent || r->status != 200;
     }
     r->cancel_timers();
     r->conn = nullptr;
     r->gone.store(true, std::memory_order_release);
-    if (r->head_sent || r->status != 200) log_access(*r);
+    if (log) log_access(*r);
     // Exactly once, after any continuation still running on another worker.
     if (notify) r->run({Continuation::abort});
     r->release();

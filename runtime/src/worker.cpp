@@ -73,12 +73,12 @@ void Worker::run()
 
 bool Worker::post(std::function<void()> task)
 {
-    {
-        std::lock_guard<std::mutex> lock(inbox_mu_);
-        if (stopped_) return false;
-        inbox_.push_back(std::move(task));
-    }
-    uv_async_send(&async_);
+    std::lock_guard<std::mutex> lock(inbox_mu_);
+    if (stopped_) return false;
+    bool wake = inbox_.empty(); // a send is already on its way otherwise
+    inbox_.push_back(std::move(task));
+    // Under the lock, so the handle cannot be closed between the check and the send.
+    if (wake) uv_async_send(&async_);
     return true;
 }
 

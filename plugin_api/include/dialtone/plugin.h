@@ -196,7 +196,8 @@ typedef struct dt_api {
      * Ownership: the request; freed all at once when the request is released. NULL on failure. */
     void *(*req_alloc)(dt_req_t *req, size_t size);
     /* A per-request pointer for the plugin (on_abort, on_writable and callbacks can find their
-     * state). The host never touches it. */
+     * state). The host never touches it. Threads: hooks and callbacks of the request (they run
+     * one at a time); a plugin thread of its own goes through req_resume. */
     void (*req_set_data)(dt_req_t *req, void *data);
     void *(*req_data)(const dt_req_t *req);
 
@@ -252,13 +253,15 @@ typedef struct dt_api {
     void (*req_retain)(dt_req_t *req);
     void (*req_release)(dt_req_t *req);
 
-    /* Runs `cb(req, arg)` on a worker thread as soon as possible. Use it to continue a
-     * suspended request from a thread the runtime does not own: the callback may call every
-     * request function. Calls for one request run in the order made and never concurrently
-     * with another hook of the request. If the request is aborted first, cb still runs (so the
-     * plugin can free `arg`) and request functions return DT_EABORTED.
-     * Returns DT_EABORTED if the request is already gone (cb will not run).
-     * The caller must hold a reference (req_retain) when calling from a foreign thread.
+    /* Runs `cb(req, arg)` on a worker thread as soon as possible: on the calling worker when
+     * called from one, else on the connection's own. Use it to continue a suspended request
+     * from a thread the runtime does not own, or to free per-request state in step with the
+     * other hooks: the callback may call every request function, runs after any hook of the
+     * request already running, and never concurrently with one. `cb` runs exactly once in
+     * every case — also when the request was finished or aborted meanwhile (request functions
+     * then return DT_ESTATE or DT_EABORTED), so the plugin can always free `arg` there.
+     * Returns 0, or DT_EINVAL for a NULL cb (then nothing runs).
+     * The caller must hold a reference (req_retain) when calling from outside a hook.
      * Thread-safe: any thread. */
     int (*req_resume)(dt_req_t *req, dt_req_cb cb, void *arg);
 
