@@ -23,16 +23,14 @@ namespace dialtone::test {
 // DIALTONE_TEST_BUILD_DIR points the tests at another build of the host and plugins (the
 // sanitizer builds), so the harness itself is compiled once.
 namespace {
-fs::path from_build_dir(const char *relative, const char *baked)
-{
+fs::path from_build_dir(const char *relative, const char *baked) {
     const char *dir = std::getenv("DIALTONE_TEST_BUILD_DIR");
     return dir && *dir ? fs::path(dir) / relative : fs::path(baked);
 }
 } // namespace
 
 fs::path host_binary() { return from_build_dir("bin/dialtone", DIALTONE_HOST_BIN); }
-fs::path fixture_plugin_dir()
-{
+fs::path fixture_plugin_dir() {
     return from_build_dir("tests/fixtures/plugins", DIALTONE_FIXTURE_PLUGIN_DIR);
 }
 fs::path fixture_www_dir() { return DIALTONE_FIXTURE_WWW_DIR; }
@@ -90,7 +88,17 @@ int wait_until(pid_t pid, Clock::time_point deadline) {
     }
 }
 
+// The end of a log for a failure message, or, when a sanitizer reported, its report from the
+// start (where the faulting stack is).
 std::string last_lines(const std::string &text, std::size_t max_chars = 4000) {
+    for (const char *marker : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                               "WARNING: ThreadSanitizer", "runtime error:"}) {
+        std::size_t at = text.find(marker);
+        if (at == std::string::npos)
+            continue;
+        std::size_t line = text.rfind('\n', at);
+        return "..." + text.substr(line == std::string::npos ? 0 : line + 1, 2 * max_chars);
+    }
     return text.size() <= max_chars ? text : "..." + text.substr(text.size() - max_chars);
 }
 
