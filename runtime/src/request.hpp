@@ -91,8 +91,6 @@ public:
     void retain() { refs.fetch_add(1, std::memory_order_relaxed); }
     void release(); // frees on the last reference, from any thread
 
-    // Owner thread only: true while the connection still serves this request.
-    bool live() const { return conn != nullptr; }
 
     std::string_view target() const { return {hbuf.data(), target_len}; }
     std::string_view header(std::string_view name) const;
@@ -103,10 +101,6 @@ public:
     std::string_view header_value(const HeaderRef &h) const
     {
         return {hbuf.data() + h.value_off, h.value_len};
-    }
-    std::string_view path_info() const
-    {
-        return std::string_view(path).substr(path_info_off == 0 ? 0 : path_info_off);
     }
 
     // Cancels and frees every pending timer (owner thread).
@@ -143,7 +137,6 @@ public:
     std::vector<HeaderRef> headers;
     std::string path;               // decoded, normalised
     size_t path_info_off = 0;       // where path_info starts in path
-    std::string path_info_buf;      // path_info when the prefix swallowed the whole path
     std::string body;
     bool is_head = false;
     bool keep_alive = true;
