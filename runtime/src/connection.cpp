@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -107,6 +108,7 @@ void Connection::begin_drain()
 void Connection::refuse(int status)
 {
     keep_alive_ = false;
+    linger_needed_ = true; // the client's request may not have arrived yet
     state_ = State::processing;
     respond_error(status);
     request_finished();
@@ -226,6 +228,7 @@ int Connection::fail_parse(int status, const char *why)
     DT_LOG(LogLevel::debug, "bad request (%d) from %s: %s", status, cur_ ? cur_->remote : "-",
            why ? why : "");
     keep_alive_ = false;
+    linger_needed_ = true; // the rest of the request may still be on its way
     state_ = State::processing;
     respond_error(status);
     request_finished();
@@ -695,6 +698,7 @@ void Connection::request_finished()
         }
     } else {
         state_ = State::closing_after_flush;
+        if (!inbuf_.empty()) linger_needed_ = true; // pipelined requests we will not answer
         inbuf_.clear();
     }
 }
@@ -986,13 +990,18 @@ void Connection::start_lingering_close()
 {
     // Half-close and drain what the client still sends, so that closing with unread input
     // does not turn into a reset that destroys the response in flight (nginx's lingering close).
+    // Only when input may still be coming (an error cut the request short, pipelined requests
+    // were dropped, bytes are waiting): a client that sent one whole request gets a plain
+    // close, and shutdown does not wait on clients that keep their end open.
+    int unread = 0;
+    ioctl(fd_, FIONREAD, &unread);
+    if (reading_paused_ || (!linger_needed_ && unread == 0)) {
+        close_now(); // nothing to drain (or the client already half-closed)
+        return;
+    }
     state_ = State::lingering;
     ::shutdown(fd_, SHUT_WR);
     linger_started_ = uv_now(worker_.loop());
-    if (reading_paused_) {
-        close_now(); // the client already half-closed: nothing to drain
-        return;
-    }
     write_blocked_ = false;
     update_events();
     update_timer();

@@ -136,6 +136,7 @@ private:
     bool draining_ = false;
     int in_plugin_ = 0;
     bool close_pending_ = false;
+    bool linger_needed_ = false; // close gracefully: input may still arrive
     bool flushing_ = false;
     bool flush_again_ = false;
 
