@@ -766,9 +766,13 @@ Connection::WriteResult Connection::write_out()
         }
         iovec iov[64];
         int cnt = 0;
+        bool file_follows = false;
         for (size_t i = outq_head_; i < outq_.size() && cnt < 64; ++i) {
             const OutItem &m = outq_[i];
-            if (m.kind == OutItem::file) break;
+            if (m.kind == OutItem::file) {
+                file_follows = true;
+                break;
+            }
             iov[cnt].iov_base = const_cast<char *>(m.kind == OutItem::copy ? wbuf_.data() + m.off
                                                                           : m.ptr + m.off);
             iov[cnt].iov_len = m.len;
@@ -777,7 +781,9 @@ Connection::WriteResult Connection::write_out()
         msghdr msg{};
         msg.msg_iov = iov;
         msg.msg_iovlen = static_cast<size_t>(cnt);
-        ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+        // A response head followed by a file body: MSG_MORE lets the kernel put both in the
+        // same segments, as nginx's tcp_nopush does, instead of a small packet for the head.
+        ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | (file_follows ? MSG_MORE : 0));
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN) {
