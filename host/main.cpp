@@ -29,16 +29,17 @@ const char kUsage[] = "usage: dialtone --config FILE [--check]\n"
                       "Bundled plugins are found in <prefix>/lib/dialtone next to the binary's\n"
                       "folder, and in the folders of DIALTONE_PLUGIN_PATH (colon-separated).\n";
 
-std::vector<std::string> plugin_dirs()
-{
+std::vector<std::string> plugin_dirs() {
     std::vector<std::string> dirs;
     if (const char *env = getenv("DIALTONE_PLUGIN_PATH")) {
         std::string all = env;
         size_t i = 0;
         while (i <= all.size()) {
             size_t colon = all.find(':', i);
-            if (colon == std::string::npos) colon = all.size();
-            if (colon > i) dirs.push_back(all.substr(i, colon - i));
+            if (colon == std::string::npos)
+                colon = all.size();
+            if (colon > i)
+                dirs.push_back(all.substr(i, colon - i));
             i = colon + 1;
         }
     }
@@ -55,8 +56,7 @@ std::vector<std::string> plugin_dirs()
 }
 
 // Connections are descriptors: take every one the hard limit allows.
-void raise_open_files_limit()
-{
+void raise_open_files_limit() {
     rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
@@ -71,20 +71,19 @@ struct SignalContext {
     uv_signal_t sigint, sigterm;
 };
 
-void on_stop_signal(uv_signal_t *h, int signum)
-{
+void on_stop_signal(uv_signal_t *h, int signum) {
     auto *ctx = static_cast<SignalContext *>(h->data);
     DT_LOG(dialtone::LogLevel::info, "%s: stopping gracefully",
            signum == SIGINT ? "SIGINT" : "SIGTERM");
-    if (ctx->server) ctx->server->stop();
+    if (ctx->server)
+        ctx->server->stop();
     uv_close(reinterpret_cast<uv_handle_t *>(&ctx->sigint), nullptr);
     uv_close(reinterpret_cast<uv_handle_t *>(&ctx->sigterm), nullptr);
 }
 
 } // namespace
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     std::string config_path;
     bool check = false;
     for (int i = 1; i < argc; ++i) {
@@ -163,7 +162,8 @@ int main(int argc, char **argv)
         uv_run(&loop, UV_RUN_DEFAULT);
     }
     uv_loop_close(&loop);
-    if (status != 0) return status;
+    if (status != 0)
+        return status;
     DT_LOG(dialtone::LogLevel::info, "stopped");
     return 0;
 }

@@ -53,14 +53,12 @@ struct Transfer {
     bool waiting_writable = false;
 };
 
-uint64_t elapsed_us(const Transfer &t)
-{
+uint64_t elapsed_us(const Transfer &t) {
     auto d = std::chrono::steady_clock::now() - t.start;
     return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
 }
 
-void end_transfer(dt_req_t *req, Transfer *t)
-{
+void end_transfer(dt_req_t *req, Transfer *t) {
     api->req_set_data(req, nullptr);
     du::OpenFiles::release(t->file);
     delete t;
@@ -69,8 +67,7 @@ void end_transfer(dt_req_t *req, Transfer *t)
 void tick(dt_req_t *req, void *arg);
 
 // Sends what the schedule allows and arms the next tick, or finishes.
-void pump(dt_req_t *req, Transfer *t)
-{
+void pump(dt_req_t *req, Transfer *t) {
     const Instance &in = *t->instance;
     du::Step step = du::next_step(in.bits_per_second, in.slice, t->total, t->sent, elapsed_us(*t));
     if (step.send > 0) {
@@ -94,21 +91,23 @@ void pump(dt_req_t *req, Transfer *t)
         return;
     }
     uint64_t delay_ms = (step.wait_us + 999) / 1000;
-    if (api->timer_start(req, delay_ms, tick, t, nullptr) != 0) end_transfer(req, t);
+    if (api->timer_start(req, delay_ms, tick, t, nullptr) != 0)
+        end_transfer(req, t);
 }
 
 void tick(dt_req_t *req, void *arg) { pump(req, static_cast<Transfer *>(arg)); }
 
-int create(const dt_config_t *cfg, void **instance)
-{
+int create(const dt_config_t *cfg, void **instance) {
     auto in = std::make_unique<Instance>();
     fs::Options options;
-    if (!fs::read_options(*api, cfg, options)) return 1;
+    if (!fs::read_options(*api, cfg, options))
+        return 1;
 
     std::string modem;
     dt_str_t modem_value;
     int has_modem = api->config_string(cfg, "modem", &modem_value);
-    if (has_modem == 0) modem.assign(modem_value.ptr, modem_value.len);
+    if (has_modem == 0)
+        modem.assign(modem_value.ptr, modem_value.len);
     int rc;
     int64_t bps = 0;
     int has_bps = api->config_int(cfg, "bits_per_second", &bps);
@@ -121,8 +120,10 @@ int create(const dt_config_t *cfg, void **instance)
     if (has_modem == 0) {
         const du::Modem *m = du::find_modem(modem);
         if (!m) {
-            api->config_error(cfg, "modem", "unknown modem \"%s\": use one of %s, or "
-                              "bits_per_second = N", modem.c_str(), du::modem_names().c_str());
+            api->config_error(cfg, "modem",
+                              "unknown modem \"%s\": use one of %s, or "
+                              "bits_per_second = N",
+                              modem.c_str(), du::modem_names().c_str());
             return 1;
         }
         in->bits_per_second = m->bits_per_second;
@@ -135,13 +136,17 @@ int create(const dt_config_t *cfg, void **instance)
         }
         in->bits_per_second = static_cast<uint64_t>(bps);
     } else {
-        api->config_error(cfg, nullptr, "set the rate: modem = \"V.92\" (one of %s) or "
-                          "bits_per_second = N", du::modem_names().c_str());
+        api->config_error(cfg, nullptr,
+                          "set the rate: modem = \"V.92\" (one of %s) or "
+                          "bits_per_second = N",
+                          du::modem_names().c_str());
         return 1;
     }
     int64_t ticks = 10, min_slice = kDefaultMinSlice;
-    if ((rc = api->config_int(cfg, "ticks_per_second", &ticks)) != 0 && rc != DT_ENOENT) return 1;
-    if ((rc = api->config_int(cfg, "min_slice", &min_slice)) != 0 && rc != DT_ENOENT) return 1;
+    if ((rc = api->config_int(cfg, "ticks_per_second", &ticks)) != 0 && rc != DT_ENOENT)
+        return 1;
+    if ((rc = api->config_int(cfg, "min_slice", &min_slice)) != 0 && rc != DT_ENOENT)
+        return 1;
     if (ticks < 1 || ticks > 1000) {
         api->config_error(cfg, "ticks_per_second", "%lld is out of range: use 1 to 1000",
                           static_cast<long long>(ticks));
@@ -166,8 +171,7 @@ int create(const dt_config_t *cfg, void **instance)
     return 0;
 }
 
-int on_create(const dt_config_t *cfg, void **instance, char *err, size_t err_len)
-{
+int on_create(const dt_config_t *cfg, void **instance, char *err, size_t err_len) {
     try {
         return create(cfg, instance);
     } catch (const std::exception &e) {
@@ -178,8 +182,7 @@ int on_create(const dt_config_t *cfg, void **instance, char *err, size_t err_len
 
 void on_destroy(void *instance) { delete static_cast<Instance *>(instance); }
 
-int on_handle(void *instance, dt_req_t *req)
-{
+int on_handle(void *instance, dt_req_t *req) {
     auto *in = static_cast<Instance *>(instance);
     fs::FileResponse response;
     try {
@@ -187,15 +190,19 @@ int on_handle(void *instance, dt_req_t *req)
     } catch (const std::bad_alloc &) {
         return 500;
     }
-    if (response.is_error_page()) return response.status;
+    if (response.is_error_page())
+        return response.status;
     dt_str_t method = api->req_method(req);
     bool head = method.len == 4 && std::string_view(method.ptr, 4) == "HEAD";
-    if (!response.has_body() || head) return fs::respond(*api, req, response); // nothing to pace
+    if (!response.has_body() || head)
+        return fs::respond(*api, req, response); // nothing to pace
 
     int rc = fs::write_head(*api, req, response);
-    if (rc != 0) return 500;
+    if (rc != 0)
+        return 500;
     du::OpenFiles::Entry *file = in->open_files.acquire(response.file.release());
-    if (!file) return 500;
+    if (!file)
+        return 500;
     auto *t = new (std::nothrow)
         Transfer{in, file, response.offset, response.length, 0, std::chrono::steady_clock::now()};
     if (!t) {
@@ -207,18 +214,18 @@ int on_handle(void *instance, dt_req_t *req)
     return DT_SUSPENDED;
 }
 
-void on_writable(void *, dt_req_t *req)
-{
+void on_writable(void *, dt_req_t *req) {
     auto *t = static_cast<Transfer *>(api->req_data(req));
-    if (!t || !t->waiting_writable) return;
+    if (!t || !t->waiting_writable)
+        return;
     t->waiting_writable = false;
     pump(req, t);
 }
 
-void on_abort(void *, dt_req_t *req)
-{
+void on_abort(void *, dt_req_t *req) {
     // Pending ticks are already cancelled; the runtime releases slices it still holds.
-    if (auto *t = static_cast<Transfer *>(api->req_data(req))) end_transfer(req, t);
+    if (auto *t = static_cast<Transfer *>(api->req_data(req)))
+        end_transfer(req, t);
 }
 
 const dt_plugin_t plugin = {

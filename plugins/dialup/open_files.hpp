@@ -13,7 +13,7 @@
 namespace dialtone::dialup {
 
 class OpenFiles {
-public:
+  public:
     struct Entry {
         int fd;
         std::atomic<uint64_t> refs;
@@ -37,7 +37,7 @@ public:
 
     size_t size() const;
 
-private:
+  private:
     mutable std::mutex mu_;
     std::map<std::tuple<uint64_t, uint64_t, int64_t, int64_t, int64_t>, Entry *> entries_;
 };

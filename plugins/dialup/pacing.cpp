@@ -17,9 +17,7 @@ constexpr std::array<Modem, 7> kModems = {{
     {"i-was-rich-and-got-a-leased-line", 1544000},
 }};
 
-
-bool iequals(std::string_view a, std::string_view b)
-{
+bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c + 32) : c; };
                return lower(x) == lower(y);
@@ -30,51 +28,49 @@ bool iequals(std::string_view a, std::string_view b)
 
 std::span<const Modem> modems() { return kModems; }
 
-const Modem *find_modem(std::string_view name)
-{
+const Modem *find_modem(std::string_view name) {
     for (const Modem &m : kModems)
-        if (iequals(m.name, name)) return &m;
+        if (iequals(m.name, name))
+            return &m;
     return nullptr;
 }
 
-std::string modem_names()
-{
+std::string modem_names() {
     std::string out;
     for (const Modem &m : kModems) {
-        if (!out.empty()) out += ", ";
+        if (!out.empty())
+            out += ", ";
         out += m.name;
     }
     return out;
 }
 
-uint64_t slice_bytes(uint64_t bits_per_second, uint64_t ticks_per_second, uint64_t min_slice)
-{
+uint64_t slice_bytes(uint64_t bits_per_second, uint64_t ticks_per_second, uint64_t min_slice) {
     uint64_t per_second = bits_per_second / 8;
     uint64_t slice = per_second / std::max<uint64_t>(ticks_per_second, 1);
     uint64_t floor = std::min(min_slice, std::max<uint64_t>(per_second, 1));
     return std::max(slice, floor);
 }
 
-uint64_t allowed_bytes(uint64_t bits_per_second, uint64_t elapsed_us)
-{
+uint64_t allowed_bytes(uint64_t bits_per_second, uint64_t elapsed_us) {
     return static_cast<uint64_t>(static_cast<unsigned __int128>(bits_per_second) * elapsed_us /
                                  8000000u);
 }
 
-uint64_t time_for_bytes(uint64_t bits_per_second, uint64_t bytes)
-{
-    if (bits_per_second == 0) return UINT64_MAX;
+uint64_t time_for_bytes(uint64_t bits_per_second, uint64_t bytes) {
+    if (bits_per_second == 0)
+        return UINT64_MAX;
     unsigned __int128 num = static_cast<unsigned __int128>(bytes) * 8000000u;
     return static_cast<uint64_t>((num + bits_per_second - 1) / bits_per_second);
 }
 
 Step next_step(uint64_t bits_per_second, uint64_t slice, uint64_t total, uint64_t sent,
-               uint64_t elapsed_us)
-{
+               uint64_t elapsed_us) {
     uint64_t allowed = std::min(total, allowed_bytes(bits_per_second, elapsed_us));
     Step step{allowed > sent ? allowed - sent : 0, 0};
     uint64_t after = sent + step.send;
-    if (after >= total) return step;
+    if (after >= total)
+        return step;
     uint64_t due = time_for_bytes(bits_per_second, std::min(total, after + slice));
     step.wait_us = due > elapsed_us ? due - elapsed_us : 1;
     return step;

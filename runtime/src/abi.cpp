@@ -30,20 +30,21 @@ namespace {
 
 using Cfg = dt_config;
 
-const char *api_strerror(int err)
-{
+const char *api_strerror(int err) {
     switch (err) {
 #define DT__ERR_CASE(name, value, text)                                                            \
-    case DT_##name: return text;
+    case DT_##name:                                                                                \
+        return text;
         DT_ERRNO_MAP(DT__ERR_CASE)
 #undef DT__ERR_CASE
-    case 0: return "success";
-    default: return "unknown error";
+    case 0:
+        return "success";
+    default:
+        return "unknown error";
     }
 }
 
-void api_log(dt_log_level_t level, const char *fmt, ...)
-{
+void api_log(dt_log_level_t level, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     int l = level < DT_LOG_ERROR ? 0 : level > DT_LOG_DEBUG ? 3 : static_cast<int>(level);
@@ -51,63 +52,66 @@ void api_log(dt_log_level_t level, const char *fmt, ...)
     va_end(ap);
 }
 
-const toml::node *lookup(const dt_config_t *cfg, const char *key)
-{
+const toml::node *lookup(const dt_config_t *cfg, const char *key) {
     auto *c = const_cast<Cfg *>(cfg);
-    if (!c || !key) return nullptr;
+    if (!c || !key)
+        return nullptr;
     c->used.insert(key);
     return c->table ? c->table->get(key) : nullptr;
 }
 
-std::string where(const Cfg *c, const toml::node *n)
-{
-    if (n) return source_position(c->file, n->source());
-    if (c->table) return source_position(c->file, c->table->source());
+std::string where(const Cfg *c, const toml::node *n) {
+    if (n)
+        return source_position(c->file, n->source());
+    if (c->table)
+        return source_position(c->file, c->table->source());
     return c->file;
 }
 
-int type_error(const dt_config_t *cfg, const char *key, const toml::node *n, const char *want)
-{
+int type_error(const dt_config_t *cfg, const char *key, const toml::node *n, const char *want) {
     auto *c = const_cast<Cfg *>(cfg);
     c->problems.push_back(where(c, n) + ": " + c->section + "." + key + ": expected " + want);
     return DT_ETYPE;
 }
 
-int api_config_string(const dt_config_t *cfg, const char *key, dt_str_t *out)
-{
+int api_config_string(const dt_config_t *cfg, const char *key, dt_str_t *out) {
     const toml::node *n = lookup(cfg, key);
-    if (!n) return DT_ENOENT;
+    if (!n)
+        return DT_ENOENT;
     auto *s = n->as_string();
-    if (!s) return type_error(cfg, key, n, "a string");
+    if (!s)
+        return type_error(cfg, key, n, "a string");
     out->ptr = s->get().c_str();
     out->len = s->get().size();
     return 0;
 }
 
-int api_config_int(const dt_config_t *cfg, const char *key, int64_t *out)
-{
+int api_config_int(const dt_config_t *cfg, const char *key, int64_t *out) {
     const toml::node *n = lookup(cfg, key);
-    if (!n) return DT_ENOENT;
+    if (!n)
+        return DT_ENOENT;
     auto v = n->value_exact<int64_t>();
-    if (!v) return type_error(cfg, key, n, "an integer");
+    if (!v)
+        return type_error(cfg, key, n, "an integer");
     *out = *v;
     return 0;
 }
 
-int api_config_bool(const dt_config_t *cfg, const char *key, int *out)
-{
+int api_config_bool(const dt_config_t *cfg, const char *key, int *out) {
     const toml::node *n = lookup(cfg, key);
-    if (!n) return DT_ENOENT;
+    if (!n)
+        return DT_ENOENT;
     auto v = n->value_exact<bool>();
-    if (!v) return type_error(cfg, key, n, "a boolean (true or false)");
+    if (!v)
+        return type_error(cfg, key, n, "a boolean (true or false)");
     *out = *v ? 1 : 0;
     return 0;
 }
 
-int api_config_double(const dt_config_t *cfg, const char *key, double *out)
-{
+int api_config_double(const dt_config_t *cfg, const char *key, double *out) {
     const toml::node *n = lookup(cfg, key);
-    if (!n) return DT_ENOENT;
+    if (!n)
+        return DT_ENOENT;
     auto v = n->value<double>(); // integers convert
     if (!v || !(n->is_floating_point() || n->is_integer()))
         return type_error(cfg, key, n, "a number");
@@ -115,12 +119,13 @@ int api_config_double(const dt_config_t *cfg, const char *key, double *out)
     return 0;
 }
 
-int api_config_path(const dt_config_t *cfg, const char *key, dt_str_t *out)
-{
+int api_config_path(const dt_config_t *cfg, const char *key, dt_str_t *out) {
     const toml::node *n = lookup(cfg, key);
-    if (!n) return DT_ENOENT;
+    if (!n)
+        return DT_ENOENT;
     auto *s = n->as_string();
-    if (!s) return type_error(cfg, key, n, "a string (a file or folder path)");
+    if (!s)
+        return type_error(cfg, key, n, "a string (a file or folder path)");
     auto *c = const_cast<Cfg *>(cfg);
     const std::string &v = s->get();
     const std::string &dir = c->loc->settings->dir;
@@ -131,34 +136,38 @@ int api_config_path(const dt_config_t *cfg, const char *key, dt_str_t *out)
     return 0;
 }
 
-int api_config_list_size(const dt_config_t *cfg, const char *key, size_t *count)
-{
+int api_config_list_size(const dt_config_t *cfg, const char *key, size_t *count) {
     const toml::node *n = lookup(cfg, key);
-    if (!n) return DT_ENOENT;
+    if (!n)
+        return DT_ENOENT;
     auto *arr = n->as_array();
-    if (!arr) return type_error(cfg, key, n, "an array of strings");
+    if (!arr)
+        return type_error(cfg, key, n, "an array of strings");
     *count = arr->size();
     return 0;
 }
 
-int api_config_list_string(const dt_config_t *cfg, const char *key, size_t index, dt_str_t *out)
-{
+int api_config_list_string(const dt_config_t *cfg, const char *key, size_t index, dt_str_t *out) {
     const toml::node *n = lookup(cfg, key);
-    if (!n) return DT_ENOENT;
+    if (!n)
+        return DT_ENOENT;
     auto *arr = n->as_array();
-    if (!arr) return type_error(cfg, key, n, "an array of strings");
-    if (index >= arr->size()) return DT_ERANGE;
+    if (!arr)
+        return type_error(cfg, key, n, "an array of strings");
+    if (index >= arr->size())
+        return DT_ERANGE;
     auto *s = arr->get(index)->as_string();
-    if (!s) return type_error(cfg, key, arr->get(index), "an array of strings");
+    if (!s)
+        return type_error(cfg, key, arr->get(index), "an array of strings");
     out->ptr = s->get().c_str();
     out->len = s->get().size();
     return 0;
 }
 
-void api_config_error(const dt_config_t *cfg, const char *key, const char *fmt, ...)
-{
+void api_config_error(const dt_config_t *cfg, const char *key, const char *fmt, ...) {
     auto *c = const_cast<Cfg *>(cfg);
-    if (!c) return;
+    if (!c)
+        return;
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -179,29 +188,28 @@ dt_str_t str(std::string_view v) { return {v.data(), v.size()}; }
 dt_str_t api_req_method(const dt_req_t *r) { return str(R(r)->method_name); }
 dt_str_t api_req_target(const dt_req_t *r) { return str(R(r)->target()); }
 dt_str_t api_req_path(const dt_req_t *r) { return str(R(r)->path); }
-dt_str_t api_req_path_info(const dt_req_t *r)
-{
+dt_str_t api_req_path_info(const dt_req_t *r) {
     std::string_view info = std::string_view(R(r)->path).substr(R(r)->path_info_off);
-    if (info.empty()) info = "/";
+    if (info.empty())
+        info = "/";
     return str(info);
 }
-dt_str_t api_req_query(const dt_req_t *r)
-{
+dt_str_t api_req_query(const dt_req_t *r) {
     std::string_view t = R(r)->target();
     size_t q = t.find('?');
-    if (q == std::string_view::npos) return {nullptr, 0};
+    if (q == std::string_view::npos)
+        return {nullptr, 0};
     return str(t.substr(q + 1));
 }
-dt_str_t api_req_header(const dt_req_t *r, const char *name, size_t len)
-{
+dt_str_t api_req_header(const dt_req_t *r, const char *name, size_t len) {
     for (const HeaderRef &h : R(r)->headers)
         if (http::iequals(R(r)->header_name(h), std::string_view(name, len)))
             return str(R(r)->header_value(h));
     return {nullptr, 0};
 }
-int api_req_header_at(const dt_req_t *r, size_t index, dt_str_t *name, dt_str_t *value)
-{
-    if (index >= R(r)->headers.size()) return DT_ENOENT;
+int api_req_header_at(const dt_req_t *r, size_t index, dt_str_t *name, dt_str_t *value) {
+    if (index >= R(r)->headers.size())
+        return DT_ENOENT;
     const HeaderRef &h = R(r)->headers[index];
     *name = str(R(r)->header_name(h));
     *value = str(R(r)->header_value(h));
@@ -210,8 +218,7 @@ int api_req_header_at(const dt_req_t *r, size_t index, dt_str_t *name, dt_str_t 
 dt_str_t api_req_body(const dt_req_t *r) { return str(R(r)->body); }
 dt_str_t api_req_remote_addr(const dt_req_t *r) { return {R(r)->remote, strlen(R(r)->remote)}; }
 int api_req_http_version(const dt_req_t *r) { return R(r)->http_version; }
-void *api_req_alloc(dt_req_t *r, size_t size)
-{
+void *api_req_alloc(dt_req_t *r, size_t size) {
     std::lock_guard<std::mutex> lock(R(r)->mu);
     return R(r)->arena.alloc(size);
 }
@@ -220,38 +227,41 @@ void *api_req_data(const dt_req_t *r) { return R(r)->plugin_data; }
 
 // Response-shaping calls are allowed while the request is live and its head unsent.
 // Called with q->mu held.
-int head_state(const Request *q)
-{
-    if (q->aborted) return DT_EABORTED;
-    if (q->head_sent || q->finished) return DT_ESTATE;
+int head_state(const Request *q) {
+    if (q->aborted)
+        return DT_EABORTED;
+    if (q->head_sent || q->finished)
+        return DT_ESTATE;
     return 0;
 }
 
-int api_resp_set_status(dt_req_t *r, int status)
-{
+int api_resp_set_status(dt_req_t *r, int status) {
     Request *q = R(r);
-    if (status <= 100 || status >= 600) return DT_EINVAL;
+    if (status <= 100 || status >= 600)
+        return DT_EINVAL;
     std::lock_guard<std::mutex> lock(q->mu);
-    if (int e = head_state(q)) return e;
+    if (int e = head_state(q))
+        return e;
     q->status = status;
     q->touched = true;
     return 0;
 }
 
-bool valid_field(const char *p, size_t len, bool name)
-{
-    if (name && len == 0) return false;
+bool valid_field(const char *p, size_t len, bool name) {
+    if (name && len == 0)
+        return false;
     for (size_t i = 0; i < len; ++i) {
         unsigned char c = static_cast<unsigned char>(p[i]);
-        if (c == '\r' || c == '\n' || c == 0) return false;
-        if (name && (c <= ' ' || c == ':' || c >= 0x7f)) return false;
+        if (c == '\r' || c == '\n' || c == 0)
+            return false;
+        if (name && (c <= ' ' || c == ':' || c >= 0x7f))
+            return false;
     }
     return true;
 }
 
 int api_resp_add_header(dt_req_t *r, const char *name, size_t name_len, const char *value,
-                        size_t value_len)
-{
+                        size_t value_len) {
     Request *q = R(r);
     if (!name || !valid_field(name, name_len, true) || (!value && value_len) ||
         !valid_field(value, value_len, false))
@@ -259,37 +269,40 @@ int api_resp_add_header(dt_req_t *r, const char *name, size_t name_len, const ch
     std::string_view n(name, name_len);
     for (std::string_view reserved :
          {"date", "server", "connection", "transfer-encoding", "content-length"})
-        if (http::iequals(n, reserved)) return DT_EINVAL;
+        if (http::iequals(n, reserved))
+            return DT_EINVAL;
     std::lock_guard<std::mutex> lock(q->mu);
-    if (int e = head_state(q)) return e;
+    if (int e = head_state(q))
+        return e;
     q->resp_headers.append(name, name_len).append(": ").append(value, value_len).append("\r\n");
     q->touched = true;
     return 0;
 }
 
-int api_resp_set_length(dt_req_t *r, uint64_t length)
-{
+int api_resp_set_length(dt_req_t *r, uint64_t length) {
     Request *q = R(r);
-    if (length > static_cast<uint64_t>(INT64_MAX)) return DT_ERANGE;
+    if (length > static_cast<uint64_t>(INT64_MAX))
+        return DT_ERANGE;
     std::lock_guard<std::mutex> lock(q->mu);
-    if (int e = head_state(q)) return e;
+    if (int e = head_state(q))
+        return e;
     q->resp_length = static_cast<int64_t>(length);
     q->touched = true;
     return 0;
 }
 
-int api_req_write(dt_req_t *r, const void *data, size_t len)
-{
-    if (!data && len) return DT_EINVAL;
+int api_req_write(dt_req_t *r, const void *data, size_t len) {
+    if (!data && len)
+        return DT_EINVAL;
     ResponseOp op{ResponseOp::copy};
     op.ptr = static_cast<const char *>(data);
     op.len = len;
     return R(r)->submit(std::move(op));
 }
 
-int api_req_write_ref(dt_req_t *r, const void *data, size_t len, dt_release_cb release, void *arg)
-{
-    if (!data && len) return DT_EINVAL;
+int api_req_write_ref(dt_req_t *r, const void *data, size_t len, dt_release_cb release, void *arg) {
+    if (!data && len)
+        return DT_EINVAL;
     ResponseOp op{ResponseOp::ref};
     op.ptr = static_cast<const char *>(data);
     op.len = len;
@@ -298,9 +311,9 @@ int api_req_write_ref(dt_req_t *r, const void *data, size_t len, dt_release_cb r
     return R(r)->submit(std::move(op));
 }
 
-int api_req_send_file(dt_req_t *r, int fd, uint64_t offset, uint64_t len)
-{
-    if (fd < 0 || len > SIZE_MAX) return DT_EINVAL;
+int api_req_send_file(dt_req_t *r, int fd, uint64_t offset, uint64_t len) {
+    if (fd < 0 || len > SIZE_MAX)
+        return DT_EINVAL;
     ResponseOp op{ResponseOp::file};
     op.fd = fd;
     op.offset = offset;
@@ -308,10 +321,10 @@ int api_req_send_file(dt_req_t *r, int fd, uint64_t offset, uint64_t len)
     return R(r)->submit(std::move(op));
 }
 
-int api_req_send_file_ref(dt_req_t *r, int fd, uint64_t offset, uint64_t len,
-                          dt_release_cb release, void *arg)
-{
-    if (fd < 0 || len > SIZE_MAX) return DT_EINVAL;
+int api_req_send_file_ref(dt_req_t *r, int fd, uint64_t offset, uint64_t len, dt_release_cb release,
+                          void *arg) {
+    if (fd < 0 || len > SIZE_MAX)
+        return DT_EINVAL;
     ResponseOp op{ResponseOp::file};
     op.fd = fd;
     op.offset = offset;
@@ -327,10 +340,10 @@ int api_req_finish(dt_req_t *r) { return R(r)->submit(ResponseOp{ResponseOp::fin
 void api_req_retain(dt_req_t *r) { R(r)->retain(); }
 void api_req_release(dt_req_t *r) { R(r)->release(); }
 
-int api_req_resume(dt_req_t *r, dt_req_cb cb, void *arg)
-{
+int api_req_resume(dt_req_t *r, dt_req_cb cb, void *arg) {
     Request *q = R(r);
-    if (!cb) return DT_EINVAL;
+    if (!cb)
+        return DT_EINVAL;
     // From a worker thread the continuation runs on that worker (no hop, and the runtime's
     // work spreads over workers); from any other thread, on the connection's own worker.
     Worker *target = Worker::current() ? Worker::current() : q->worker;
@@ -339,16 +352,17 @@ int api_req_resume(dt_req_t *r, dt_req_cb cb, void *arg)
         q->run({Continuation::callback, cb, arg});
         q->release();
     };
-    if (target->post(task)) return 0;
-    if (target != q->worker && q->worker->post(task)) return 0;
+    if (target->post(task))
+        return 0;
+    if (target != q->worker && q->worker->post(task))
+        return 0;
     // Every worker has stopped (the server is going away): run it here, still one at a time
     // with the request's other hooks, so the plugin always gets its callback exactly once.
     task();
     return 0;
 }
 
-void on_request_timer(uv_timer_t *h)
-{
+void on_request_timer(uv_timer_t *h) {
     auto *t = static_cast<RequestTimer *>(h->data);
     Request *q = t->req;
     auto &timers = q->timers;
@@ -367,9 +381,9 @@ void on_request_timer(uv_timer_t *h)
 }
 
 // Owner thread: arms a timer with a known id.
-int arm_timer(Request *q, uint64_t delay_ms, dt_req_cb cb, void *arg, dt_timer_id_t id)
-{
-    if (!q->conn) return DT_EABORTED;
+int arm_timer(Request *q, uint64_t delay_ms, dt_req_cb cb, void *arg, dt_timer_id_t id) {
+    if (!q->conn)
+        return DT_EABORTED;
     RequestTimer *t = q->worker->acquire_timer();
     t->req = q;
     t->cb = cb;
@@ -380,14 +394,17 @@ int arm_timer(Request *q, uint64_t delay_ms, dt_req_cb cb, void *arg, dt_timer_i
     return 0;
 }
 
-int api_timer_start(dt_req_t *r, uint64_t delay_ms, dt_req_cb cb, void *arg, dt_timer_id_t *id)
-{
+int api_timer_start(dt_req_t *r, uint64_t delay_ms, dt_req_cb cb, void *arg, dt_timer_id_t *id) {
     Request *q = R(r);
-    if (!cb) return DT_EINVAL;
-    if (q->gone.load(std::memory_order_acquire)) return DT_EABORTED;
+    if (!cb)
+        return DT_EINVAL;
+    if (q->gone.load(std::memory_order_acquire))
+        return DT_EABORTED;
     dt_timer_id_t tid = q->next_timer_id.fetch_add(1, std::memory_order_relaxed);
-    if (id) *id = tid;
-    if (q->worker->on_own_thread()) return arm_timer(q, delay_ms, cb, arg, tid);
+    if (id)
+        *id = tid;
+    if (q->worker->on_own_thread())
+        return arm_timer(q, delay_ms, cb, arg, tid);
     q->retain();
     bool posted = q->worker->post([q, delay_ms, cb, arg, tid] {
         arm_timer(q, delay_ms, cb, arg, tid);
@@ -400,12 +417,12 @@ int api_timer_start(dt_req_t *r, uint64_t delay_ms, dt_req_cb cb, void *arg, dt_
     return 0;
 }
 
-int stop_timer(Request *q, dt_timer_id_t id)
-{
+int stop_timer(Request *q, dt_timer_id_t id) {
     auto &timers = q->timers;
     for (size_t i = 0; i < timers.size(); ++i) {
         RequestTimer *t = timers[i];
-        if (t->id != id) continue;
+        if (t->id != id)
+            continue;
         timers[i] = timers.back();
         timers.pop_back();
         q->worker->release_timer(t);
@@ -414,17 +431,19 @@ int stop_timer(Request *q, dt_timer_id_t id)
     return DT_ENOENT;
 }
 
-int api_timer_stop(dt_req_t *r, dt_timer_id_t id)
-{
+int api_timer_stop(dt_req_t *r, dt_timer_id_t id) {
     Request *q = R(r);
-    if (q->worker->on_own_thread()) return stop_timer(q, id);
-    if (q->gone.load(std::memory_order_acquire)) return DT_ENOENT;
+    if (q->worker->on_own_thread())
+        return stop_timer(q, id);
+    if (q->gone.load(std::memory_order_acquire))
+        return DT_ENOENT;
     q->retain();
     bool posted = q->worker->post([q, id] {
         stop_timer(q, id);
         q->release();
     });
-    if (!posted) q->release();
+    if (!posted)
+        q->release();
     return 0;
 }
 
@@ -477,8 +496,7 @@ const dt_api_t g_api = {
 
 const dt_api_t *host_api() { return &g_api; }
 
-std::string create_instance(Location &loc, const Config &)
-{
+std::string create_instance(Location &loc, const Config &) {
     dt_config cfg;
     cfg.loc = &loc;
     cfg.table = loc.settings ? &loc.settings->table : nullptr;
@@ -491,7 +509,8 @@ std::string create_instance(Location &loc, const Config &)
     err[sizeof err - 1] = 0;
     if (rc == 0 && cfg.table) {
         for (auto &&[k, v] : *cfg.table) {
-            if (cfg.used.count(k.str())) continue;
+            if (cfg.used.count(k.str()))
+                continue;
             cfg.problems.push_back(source_position(cfg.file, k.source()) + ": " + cfg.section +
                                    "." + std::string(k.str()) + ": unknown key for plugin \"" +
                                    loc.plugin->name + "\"");
@@ -503,10 +522,12 @@ std::string create_instance(Location &loc, const Config &)
                                (err[0] ? std::string(": ") + err : std::string()));
     else if (rc != 0 && err[0])
         cfg.problems.push_back(cfg.section + ": " + err);
-    if (rc == 0 && !cfg.problems.empty() && d->on_destroy) d->on_destroy(instance);
+    if (rc == 0 && !cfg.problems.empty() && d->on_destroy)
+        d->on_destroy(instance);
     if (!cfg.problems.empty()) {
         std::string all;
-        for (const auto &p : cfg.problems) all += (all.empty() ? "" : "\n") + p;
+        for (const auto &p : cfg.problems)
+            all += (all.empty() ? "" : "\n") + p;
         return all;
     }
     loc.instance = instance;

@@ -5,8 +5,8 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
-#include <cstring>
 #include <climits>
+#include <cstring>
 #include <sstream>
 #include <unistd.h>
 
@@ -14,59 +14,66 @@ namespace dialtone {
 
 namespace {
 
-std::string join_lines(const std::vector<std::string> &lines)
-{
+std::string join_lines(const std::vector<std::string> &lines) {
     std::string out;
     for (const auto &l : lines) {
-        if (!out.empty()) out += '\n';
+        if (!out.empty())
+            out += '\n';
         out += l;
     }
     return out;
 }
 
-const char *type_name(toml::node_type t)
-{
+const char *type_name(toml::node_type t) {
     switch (t) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    default: return "a date/time";
+    case toml::node_type::table:
+        return "a table";
+    case toml::node_type::array:
+        return "an array";
+    case toml::node_type::string:
+        return "a string";
+    case toml::node_type::integer:
+        return "an integer";
+    case toml::node_type::floating_point:
+        return "a float";
+    case toml::node_type::boolean:
+        return "a boolean";
+    default:
+        return "a date/time";
     }
 }
 
 // Collects problems with positions while walking the document.
 class Checker {
-public:
+  public:
     Checker(std::string file) : file_(std::move(file)) {}
 
-    void problem(const toml::source_region &where, const std::string &key, const std::string &msg)
-    {
+    void problem(const toml::source_region &where, const std::string &key, const std::string &msg) {
         problems_.push_back(source_position(file_, where) + ": " + key + ": " + msg);
     }
 
     // Flags every key of `tbl` not in `allowed`.
     void unknown_keys(const toml::table &tbl, const std::string &path,
-                      std::initializer_list<std::string_view> allowed)
-    {
+                      std::initializer_list<std::string_view> allowed) {
         for (auto &&[k, v] : tbl) {
             bool ok = false;
-            for (auto a : allowed) ok = ok || k.str() == a;
-            if (ok) continue;
+            for (auto a : allowed)
+                ok = ok || k.str() == a;
+            if (ok)
+                continue;
             std::string list;
-            for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+            for (auto a : allowed)
+                list += (list.empty() ? "" : ", ") + std::string(a);
             problem(k.source(), join(path, k.str()), "unknown key (known keys here: " + list + ")");
         }
     }
 
     template <typename T>
     bool get(const toml::table &tbl, const std::string &path, std::string_view key, T &out,
-             const char *want)
-    {
+             const char *want) {
         const toml::node *n = tbl.get(key);
-        if (!n) return false;
+        if (!n)
+            return false;
         if (auto v = n->value_exact<T>()) {
             out = *v;
             return true;
@@ -79,10 +86,10 @@ public:
     // A positive integer no larger than `max`.
     template <typename T>
     void get_uint(const toml::table &tbl, const std::string &path, std::string_view key, T &out,
-                  int64_t min, int64_t max)
-    {
+                  int64_t min, int64_t max) {
         int64_t v;
-        if (!get(tbl, path, key, v, "an integer")) return;
+        if (!get(tbl, path, key, v, "an integer"))
+            return;
         if (v < min || v > max) {
             problem(tbl.get(key)->source(), join(path, key),
                     "must be between " + std::to_string(min) + " and " + std::to_string(max) +
@@ -93,31 +100,30 @@ public:
     }
 
     const toml::table *subtable(const toml::table &tbl, const std::string &path,
-                                std::string_view key)
-    {
+                                std::string_view key) {
         const toml::node *n = tbl.get(key);
-        if (!n) return nullptr;
-        if (auto t = n->as_table()) return t;
+        if (!n)
+            return nullptr;
+        if (auto t = n->as_table())
+            return t;
         problem(n->source(), join(path, key),
                 std::string("expected a table, got ") + type_name(n->type()));
         return nullptr;
     }
 
-    static std::string join(const std::string &path, std::string_view key)
-    {
+    static std::string join(const std::string &path, std::string_view key) {
         return path.empty() ? std::string(key) : path + "." + std::string(key);
     }
 
     const std::string &file() const { return file_; }
     std::vector<std::string> &problems() { return problems_; }
 
-private:
+  private:
     std::string file_;
     std::vector<std::string> problems_;
 };
 
-bool parse_listen(std::string_view text, ListenAddress &out, std::string &why)
-{
+bool parse_listen(std::string_view text, ListenAddress &out, std::string &why) {
     std::string_view host, port;
     if (!text.empty() && text[0] == '[') {
         size_t close = text.find(']');
@@ -135,7 +141,8 @@ bool parse_listen(std::string_view text, ListenAddress &out, std::string &why)
         }
         host = text.substr(0, colon);
         port = text.substr(colon + 1);
-        if (host.empty() || host == "*") host = "0.0.0.0";
+        if (host.empty() || host == "*")
+            host = "0.0.0.0";
     }
     if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != port.npos ||
         std::stoul(std::string(port)) > 65535) {
@@ -145,8 +152,9 @@ bool parse_listen(std::string_view text, ListenAddress &out, std::string &why)
     unsigned char buf[16];
     std::string h(host);
     if (inet_pton(AF_INET, h.c_str(), buf) != 1 && inet_pton(AF_INET6, h.c_str(), buf) != 1) {
-        why = "\"" + h + "\" is not an IP address (names are not resolved: use 127.0.0.1, ::1, "
-                         "0.0.0.0 or ::)";
+        why = "\"" + h +
+              "\" is not an IP address (names are not resolved: use 127.0.0.1, ::1, "
+              "0.0.0.0 or ::)";
         return false;
     }
     out.host = h;
@@ -154,8 +162,7 @@ bool parse_listen(std::string_view text, ListenAddress &out, std::string &why)
     return true;
 }
 
-void read_server(Checker &c, const toml::table &root, Config &cfg)
-{
+void read_server(Checker &c, const toml::table &root, Config &cfg) {
     const toml::table *server = c.subtable(root, "", "server");
     if (!server) {
         if (!root.get("server"))
@@ -171,7 +178,8 @@ void read_server(Checker &c, const toml::table &root, Config &cfg)
         if (n->is_string()) {
             items.push_back(n);
         } else if (auto arr = n->as_array()) {
-            for (auto &item : *arr) items.push_back(&item);
+            for (auto &item : *arr)
+                items.push_back(&item);
         } else {
             c.problem(n->source(), "server.listen",
                       "expected a string or an array of strings, got " +
@@ -199,22 +207,19 @@ void read_server(Checker &c, const toml::table &root, Config &cfg)
     if (c.get(*server, "server", "access_log", s, "a string")) {
         cfg.access_log = s.empty() || s[0] == '/' ? s : cfg.dir + "/" + s;
     }
-    if (c.get(*server, "server", "log_level", s, "a string") &&
-        !parse_log_level(s, cfg.log_level))
+    if (c.get(*server, "server", "log_level", s, "a string") && !parse_log_level(s, cfg.log_level))
         c.problem(server->get("log_level")->source(), "server.log_level",
                   "\"" + s + "\" is not a level: use error, warn, info or debug");
 
     if (const toml::table *l = c.subtable(*server, "server", "limits")) {
-        c.unknown_keys(*l, "server.limits",
-                       {"max_head_size", "max_uri_size", "max_headers", "max_body_size",
-                        "max_connections"});
+        c.unknown_keys(
+            *l, "server.limits",
+            {"max_head_size", "max_uri_size", "max_headers", "max_body_size", "max_connections"});
         c.get_uint(*l, "server.limits", "max_head_size", cfg.limits.max_head_size, 256, 1 << 20);
         c.get_uint(*l, "server.limits", "max_uri_size", cfg.limits.max_uri_size, 16, 1 << 20);
         c.get_uint(*l, "server.limits", "max_headers", cfg.limits.max_headers, 1, 10000);
-        c.get_uint(*l, "server.limits", "max_body_size", cfg.limits.max_body_size, 0,
-                   INT64_MAX);
-        c.get_uint(*l, "server.limits", "max_connections", cfg.limits.max_connections, 1,
-                   10000000);
+        c.get_uint(*l, "server.limits", "max_body_size", cfg.limits.max_body_size, 0, INT64_MAX);
+        c.get_uint(*l, "server.limits", "max_connections", cfg.limits.max_connections, 1, 10000000);
     }
     if (const toml::table *t = c.subtable(*server, "server", "timeouts")) {
         c.unknown_keys(*t, "server.timeouts",
@@ -228,19 +233,19 @@ void read_server(Checker &c, const toml::table &root, Config &cfg)
     }
 }
 
-bool valid_name(std::string_view name)
-{
-    if (name.empty() || name.size() > 64) return false;
+bool valid_name(std::string_view name) {
+    if (name.empty() || name.size() > 64)
+        return false;
     for (char ch : name)
         if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
             return false;
     return true;
 }
 
-const toml::array *array_of_tables(Checker &c, const toml::table &root, std::string_view key)
-{
+const toml::array *array_of_tables(Checker &c, const toml::table &root, std::string_view key) {
     const toml::node *n = root.get(key);
-    if (!n) return nullptr;
+    if (!n)
+        return nullptr;
     auto arr = n->as_array();
     if (!arr || !arr->is_array_of_tables()) {
         c.problem(n->source(), std::string(key),
@@ -250,10 +255,10 @@ const toml::array *array_of_tables(Checker &c, const toml::table &root, std::str
     return arr;
 }
 
-void read_plugins(Checker &c, const toml::table &root, Config &cfg)
-{
+void read_plugins(Checker &c, const toml::table &root, Config &cfg) {
     const toml::array *arr = array_of_tables(c, root, "plugin");
-    if (!arr) return;
+    if (!arr)
+        return;
     for (size_t i = 0; i < arr->size(); ++i) {
         const toml::table &t = *arr->get(i)->as_table();
         std::string path = "plugin[" + std::to_string(i) + "]";
@@ -269,7 +274,8 @@ void read_plugins(Checker &c, const toml::table &root, Config &cfg)
                       "\"" + d.name + "\" is not a valid name (use a-z, 0-9, _ and -)");
         if (!has_path && !t.get("path"))
             c.problem(t.source(), path + ".path", "missing (the plugin's .so file)");
-        if (has_path && !d.path.empty() && d.path[0] != '/') d.path = cfg.dir + "/" + d.path;
+        if (has_path && !d.path.empty() && d.path[0] != '/')
+            d.path = cfg.dir + "/" + d.path;
         for (const auto &other : cfg.plugins)
             if (has_name && other.name == d.name)
                 c.problem(t.get("name")->source(), path + ".name",
@@ -278,8 +284,7 @@ void read_plugins(Checker &c, const toml::table &root, Config &cfg)
     }
 }
 
-void read_locations(Checker &c, const toml::table &root, Config &cfg)
-{
+void read_locations(Checker &c, const toml::table &root, Config &cfg) {
     const toml::array *arr = array_of_tables(c, root, "location");
     if (!arr) {
         if (!root.get("location"))
@@ -294,8 +299,8 @@ void read_locations(Checker &c, const toml::table &root, Config &cfg)
         loc.where = source_position(c.file(), t.source());
         bool has_prefix = c.get(t, path, "prefix", loc.prefix, "a string");
         bool has_handler = c.get(t, path, "handler", loc.handler, "a string");
-        loc.handler_where = has_handler ? source_position(c.file(), t.get("handler")->source())
-                                        : loc.where;
+        loc.handler_where =
+            has_handler ? source_position(c.file(), t.get("handler")->source()) : loc.where;
         if (!has_prefix && !t.get("prefix"))
             c.problem(t.source(), path + ".prefix", "missing (e.g. prefix = \"/\")");
         if (has_prefix) {
@@ -304,8 +309,9 @@ void read_locations(Checker &c, const toml::table &root, Config &cfg)
                 http::normalize_path(loc.prefix, normal) != 0 ||
                 (normal != loc.prefix && normal + "/" != loc.prefix))
                 c.problem(t.get("prefix")->source(), path + ".prefix",
-                          "\"" + loc.prefix + "\" must be a normalised absolute path such as "
-                                              "\"/\" or \"/site\"");
+                          "\"" + loc.prefix +
+                              "\" must be a normalised absolute path such as "
+                              "\"/\" or \"/site\"");
         }
         if (!has_handler && !t.get("handler"))
             c.problem(t.source(), path + ".handler", "missing (e.g. handler = \"static\")");
@@ -313,11 +319,12 @@ void read_locations(Checker &c, const toml::table &root, Config &cfg)
             c.problem(t.get("handler")->source(), path + ".handler",
                       "\"" + loc.handler + "\" is not a valid name (use a-z, 0-9, _ and -)");
         for (auto &&[k, v] : t) {
-            if (k.str() == "prefix" || k.str() == "handler") continue;
+            if (k.str() == "prefix" || k.str() == "handler")
+                continue;
             if (has_handler && k.str() == loc.handler && v.is_table()) {
                 loc.section = path + "." + loc.handler;
-                loc.settings = std::make_shared<PluginSettings>(*v.as_table(), c.file(), cfg.dir,
-                                                                loc.section);
+                loc.settings =
+                    std::make_shared<PluginSettings>(*v.as_table(), c.file(), cfg.dir, loc.section);
                 continue;
             }
             if (v.is_table())
@@ -329,7 +336,8 @@ void read_locations(Checker &c, const toml::table &root, Config &cfg)
                           "unknown key (known keys here: prefix, handler, and a table named "
                           "after the handler)");
         }
-        if (loc.section.empty()) loc.section = path + "." + loc.handler;
+        if (loc.section.empty())
+            loc.section = path + "." + loc.handler;
         for (const auto &other : cfg.locations)
             if (has_prefix && other.prefix == loc.prefix)
                 c.problem(t.get("prefix")->source(), path + ".prefix",
@@ -339,19 +347,18 @@ void read_locations(Checker &c, const toml::table &root, Config &cfg)
     }
 }
 
-std::string folder_of(const std::string &path)
-{
+std::string folder_of(const std::string &path) {
     std::string abs = path;
     if (abs.empty() || abs[0] != '/') {
         char cwd[PATH_MAX];
-        if (getcwd(cwd, sizeof cwd)) abs = std::string(cwd) + "/" + path;
+        if (getcwd(cwd, sizeof cwd))
+            abs = std::string(cwd) + "/" + path;
     }
     size_t slash = abs.rfind('/');
     return slash == 0 ? "/" : abs.substr(0, slash);
 }
 
-Config from_table(const toml::table &root, const std::string &path)
-{
+Config from_table(const toml::table &root, const std::string &path) {
     Config cfg;
     cfg.file = path;
     cfg.dir = folder_of(path);
@@ -360,48 +367,44 @@ Config from_table(const toml::table &root, const std::string &path)
     read_server(c, root, cfg);
     read_plugins(c, root, cfg);
     read_locations(c, root, cfg);
-    if (!c.problems().empty()) throw ConfigError(std::move(c.problems()));
+    if (!c.problems().empty())
+        throw ConfigError(std::move(c.problems()));
     return cfg;
 }
 
-Config parse(std::string_view text, const std::string &path)
-{
+Config parse(std::string_view text, const std::string &path) {
     toml::table root;
     try {
         root = toml::parse(text, path);
     } catch (const toml::parse_error &e) {
-        throw ConfigError({source_position(path, e.source()) + ": " +
-                           std::string(e.description())});
+        throw ConfigError(
+            {source_position(path, e.source()) + ": " + std::string(e.description())});
     }
     return from_table(root, path);
 }
 
 } // namespace
 
-std::string source_position(const std::string &file, const toml::source_region &where)
-{
-    return file + ":" + std::to_string(where.begin.line) + ":" +
-           std::to_string(where.begin.column);
+std::string source_position(const std::string &file, const toml::source_region &where) {
+    return file + ":" + std::to_string(where.begin.line) + ":" + std::to_string(where.begin.column);
 }
 
 ConfigError::ConfigError(std::vector<std::string> problems)
-    : std::runtime_error(join_lines(problems)), problems_(std::move(problems))
-{
-}
+    : std::runtime_error(join_lines(problems)), problems_(std::move(problems)) {}
 
-Config load_config_text(const std::string &text, const std::string &path)
-{
+Config load_config_text(const std::string &text, const std::string &path) {
     return parse(text, path);
 }
 
-Config load_config_file(const std::string &path)
-{
+Config load_config_file(const std::string &path) {
     FILE *f = fopen(path.c_str(), "rb");
-    if (!f) throw ConfigError({path + ": cannot open: " + strerror(errno)});
+    if (!f)
+        throw ConfigError({path + ": cannot open: " + strerror(errno)});
     std::string text;
     char buf[8192];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        text.append(buf, n);
     fclose(f);
     return parse(text, path);
 }

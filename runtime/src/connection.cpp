@@ -19,14 +19,13 @@ namespace dialtone {
 
 namespace {
 
-constexpr uint64_t kLingerMs = 2000;     // how long to drain a client's input before closing
+constexpr uint64_t kLingerMs = 2000;        // how long to drain a client's input before closing
 constexpr size_t kMaxPipelined = 64 * 1024; // buffered input while a request is served
 constexpr std::string_view kServerLine = "Server: dialtone/" DIALTONE_VERSION "\r\n";
 
 Connection *self(llhttp_t *p) { return static_cast<Connection *>(p->data); }
 
-void format_peer(const sockaddr_storage &ss, char *out, size_t cap)
-{
+void format_peer(const sockaddr_storage &ss, char *out, size_t cap) {
     if (ss.ss_family == AF_INET6) {
         auto *a = reinterpret_cast<const sockaddr_in6 *>(&ss);
         if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
@@ -42,13 +41,15 @@ void format_peer(const sockaddr_storage &ss, char *out, size_t cap)
 }
 
 // Strips "http://host" from an absolute-form target (RFC 9112 §3.2.2: servers must accept it).
-std::string_view origin_path(std::string_view target)
-{
+std::string_view origin_path(std::string_view target) {
     for (std::string_view scheme : {"http://", "https://"}) {
-        if (target.size() >= scheme.size() && http::iequals(target.substr(0, scheme.size()), scheme)) {
+        if (target.size() >= scheme.size() &&
+            http::iequals(target.substr(0, scheme.size()), scheme)) {
             size_t slash = target.find_first_of("/?", scheme.size());
-            if (slash == std::string_view::npos) return "/";
-            if (target[slash] == '?') return target.substr(slash); // caught as a bad path below
+            if (slash == std::string_view::npos)
+                return "/";
+            if (target[slash] == '?')
+                return target.substr(slash); // caught as a bad path below
             return target.substr(slash);
         }
     }
@@ -59,14 +60,12 @@ std::string_view origin_path(std::string_view target)
 
 Connection::Connection(Worker &worker, int fd, const sockaddr_storage &peer, socklen_t,
                        std::shared_ptr<const Generation> generation)
-    : worker_(worker), fd_(fd), generation_(std::move(generation)), peer_(peer)
-{
+    : worker_(worker), fd_(fd), generation_(std::move(generation)), peer_(peer) {
     llhttp_init(&parser_, HTTP_REQUEST, &parser_settings());
     parser_.data = this;
 }
 
-const llhttp_settings_t &Connection::parser_settings()
-{
+const llhttp_settings_t &Connection::parser_settings() {
     static const llhttp_settings_t settings = [] {
         llhttp_settings_t s;
         llhttp_settings_init(&s);
@@ -83,8 +82,7 @@ const llhttp_settings_t &Connection::parser_settings()
     return settings;
 }
 
-void Connection::start()
-{
+void Connection::start() {
     uv_poll_init_socket(worker_.loop(), &poll_, fd_);
     uv_timer_init(worker_.loop(), &timer_);
     poll_.data = this;
@@ -98,15 +96,14 @@ void Connection::start()
 
 bool Connection::idle() const { return state_ == State::head && !cur_ && outq_.empty(); }
 
-void Connection::begin_drain()
-{
+void Connection::begin_drain() {
     draining_ = true;
     keep_alive_ = false;
-    if (idle()) close_now();
+    if (idle())
+        close_now();
 }
 
-void Connection::refuse(int status)
-{
+void Connection::refuse(int status) {
     keep_alive_ = false;
     linger_needed_ = true; // the client's request may not have arrived yet
     state_ = State::processing;
@@ -117,15 +114,16 @@ void Connection::refuse(int status)
 
 // ---- Reading and parsing ------------------------------------------------------------------
 
-void Connection::on_poll(uv_poll_t *h, int status, int events)
-{
+void Connection::on_poll(uv_poll_t *h, int status, int events) {
     auto *c = static_cast<Connection *>(h->data);
     if (status < 0) {
         c->close_now();
         return;
     }
-    if (events & UV_WRITABLE) c->on_writable_event();
-    if (c->state_ == State::closed) return;
+    if (events & UV_WRITABLE)
+        c->on_writable_event();
+    if (c->state_ == State::closed)
+        return;
     if (events & UV_READABLE) {
         c->on_readable();
     } else if (events & UV_DISCONNECT) {
@@ -134,13 +132,14 @@ void Connection::on_poll(uv_poll_t *h, int status, int events)
     }
 }
 
-void Connection::on_readable()
-{
+void Connection::on_readable() {
     char *buf = worker_.read_buffer();
     ssize_t n = ::read(fd_, buf, Worker::read_buffer_size);
     if (n < 0) {
-        if (errno == EAGAIN || errno == EINTR) return;
-        if (cur_ && state_ == State::processing) abort_request("connection reset by the client");
+        if (errno == EAGAIN || errno == EINTR)
+            return;
+        if (cur_ && state_ == State::processing)
+            abort_request("connection reset by the client");
         close_now();
         return;
     }
@@ -168,11 +167,11 @@ void Connection::on_readable()
     }
 }
 
-void Connection::on_eof()
-{
+void Connection::on_eof() {
     switch (state_) {
     case State::processing:
-        if (cur_) abort_request("the client closed the connection");
+        if (cur_)
+            abort_request("the client closed the connection");
         close_now();
         break;
     case State::closing_after_flush:
@@ -186,8 +185,7 @@ void Connection::on_eof()
     }
 }
 
-void Connection::drive(const char *data, size_t len)
-{
+void Connection::drive(const char *data, size_t len) {
     driving_ = true;
     parse(data, len);
     // Run every pipelined request already received, as long as the responses drain.
@@ -197,11 +195,11 @@ void Connection::drive(const char *data, size_t len)
         parse(pending.data(), pending.size());
     }
     driving_ = false;
-    if (state_ != State::closed) flush();
+    if (state_ != State::closed)
+        flush();
 }
 
-void Connection::parse(const char *data, size_t len)
-{
+void Connection::parse(const char *data, size_t len) {
     llhttp_errno_t err = llhttp_execute(&parser_, data, len);
     if (err == HPE_OK) {
         update_timer();
@@ -210,7 +208,8 @@ void Connection::parse(const char *data, size_t len)
     if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
         // on_message_complete paused the parser: keep the rest for the next request.
         const char *pos = llhttp_get_error_pos(&parser_);
-        if (pos && pos < data + len) inbuf_.assign(pos, static_cast<size_t>(data + len - pos));
+        if (pos && pos < data + len)
+            inbuf_.assign(pos, static_cast<size_t>(data + len - pos));
         if (err == HPE_PAUSED_UPGRADE)
             llhttp_resume_after_upgrade(&parser_); // upgrades are not supported: carry on
         else
@@ -219,12 +218,12 @@ void Connection::parse(const char *data, size_t len)
         return;
     }
     int status = parse_status_ ? parse_status_ : 400;
-    if (err == HPE_INVALID_VERSION) status = 505;
+    if (err == HPE_INVALID_VERSION)
+        status = 505;
     fail_parse(status, llhttp_get_error_reason(&parser_));
 }
 
-int Connection::fail_parse(int status, const char *why)
-{
+int Connection::fail_parse(int status, const char *why) {
     DT_LOG(LogLevel::debug, "bad request (%d) from %s: %s", status, cur_ ? cur_->remote : "-",
            why ? why : "");
     keep_alive_ = false;
@@ -235,8 +234,7 @@ int Connection::fail_parse(int status, const char *why)
     return status;
 }
 
-int Connection::on_message_begin(llhttp_t *p)
-{
+int Connection::on_message_begin(llhttp_t *p) {
     Connection *c = self(p);
     auto *r = new Request(&c->worker_);
     r->conn = c;
@@ -250,8 +248,7 @@ int Connection::on_message_begin(llhttp_t *p)
     return 0;
 }
 
-int Connection::on_url(llhttp_t *p, const char *at, size_t len)
-{
+int Connection::on_url(llhttp_t *p, const char *at, size_t len) {
     Connection *c = self(p);
     Request &r = *c->cur_;
     const Limits &lim = c->worker_.server().config().limits;
@@ -265,8 +262,7 @@ int Connection::on_url(llhttp_t *p, const char *at, size_t len)
     return 0;
 }
 
-int Connection::on_header_field(llhttp_t *p, const char *at, size_t len)
-{
+int Connection::on_header_field(llhttp_t *p, const char *at, size_t len) {
     Connection *c = self(p);
     Request &r = *c->cur_;
     const Limits &lim = c->worker_.server().config().limits;
@@ -292,14 +288,12 @@ int Connection::on_header_field(llhttp_t *p, const char *at, size_t len)
     return 0;
 }
 
-int Connection::on_header_field_complete(llhttp_t *p)
-{
+int Connection::on_header_field_complete(llhttp_t *p) {
     self(p)->field_done_ = true;
     return 0;
 }
 
-int Connection::on_header_value(llhttp_t *p, const char *at, size_t len)
-{
+int Connection::on_header_value(llhttp_t *p, const char *at, size_t len) {
     Connection *c = self(p);
     Request &r = *c->cur_;
     HeaderRef &h = r.headers.back();
@@ -313,8 +307,7 @@ int Connection::on_header_value(llhttp_t *p, const char *at, size_t len)
     return 0;
 }
 
-int Connection::on_headers_complete(llhttp_t *p)
-{
+int Connection::on_headers_complete(llhttp_t *p) {
     Connection *c = self(p);
     Request &r = *c->cur_;
     const Config &cfg = c->worker_.server().config();
@@ -342,9 +335,10 @@ int Connection::on_headers_complete(llhttp_t *p)
                 c->parse_status_ = 400;
                 return -1;
             }
-        }
-        else if (http::iequals(name, "transfer-encoding")) te = r.header_value(h);
-        else if (http::iequals(name, "expect")) expect = r.header_value(h);
+        } else if (http::iequals(name, "transfer-encoding"))
+            te = r.header_value(h);
+        else if (http::iequals(name, "expect"))
+            expect = r.header_value(h);
     }
     if (hosts > 1 || (hosts == 0 && r.http_version >= 11)) {
         c->parse_status_ = 400;
@@ -364,7 +358,8 @@ int Connection::on_headers_complete(llhttp_t *p)
         size_t i = 0;
         while (i <= te.size()) {
             size_t comma = te.find(',', i);
-            if (comma == std::string_view::npos) comma = te.size();
+            if (comma == std::string_view::npos)
+                comma = te.size();
             std::string_view coding = te.substr(i, comma - i);
             while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t'))
                 coding.remove_prefix(1);
@@ -411,8 +406,7 @@ int Connection::on_headers_complete(llhttp_t *p)
     return 0;
 }
 
-int Connection::on_body(llhttp_t *p, const char *at, size_t len)
-{
+int Connection::on_body(llhttp_t *p, const char *at, size_t len) {
     Connection *c = self(p);
     Request &r = *c->cur_;
     if (r.body.size() + len > c->worker_.server().config().limits.max_body_size) {
@@ -424,8 +418,7 @@ int Connection::on_body(llhttp_t *p, const char *at, size_t len)
     return 0;
 }
 
-int Connection::on_message_complete(llhttp_t *p)
-{
+int Connection::on_message_complete(llhttp_t *p) {
     Connection *c = self(p);
     c->state_ = State::processing;
     return HPE_PAUSED; // one request at a time: the rest waits in inbuf_
@@ -433,16 +426,14 @@ int Connection::on_message_complete(llhttp_t *p)
 
 // ---- Running a request ----------------------------------------------------------------------
 
-void Connection::dispatch()
-{
+void Connection::dispatch() {
     Request &r = *cur_;
     keep_alive_ = keep_alive_ && r.keep_alive && !draining_ && !worker_.draining();
     r.next_route = 0;
     run_handler();
 }
 
-void Connection::run_handler()
-{
+void Connection::run_handler() {
     Request &r = *cur_;
     int idx = generation_->route(r.path, r.next_route);
     if (idx < 0) {
@@ -454,7 +445,8 @@ void Connection::run_handler()
     r.loc = &loc;
     r.next_route = static_cast<size_t>(idx) + 1;
     size_t off = loc.prefix.size();
-    if (loc.prefix.back() == '/') --off; // keep the slash: path_info always starts with '/'
+    if (loc.prefix.back() == '/')
+        --off; // keep the slash: path_info always starts with '/'
     r.path_info_off = off;
     if (!loc.plugin->desc->on_handle) {
         handle_verdict(DT_DECLINED);
@@ -468,12 +460,12 @@ void Connection::run_handler()
     int verdict = loc.plugin->desc->on_handle(loc.instance, r.c());
     --in_plugin_;
     handle_verdict(verdict);
-    if (entered) r.strand_leave();
+    if (entered)
+        r.strand_leave();
     r.release();
 }
 
-void Connection::handle_verdict(int verdict)
-{
+void Connection::handle_verdict(int verdict) {
     Request &r = *cur_;
     if (close_pending_ || r.aborted) {
         after_plugin_call();
@@ -500,8 +492,10 @@ void Connection::handle_verdict(int verdict)
         break;
     default:
         if (verdict < 400 || verdict > 599) {
-            DT_LOG(LogLevel::error, "plugin %s returned %d from on_handle for %s: not a verdict "
-                   "or an HTTP error status; answering 500", plugin, verdict, r.path.c_str());
+            DT_LOG(LogLevel::error,
+                   "plugin %s returned %d from on_handle for %s: not a verdict "
+                   "or an HTTP error status; answering 500",
+                   plugin, verdict, r.path.c_str());
             verdict = 500;
         }
         respond_error(verdict);
@@ -512,26 +506,26 @@ void Connection::handle_verdict(int verdict)
 
 void Connection::enter_plugin() { ++in_plugin_; }
 
-void Connection::leave_plugin()
-{
+void Connection::leave_plugin() {
     --in_plugin_;
     after_plugin_call();
 }
 
-void Connection::after_plugin_call()
-{
-    if (in_plugin_ > 0) return;
+void Connection::after_plugin_call() {
+    if (in_plugin_ > 0)
+        return;
     if (close_pending_) {
         close_pending_ = false;
         close_now();
         return;
     }
-    if (cur_ && cur_->finish_applied && state_ == State::processing) request_finished();
-    if (!driving_) flush();
+    if (cur_ && cur_->finish_applied && state_ == State::processing)
+        request_finished();
+    if (!driving_)
+        flush();
 }
 
-void Connection::respond_error(int status)
-{
+void Connection::respond_error(int status) {
     if (!cur_) {
         // An error before any request began (refusal, garbage before the request line).
         cur_ = new Request(&worker_);
@@ -547,7 +541,8 @@ void Connection::respond_error(int status)
         DT_LOG(LogLevel::warn, "error %d after the response head for %s: closing", status,
                r.path.c_str());
         close_pending_ = in_plugin_ > 0;
-        if (!close_pending_) close_now();
+        if (!close_pending_)
+            close_now();
         return;
     }
     if (status == 400 || status == 408 || status == 413 || status == 414 || status == 431 ||
@@ -568,13 +563,13 @@ void Connection::respond_error(int status)
     r.body_bytes = static_cast<uint64_t>(n);
     lock.unlock();
     start_response(r);
-    if (!r.is_head) queue_copy(body, static_cast<size_t>(n));
+    if (!r.is_head)
+        queue_copy(body, static_cast<size_t>(n));
     r.finish_applied = true;
     r.conn_queued.store(queued_, std::memory_order_relaxed);
 }
 
-void Connection::start_response(Request &r)
-{
+void Connection::start_response(Request &r) {
     bool no_body = r.status < 200 || r.status == 204 || r.status == 304;
     char line[128];
     std::string_view reason = http::reason_phrase(r.status);
@@ -608,8 +603,7 @@ void Connection::start_response(Request &r)
     queue_copy(r.resp_headers.data(), r.resp_headers.size());
 }
 
-void Connection::apply(Request &r, ResponseOp *ops, size_t count)
-{
+void Connection::apply(Request &r, ResponseOp *ops, size_t count) {
     for (size_t i = 0; i < count; ++i) {
         ResponseOp &op = ops[i];
         switch (op.kind) {
@@ -638,11 +632,13 @@ void Connection::apply(Request &r, ResponseOp *ops, size_t count)
                                  op.borrowed});
                 queued_ += op.len;
             }
-            if (r.chunked) queue_copy("\r\n", 2);
+            if (r.chunked)
+                queue_copy("\r\n", 2);
             break;
         }
         case ResponseOp::finish:
-            if (r.chunked) queue_copy("0\r\n\r\n", 5);
+            if (r.chunked)
+                queue_copy("0\r\n\r\n", 5);
             if (r.resp_length >= 0 && r.body_bytes < static_cast<uint64_t>(r.resp_length)) {
                 DT_LOG(LogLevel::error,
                        "plugin %s finished %s after %llu of the %lld bytes it declared; "
@@ -657,31 +653,31 @@ void Connection::apply(Request &r, ResponseOp *ops, size_t count)
         }
     }
     r.conn_queued.store(queued_, std::memory_order_relaxed);
-    if (in_plugin_ == 0) after_plugin_call();
+    if (in_plugin_ == 0)
+        after_plugin_call();
 }
 
-void Connection::queue_copy(const void *data, size_t len)
-{
-    if (len == 0) return;
+void Connection::queue_copy(const void *data, size_t len) {
+    if (len == 0)
+        return;
     if (outq_.size() > outq_head_ && outq_.back().kind == OutItem::copy &&
         outq_.back().off + outq_.back().len == wbuf_.size()) {
         outq_.back().len += len;
     } else {
-        outq_.push_back({OutItem::copy, len, wbuf_.size(), nullptr, nullptr, nullptr, -1, 0, false});
+        outq_.push_back(
+            {OutItem::copy, len, wbuf_.size(), nullptr, nullptr, nullptr, -1, 0, false});
     }
     wbuf_.append(static_cast<const char *>(data), len);
     queued_ += len;
 }
 
-void Connection::queue_ref(const void *data, size_t len, dt_release_cb release, void *arg)
-{
+void Connection::queue_ref(const void *data, size_t len, dt_release_cb release, void *arg) {
     outq_.push_back(
         {OutItem::ref, len, 0, static_cast<const char *>(data), release, arg, -1, 0, false});
     queued_ += len;
 }
 
-void Connection::request_finished()
-{
+void Connection::request_finished() {
     Request *r = cur_;
     cur_ = nullptr;
     log_access(*r);
@@ -698,13 +694,13 @@ void Connection::request_finished()
         }
     } else {
         state_ = State::closing_after_flush;
-        if (!inbuf_.empty()) linger_needed_ = true; // pipelined requests we will not answer
+        if (!inbuf_.empty())
+            linger_needed_ = true; // pipelined requests we will not answer
         inbuf_.clear();
     }
 }
 
-void Connection::abort_request(const char *why)
-{
+void Connection::abort_request(const char *why) {
     Request *r = cur_;
     cur_ = nullptr;
     DT_LOG(LogLevel::debug, "request %s aborted: %s", r->path.c_str(), why);
@@ -719,16 +715,17 @@ void Connection::abort_request(const char *why)
     r->cancel_timers();
     r->conn = nullptr;
     r->gone.store(true, std::memory_order_release);
-    if (log) log_access(*r);
+    if (log)
+        log_access(*r);
     // Exactly once, after any continuation still running on another worker.
-    if (notify) r->run({Continuation::abort});
+    if (notify)
+        r->run({Continuation::abort});
     r->release();
 }
 
 // ---- Writing --------------------------------------------------------------------------------
 
-Connection::WriteResult Connection::write_out()
-{
+Connection::WriteResult Connection::write_out() {
     bool progressed = false;
     WriteResult result = WriteResult::drained;
     while (outq_head_ < outq_.size()) {
@@ -738,7 +735,8 @@ Connection::WriteResult Connection::write_out()
             size_t want = it.len > (1u << 30) ? (1u << 30) : it.len;
             ssize_t n = ::sendfile(fd_, it.fd, &off, want);
             if (n < 0) {
-                if (errno == EINTR) continue;
+                if (errno == EINTR)
+                    continue;
                 if (errno == EAGAIN) {
                     result = WriteResult::blocked;
                     break;
@@ -749,8 +747,10 @@ Connection::WriteResult Connection::write_out()
                 break;
             }
             if (n == 0) {
-                DT_LOG(LogLevel::error, "a file being sent ended %zu bytes early (truncated "
-                       "while sending?): closing the connection", it.len);
+                DT_LOG(LogLevel::error,
+                       "a file being sent ended %zu bytes early (truncated "
+                       "while sending?): closing the connection",
+                       it.len);
                 result = WriteResult::failed;
                 break;
             }
@@ -773,8 +773,8 @@ Connection::WriteResult Connection::write_out()
                 file_follows = true;
                 break;
             }
-            iov[cnt].iov_base = const_cast<char *>(m.kind == OutItem::copy ? wbuf_.data() + m.off
-                                                                          : m.ptr + m.off);
+            iov[cnt].iov_base =
+                const_cast<char *>(m.kind == OutItem::copy ? wbuf_.data() + m.off : m.ptr + m.off);
             iov[cnt].iov_len = m.len;
             ++cnt;
         }
@@ -785,7 +785,8 @@ Connection::WriteResult Connection::write_out()
         // same segments, as nginx's tcp_nopush does, instead of a small packet for the head.
         ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | (file_follows ? MSG_MORE : 0));
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             if (errno == EAGAIN) {
                 result = WriteResult::blocked;
                 break;
@@ -808,8 +809,10 @@ Connection::WriteResult Connection::write_out()
             }
         }
     }
-    if (progressed) last_progress_ = uv_now(worker_.loop());
-    if (cur_) cur_->conn_queued.store(queued_, std::memory_order_relaxed);
+    if (progressed)
+        last_progress_ = uv_now(worker_.loop());
+    if (cur_)
+        cur_->conn_queued.store(queued_, std::memory_order_relaxed);
     if (result == WriteResult::drained) {
         outq_.clear();
         outq_head_ = 0;
@@ -821,9 +824,9 @@ Connection::WriteResult Connection::write_out()
     return result;
 }
 
-void Connection::flush()
-{
-    if (state_ == State::closed) return;
+void Connection::flush() {
+    if (state_ == State::closed)
+        return;
     if (flushing_) {
         flush_again_ = true;
         return;
@@ -834,7 +837,8 @@ void Connection::flush()
         WriteResult res = write_out();
         if (res == WriteResult::failed) {
             flushing_ = false;
-            if (cur_) abort_request("the connection failed while sending");
+            if (cur_)
+                abort_request("the connection failed while sending");
             close_now();
             return;
         }
@@ -866,8 +870,7 @@ void Connection::flush()
     update_timer();
 }
 
-void Connection::call_on_writable()
-{
+void Connection::call_on_writable() {
     Request *r = cur_;
     r->want_writable.store(false);
     r->retain();
@@ -875,15 +878,12 @@ void Connection::call_on_writable()
     r->release();
 }
 
-void Connection::on_writable_event()
-{
-    flush();
-}
+void Connection::on_writable_event() { flush(); }
 
-void Connection::release_item(OutItem &m)
-{
+void Connection::release_item(OutItem &m) {
     if (m.kind == OutItem::ref || (m.kind == OutItem::file && m.borrowed)) {
-        if (m.release) m.release(m.arg);
+        if (m.release)
+            m.release(m.arg);
     } else if (m.kind == OutItem::file && m.fd >= 0) {
         ::close(m.fd);
     }
@@ -891,9 +891,9 @@ void Connection::release_item(OutItem &m)
     m.fd = -1;
 }
 
-void Connection::release_queue()
-{
-    for (size_t i = outq_head_; i < outq_.size(); ++i) release_item(outq_[i]);
+void Connection::release_queue() {
+    for (size_t i = outq_head_; i < outq_.size(); ++i)
+        release_item(outq_[i]);
     outq_.clear();
     outq_head_ = 0;
     queued_ = 0;
@@ -902,38 +902,50 @@ void Connection::release_queue()
 
 // ---- Events, timers, closing ----------------------------------------------------------------
 
-void Connection::update_events()
-{
-    if (state_ == State::closed) return;
+void Connection::update_events() {
+    if (state_ == State::closed)
+        return;
     int want = UV_DISCONNECT;
-    if (!reading_paused_) want |= UV_READABLE;
-    if (write_blocked_) want |= UV_WRITABLE;
+    if (!reading_paused_)
+        want |= UV_READABLE;
+    if (write_blocked_)
+        want |= UV_WRITABLE;
     if (want != poll_events_) {
         uv_poll_start(&poll_, want, on_poll);
         poll_events_ = want;
     }
 }
 
-void Connection::update_timer()
-{
-    if (state_ == State::closed) return;
+void Connection::update_timer() {
+    if (state_ == State::closed)
+        return;
     const Timeouts &t = worker_.server().config().timeouts;
     uint64_t deadline = 0;
     switch (state_) {
     case State::head:
         deadline = cur_ ? head_started_ + t.head_ms : idle_since_ + t.keepalive_ms;
         break;
-    case State::body: deadline = last_progress_ + t.body_ms; break;
-    case State::processing: break; // the plugin's business, unless sending stalls (below)
-    case State::closing_after_flush: deadline = last_progress_ + t.send_ms; break;
-    case State::lingering: deadline = linger_started_ + kLingerMs; break;
-    case State::closed: return;
+    case State::body:
+        deadline = last_progress_ + t.body_ms;
+        break;
+    case State::processing:
+        break; // the plugin's business, unless sending stalls (below)
+    case State::closing_after_flush:
+        deadline = last_progress_ + t.send_ms;
+        break;
+    case State::lingering:
+        deadline = linger_started_ + kLingerMs;
+        break;
+    case State::closed:
+        return;
     }
     if (write_blocked_) {
         uint64_t send = last_progress_ + t.send_ms;
-        if (deadline == 0 || send < deadline) deadline = send;
+        if (deadline == 0 || send < deadline)
+            deadline = send;
     }
-    if (deadline == 0) return; // an armed timer finds nothing to do and stays quiet
+    if (deadline == 0)
+        return; // an armed timer finds nothing to do and stays quiet
     if (armed_deadline_ == 0 || deadline < armed_deadline_) {
         uint64_t now = uv_now(worker_.loop());
         uv_timer_start(&timer_, on_timer, deadline > now ? deadline - now : 0, 0);
@@ -941,17 +953,18 @@ void Connection::update_timer()
     }
 }
 
-void Connection::on_timer(uv_timer_t *h)
-{
+void Connection::on_timer(uv_timer_t *h) {
     auto *c = static_cast<Connection *>(h->data);
     c->armed_deadline_ = 0;
-    if (c->state_ == State::closed) return;
+    if (c->state_ == State::closed)
+        return;
     const Timeouts &t = c->worker_.server().config().timeouts;
     uint64_t now = uv_now(c->worker_.loop());
     if (c->write_blocked_ && now >= c->last_progress_ + t.send_ms) {
         DT_LOG(LogLevel::info, "send timeout: the client read nothing for %llu ms; closing",
                static_cast<unsigned long long>(t.send_ms));
-        if (c->cur_) c->abort_request("send timeout");
+        if (c->cur_)
+            c->abort_request("send timeout");
         c->close_now();
         return;
     }
@@ -987,13 +1000,13 @@ void Connection::on_timer(uv_timer_t *h)
             return;
         }
         break;
-    default: break;
+    default:
+        break;
     }
     c->update_timer();
 }
 
-void Connection::start_lingering_close()
-{
+void Connection::start_lingering_close() {
     // Half-close and drain what the client still sends, so that closing with unread input
     // does not turn into a reset that destroys the response in flight (nginx's lingering close).
     // Only when input may still be coming (an error cut the request short, pipelined requests
@@ -1013,14 +1026,15 @@ void Connection::start_lingering_close()
     update_timer();
 }
 
-void Connection::close_now()
-{
-    if (state_ == State::closed) return;
+void Connection::close_now() {
+    if (state_ == State::closed)
+        return;
     if (in_plugin_ > 0) {
         close_pending_ = true;
         return;
     }
-    if (cur_) abort_request("the connection closed");
+    if (cur_)
+        abort_request("the connection closed");
     state_ = State::closed;
     release_queue();
     uv_poll_stop(&poll_);
@@ -1028,18 +1042,18 @@ void Connection::close_now()
     uv_close(reinterpret_cast<uv_handle_t *>(&timer_), on_close);
 }
 
-void Connection::on_close(uv_handle_t *h)
-{
+void Connection::on_close(uv_handle_t *h) {
     auto *c = static_cast<Connection *>(h->data);
-    if (--c->open_handles_ > 0) return;
+    if (--c->open_handles_ > 0)
+        return;
     ::close(c->fd_);
     c->worker_.connection_closed(c);
     delete c;
 }
 
-void Connection::log_access(Request &r)
-{
-    if (worker_.server().access_log_fd() < 0) return;
+void Connection::log_access(Request &r) {
+    if (worker_.server().access_log_fd() < 0)
+        return;
     // Combined Log Format; quotes and control bytes in client-supplied fields are escaped.
     auto quoted = [](std::string &out, std::string_view v) {
         if (v.empty()) {

@@ -24,7 +24,7 @@ namespace dialtone {
 class Worker;
 
 class Connection {
-public:
+  public:
     static constexpr size_t kHighWatermark = 256 * 1024;
     static constexpr size_t kLowWatermark = 64 * 1024;
 
@@ -53,21 +53,21 @@ public:
     Worker &worker() { return worker_; }
 
     Connection *prev = nullptr, *next = nullptr; // the worker's list
-    bool counted = true; // counts against limits.max_connections
+    bool counted = true;                         // counts against limits.max_connections
 
-private:
+  private:
     enum class State { head, body, processing, closing_after_flush, lingering, closed };
 
     struct OutItem {
         enum Kind : uint8_t { copy, ref, file } kind;
-        size_t len;         // bytes still to send
-        size_t off;         // copy: offset in wbuf_; ref: bytes already sent
-        const char *ptr;    // ref
+        size_t len;      // bytes still to send
+        size_t off;      // copy: offset in wbuf_; ref: bytes already sent
+        const char *ptr; // ref
         dt_release_cb release;
         void *arg;
-        int fd;             // file
-        uint64_t file_off;  // file
-        bool borrowed;      // file: call release(arg) instead of closing fd
+        int fd;            // file
+        uint64_t file_off; // file
+        bool borrowed;     // file: call release(arg) instead of closing fd
     };
 
     // llhttp callbacks.
@@ -129,7 +129,7 @@ private:
     int parse_status_ = 0;   // HTTP status a parser callback asked for
     bool field_done_ = true;
     size_t head_bytes_ = 0;
-    std::string inbuf_;      // received bytes not parsed yet (pipelined requests)
+    std::string inbuf_; // received bytes not parsed yet (pipelined requests)
     bool driving_ = false;
     bool reading_paused_ = false;
     bool keep_alive_ = true;
@@ -143,7 +143,7 @@ private:
     std::vector<OutItem> outq_;
     size_t outq_head_ = 0;
     std::string wbuf_;
-    size_t queued_ = 0;     // bytes queued, not yet sent
+    size_t queued_ = 0; // bytes queued, not yet sent
     bool write_blocked_ = false;
 
     uint64_t idle_since_ = 0;

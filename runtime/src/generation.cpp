@@ -9,8 +9,7 @@
 
 namespace dialtone {
 
-Generation::Generation(const Config &config, const std::vector<std::string> &plugin_dirs)
-{
+Generation::Generation(const Config &config, const std::vector<std::string> &plugin_dirs) {
     std::vector<std::string> problems;
     auto &registry = PluginRegistry::process();
     // Declared plugins load even when no location uses them, so --check vets them all.
@@ -28,7 +27,8 @@ Generation::Generation(const Config &config, const std::vector<std::string> &plu
         loc.settings = lc.settings;
         std::string declared;
         for (const auto &decl : config.plugins)
-            if (decl.name == lc.handler) declared = decl.path;
+            if (decl.name == lc.handler)
+                declared = decl.path;
         try {
             loc.plugin = &registry.get(lc.handler, declared, plugin_dirs);
         } catch (const StartError &e) {
@@ -49,25 +49,25 @@ Generation::Generation(const Config &config, const std::vector<std::string> &plu
             if (loc.created && loc.plugin->desc->on_destroy)
                 loc.plugin->desc->on_destroy(loc.instance);
         std::string all;
-        for (const auto &p : problems) all += (all.empty() ? "" : "\n") + p;
+        for (const auto &p : problems)
+            all += (all.empty() ? "" : "\n") + p;
         throw StartError(all);
     }
-    std::stable_sort(locations_.begin(), locations_.end(),
-                     [](const Location &a, const Location &b) {
-                         return a.prefix.size() > b.prefix.size();
-                     });
+    std::stable_sort(
+        locations_.begin(), locations_.end(),
+        [](const Location &a, const Location &b) { return a.prefix.size() > b.prefix.size(); });
 }
 
-Generation::~Generation()
-{
+Generation::~Generation() {
     for (auto &loc : locations_)
-        if (loc.created && loc.plugin->desc->on_destroy) loc.plugin->desc->on_destroy(loc.instance);
+        if (loc.created && loc.plugin->desc->on_destroy)
+            loc.plugin->desc->on_destroy(loc.instance);
 }
 
-int Generation::route(std::string_view path, size_t from) const
-{
+int Generation::route(std::string_view path, size_t from) const {
     for (size_t i = from; i < locations_.size(); ++i)
-        if (http::prefix_matches(locations_[i].prefix, path)) return static_cast<int>(i);
+        if (http::prefix_matches(locations_[i].prefix, path))
+            return static_cast<int>(i);
     return -1;
 }
 

@@ -16,14 +16,14 @@ struct Location {
     std::string prefix;
     const PluginModule *plugin = nullptr;
     void *instance = nullptr;
-    std::string section; // "location[0].static", for messages
-    std::shared_ptr<const PluginSettings> settings; // strings handed to the plugin live here
+    std::string section;                             // "location[0].static", for messages
+    std::shared_ptr<const PluginSettings> settings;  // strings handed to the plugin live here
     std::vector<std::unique_ptr<std::string>> owned; // config_path results
     bool created = false;
 };
 
 class Generation {
-public:
+  public:
     // Loads plugins and creates every location's instance. Throws StartError listing every
     // problem.
     Generation(const Config &config, const std::vector<std::string> &plugin_dirs);
@@ -38,7 +38,7 @@ public:
     // matches `path`, or -1.
     int route(std::string_view path, size_t from) const;
 
-private:
+  private:
     std::vector<Location> locations_; // sorted by prefix length, longest first
 };
 

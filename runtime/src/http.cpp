@@ -5,8 +5,7 @@
 namespace dialtone::http {
 
 void split_target(std::string_view target, std::string_view &path, std::string_view &query,
-                  bool &has_query)
-{
+                  bool &has_query) {
     size_t q = target.find('?');
     has_query = q != std::string_view::npos;
     path = target.substr(0, q);
@@ -15,16 +14,17 @@ void split_target(std::string_view target, std::string_view &path, std::string_v
 
 namespace {
 
-int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+int hex_value(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
     return -1;
 }
 
-bool valid_utf8(std::string_view s)
-{
+bool valid_utf8(std::string_view s) {
     size_t i = 0;
     while (i < s.size()) {
         unsigned char c = static_cast<unsigned char>(s[i]);
@@ -47,9 +47,11 @@ bool valid_utf8(std::string_view s)
             return false;
         }
         for (size_t k = 1; k <= n; ++k) {
-            if (i + k >= s.size()) return false;
+            if (i + k >= s.size())
+                return false;
             unsigned char cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc & 0xC0) != 0x80) return false;
+            if ((cc & 0xC0) != 0x80)
+                return false;
             cp = (cp << 6) | (cc & 0x3F);
         }
         // Overlong forms, surrogates and values past U+10FFFF are invalid.
@@ -63,10 +65,10 @@ bool valid_utf8(std::string_view s)
 
 } // namespace
 
-int normalize_path(std::string_view raw, std::string &out)
-{
+int normalize_path(std::string_view raw, std::string &out) {
     out.clear();
-    if (raw.empty() || raw[0] != '/') return 400;
+    if (raw.empty() || raw[0] != '/')
+        return 400;
     // Decode first; an encoded '/' or NUL is refused so that decoding cannot change the
     // segment structure the client sent (Apache's AllowEncodedSlashes Off does the same).
     std::string decoded;
@@ -74,11 +76,14 @@ int normalize_path(std::string_view raw, std::string &out)
     for (size_t i = 0; i < raw.size(); ++i) {
         char c = raw[i];
         if (c == '%') {
-            if (i + 2 >= raw.size()) return 400;
+            if (i + 2 >= raw.size())
+                return 400;
             int hi = hex_value(raw[i + 1]), lo = hex_value(raw[i + 2]);
-            if (hi < 0 || lo < 0) return 400;
+            if (hi < 0 || lo < 0)
+                return 400;
             char d = static_cast<char>(hi * 16 + lo);
-            if (d == '\0' || d == '/') return 400;
+            if (d == '\0' || d == '/')
+                return 400;
             decoded.push_back(d);
             i += 2;
         } else if (c == '\0') {
@@ -87,7 +92,8 @@ int normalize_path(std::string_view raw, std::string &out)
             decoded.push_back(c);
         }
     }
-    if (!valid_utf8(decoded)) return 400;
+    if (!valid_utf8(decoded))
+        return 400;
 
     out.reserve(decoded.size());
     size_t i = 0;
@@ -96,87 +102,136 @@ int normalize_path(std::string_view raw, std::string &out)
         // decoded[i] == '/': read the next segment.
         size_t start = i + 1;
         size_t end = decoded.find('/', start);
-        if (end == std::string::npos) end = n;
+        if (end == std::string::npos)
+            end = n;
         std::string_view seg(decoded.data() + start, end - start);
         bool last = end == n;
         if (seg.empty() || seg == ".") {
-            if (last && (out.empty() || out.back() != '/')) out.push_back('/');
+            if (last && (out.empty() || out.back() != '/'))
+                out.push_back('/');
         } else if (seg == "..") {
-            if (out.empty()) return 400; // climbing above the root
+            if (out.empty())
+                return 400; // climbing above the root
             // Drop the last segment of out (out never ends with '/' here unless it is "/").
-            while (!out.empty() && out.back() == '/') out.pop_back();
+            while (!out.empty() && out.back() == '/')
+                out.pop_back();
             size_t slash = out.rfind('/');
-            if (slash == std::string::npos) return 400;
+            if (slash == std::string::npos)
+                return 400;
             out.resize(slash);
-            if (last) out.push_back('/');
+            if (last)
+                out.push_back('/');
         } else {
-            if (!out.empty() && out.back() == '/') out.pop_back();
+            if (!out.empty() && out.back() == '/')
+                out.pop_back();
             out.push_back('/');
             out.append(seg);
-            if (last) break;
+            if (last)
+                break;
         }
         i = end;
     }
-    if (out.empty()) out = "/";
+    if (out.empty())
+        out = "/";
     return 0;
 }
 
-bool prefix_matches(std::string_view prefix, std::string_view path)
-{
-    if (path.substr(0, prefix.size()) != prefix) return false;
-    if (path.size() == prefix.size()) return true;
+bool prefix_matches(std::string_view prefix, std::string_view path) {
+    if (path.substr(0, prefix.size()) != prefix)
+        return false;
+    if (path.size() == prefix.size())
+        return true;
     return prefix.back() == '/' || path[prefix.size()] == '/';
 }
 
-std::string_view reason_phrase(int status)
-{
+std::string_view reason_phrase(int status) {
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 421: return "Misdirected Request";
-    case 422: return "Unprocessable Content";
-    case 426: return "Upgrade Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 411:
+        return "Length Required";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 416:
+        return "Range Not Satisfiable";
+    case 417:
+        return "Expectation Failed";
+    case 421:
+        return "Misdirected Request";
+    case 422:
+        return "Unprocessable Content";
+    case 426:
+        return "Upgrade Required";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Unknown";
     }
 }
 
-size_t format_http_date(time_t t, char *buf)
-{
+size_t format_http_date(time_t t, char *buf) {
     static const char days[][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char months[][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -187,8 +242,7 @@ size_t format_http_date(time_t t, char *buf)
                                         g.tm_year + 1900, g.tm_hour, g.tm_min, g.tm_sec));
 }
 
-bool valid_host(std::string_view host)
-{
+bool valid_host(std::string_view host) {
     for (char ch : host) {
         bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
         if (!ok && std::string_view("-._~!$&'()*+,;=:[]%").find(ch) == std::string_view::npos)
@@ -197,28 +251,34 @@ bool valid_host(std::string_view host)
     return true;
 }
 
-bool iequals(std::string_view a, std::string_view b)
-{
-    if (a.size() != b.size()) return false;
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size())
+        return false;
     for (size_t i = 0; i < a.size(); ++i) {
         char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-        if (x != y) return false;
+        if (x >= 'A' && x <= 'Z')
+            x = static_cast<char>(x + 32);
+        if (y >= 'A' && y <= 'Z')
+            y = static_cast<char>(y + 32);
+        if (x != y)
+            return false;
     }
     return true;
 }
 
-bool has_token(std::string_view value, std::string_view token)
-{
+bool has_token(std::string_view value, std::string_view token) {
     size_t i = 0;
     while (i <= value.size()) {
         size_t comma = value.find(',', i);
-        if (comma == std::string_view::npos) comma = value.size();
+        if (comma == std::string_view::npos)
+            comma = value.size();
         std::string_view item = value.substr(i, comma - i);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-        if (iequals(item, token)) return true;
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+            item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+            item.remove_suffix(1);
+        if (iequals(item, token))
+            return true;
         i = comma + 1;
     }
     return false;

@@ -9,12 +9,12 @@
 
 namespace dialtone {
 
-std::string check_descriptor(const dt_plugin_t *d, const std::string &path)
-{
+std::string check_descriptor(const dt_plugin_t *d, const std::string &path) {
     auto ver = [](unsigned major, unsigned minor) {
         return std::to_string(major) + "." + std::to_string(minor);
     };
-    if (!d) return "plugin " + path + ": dt_plugin_entry returned NULL (the plugin refused to load)";
+    if (!d)
+        return "plugin " + path + ": dt_plugin_entry returned NULL (the plugin refused to load)";
     // The first fields are fixed for every major version, so they are safe to read.
     if (d->abi_major != DT_ABI_MAJOR)
         return "plugin " + path + " was built for plugin ABI " + ver(d->abi_major, d->abi_minor) +
@@ -29,21 +29,24 @@ std::string check_descriptor(const dt_plugin_t *d, const std::string &path)
         return "plugin " + path + " needs a host with plugin ABI " +
                ver(DT_ABI_MAJOR, d->min_host_minor) + " or newer; this host speaks " +
                ver(DT_ABI_MAJOR, DT_ABI_MINOR) + ": upgrade dialtone";
-    if (!d->name || !*d->name) return "plugin " + path + " has no name in its descriptor";
-    if (!d->on_create) return "plugin " + path + " has no on_create hook (it is mandatory)";
+    if (!d->name || !*d->name)
+        return "plugin " + path + " has no name in its descriptor";
+    if (!d->on_create)
+        return "plugin " + path + " has no on_create hook (it is mandatory)";
     return "";
 }
 
-std::unique_ptr<PluginModule> load_plugin(const std::string &name, const std::string &path)
-{
+std::unique_ptr<PluginModule> load_plugin(const std::string &name, const std::string &path) {
     // RTLD_LOCAL keeps plugins' symbols apart; RTLD_NOW finds missing symbols at load time
     // rather than at the first request.
     void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!handle) throw StartError("plugin \"" + name + "\": cannot load: " + dlerror());
+    if (!handle)
+        throw StartError("plugin \"" + name + "\": cannot load: " + dlerror());
     auto entry = reinterpret_cast<dt_plugin_entry_fn>(dlsym(handle, DT_PLUGIN_ENTRY_SYMBOL));
     if (!entry) {
         dlclose(handle);
-        throw StartError("plugin " + path + " exports no " DT_PLUGIN_ENTRY_SYMBOL
+        throw StartError("plugin " + path +
+                         " exports no " DT_PLUGIN_ENTRY_SYMBOL
                          " symbol: is it a dialtone plugin? (define it with DT_PLUGIN_DEFINE)");
     }
     const dt_plugin_t *desc = entry(host_api());
@@ -60,15 +63,13 @@ std::unique_ptr<PluginModule> load_plugin(const std::string &name, const std::st
     return m;
 }
 
-PluginRegistry &PluginRegistry::process()
-{
+PluginRegistry &PluginRegistry::process() {
     static PluginRegistry registry;
     return registry;
 }
 
 const PluginModule &PluginRegistry::get(const std::string &name, const std::string &declared,
-                                        const std::vector<std::string> &dirs)
-{
+                                        const std::vector<std::string> &dirs) {
     static std::mutex mu;
     std::lock_guard<std::mutex> lock(mu);
     std::string path = declared;
@@ -84,13 +85,15 @@ const PluginModule &PluginRegistry::get(const std::string &name, const std::stri
             tried += (tried.empty() ? "" : ", ") + candidate;
         }
         if (path.empty())
-            throw StartError("handler \"" + name + "\" is not a bundled plugin and no [[plugin]] "
+            throw StartError("handler \"" + name +
+                             "\" is not a bundled plugin and no [[plugin]] "
                              "declares it (looked for " +
                              (tried.empty() ? std::string("no folders") : tried) +
                              "); add [[plugin]] name = \"" + name + "\" path = \"...\"");
     }
     auto it = by_path_.find(path);
-    if (it != by_path_.end()) return *it->second;
+    if (it != by_path_.end())
+        return *it->second;
     auto m = load_plugin(name, path);
     if (m->desc->name != name)
         DT_LOG(LogLevel::warn, "plugin %s calls itself \"%s\"; configs use it as \"%s\"",

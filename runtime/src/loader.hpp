@@ -28,7 +28,7 @@ std::unique_ptr<PluginModule> load_plugin(const std::string &name, const std::st
 // Every plugin module of the process, loaded once and kept (DESIGN: shared objects are not
 // unloaded while anything of theirs is alive; we keep them for the process's life).
 class PluginRegistry {
-public:
+  public:
     // Finds `name`: a declared path if given, else "<dir>/<name>.so" in `dirs`.
     // Throws StartError.
     const PluginModule &get(const std::string &name, const std::string &declared_path,
@@ -36,7 +36,7 @@ public:
 
     static PluginRegistry &process();
 
-private:
+  private:
     std::map<std::string, std::unique_ptr<PluginModule>> by_path_;
 };
 

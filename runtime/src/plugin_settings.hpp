@@ -8,12 +8,10 @@
 namespace dialtone {
 
 class PluginSettings {
-public:
+  public:
     PluginSettings(toml::table table, std::string file, std::string dir, std::string section)
         : table(std::move(table)), file(std::move(file)), dir(std::move(dir)),
-          section(std::move(section))
-    {
-    }
+          section(std::move(section)) {}
     toml::table table;
     std::string file;    // config file, for messages
     std::string dir;     // relative paths resolve against it

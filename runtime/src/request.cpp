@@ -9,11 +9,11 @@
 
 namespace dialtone {
 
-void *Arena::alloc(size_t size)
-{
+void *Arena::alloc(size_t size) {
     constexpr size_t align = alignof(std::max_align_t);
     size = (size + align - 1) & ~(align - 1);
-    if (size == 0) size = align;
+    if (size == 0)
+        size = align;
     if (used_ + size > cap_) {
         size_t block = size > 4096 ? size : 4096;
         blocks_.push_back(std::unique_ptr<char[]>(new (std::nothrow) char[block]));
@@ -31,33 +31,34 @@ void *Arena::alloc(size_t size)
 
 Request::~Request() = default;
 
-void Request::release()
-{
-    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+void Request::release() {
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        delete this;
 }
 
-std::string_view Request::header(std::string_view name) const
-{
+std::string_view Request::header(std::string_view name) const {
     for (const HeaderRef &h : headers)
-        if (http::iequals(header_name(h), name)) return header_value(h);
+        if (http::iequals(header_name(h), name))
+            return header_value(h);
     return {};
 }
 
-void Request::cancel_timers()
-{
-    for (RequestTimer *t : timers) worker->release_timer(t);
+void Request::cancel_timers() {
+    for (RequestTimer *t : timers)
+        worker->release_timer(t);
     timers.clear();
 }
 
-int Request::submit(ResponseOp op)
-{
+int Request::submit(ResponseOp op) {
     bool owner = worker->on_own_thread();
     bool post = false, head = false;
     std::vector<ResponseOp> earlier; // operations other threads queued before this one
     {
         std::lock_guard<std::mutex> lock(mu);
-        if (aborted) return DT_EABORTED;
-        if (finished) return DT_ESTATE;
+        if (aborted)
+            return DT_EABORTED;
+        if (finished)
+            return DT_ESTATE;
         size_t len = op.kind == ResponseOp::finish ? 0 : op.len;
         if (op.kind != ResponseOp::finish) {
             if (ops_bytes + conn_queued.load(std::memory_order_relaxed) >
@@ -75,7 +76,8 @@ int Request::submit(ResponseOp op)
             if (op.kind == ResponseOp::finish && resp_length < 0)
                 resp_length = 0; // nothing was written: say so rather than chunk nothing
         }
-        if (op.kind == ResponseOp::finish) finished = true;
+        if (op.kind == ResponseOp::finish)
+            finished = true;
         body_bytes += len;
         if (owner) {
             // The owner applies directly; only what other threads queued first goes before.
@@ -84,7 +86,8 @@ int Request::submit(ResponseOp op)
                 ops_bytes = 0;
             }
         } else {
-            if (head) ops.emplace_back(ResponseOp::head);
+            if (head)
+                ops.emplace_back(ResponseOp::head);
             if (op.kind == ResponseOp::copy && op.ptr) {
                 op.data.assign(op.ptr, op.len); // the caller may reuse its buffer on return
                 op.ptr = nullptr;
@@ -97,7 +100,8 @@ int Request::submit(ResponseOp op)
     }
     if (owner) {
         if (conn) {
-            if (!earlier.empty()) conn->apply(*this, earlier.data(), earlier.size());
+            if (!earlier.empty())
+                conn->apply(*this, earlier.data(), earlier.size());
             if (head) {
                 ResponseOp h(ResponseOp::head);
                 conn->apply(*this, &h, 1);
@@ -117,8 +121,7 @@ int Request::submit(ResponseOp op)
     return 0;
 }
 
-void Request::apply_pending()
-{
+void Request::apply_pending() {
     std::vector<ResponseOp> batch;
     {
         std::lock_guard<std::mutex> lock(mu);
@@ -130,13 +133,14 @@ void Request::apply_pending()
         conn->apply(*this, batch.data(), batch.size());
         return;
     }
-    for (ResponseOp &op : batch) op.discard(); // detached meanwhile
+    for (ResponseOp &op : batch)
+        op.discard(); // detached meanwhile
 }
 
-void ResponseOp::discard()
-{
+void ResponseOp::discard() {
     if (kind == ref || (kind == file && borrowed)) {
-        if (release) release(arg);
+        if (release)
+            release(arg);
     } else if (kind == file && fd >= 0) {
         ::close(fd);
     }
@@ -144,16 +148,15 @@ void ResponseOp::discard()
     fd = -1;
 }
 
-bool Request::strand_enter()
-{
+bool Request::strand_enter() {
     std::lock_guard<std::mutex> lock(mu);
-    if (cb_running) return false;
+    if (cb_running)
+        return false;
     cb_running = true;
     return true;
 }
 
-void Request::strand_leave()
-{
+void Request::strand_leave() {
     for (;;) {
         Continuation next;
         {
@@ -169,8 +172,7 @@ void Request::strand_leave()
     }
 }
 
-void Request::run(Continuation c)
-{
+void Request::run(Continuation c) {
     // The continuation may finish the request and drop the runtime's reference: hold one of
     // our own until the strand is left.
     retain();
@@ -191,11 +193,11 @@ void Request::run(Continuation c)
     release();
 }
 
-void Request::run_now(const Continuation &c)
-{
+void Request::run_now(const Continuation &c) {
     // On the owner, the connection defers closing until the plugin returns and flushes after.
     Connection *owner_conn = worker->on_own_thread() ? conn : nullptr;
-    if (owner_conn) owner_conn->enter_plugin();
+    if (owner_conn)
+        owner_conn->enter_plugin();
     bool is_aborted;
     {
         std::lock_guard<std::mutex> lock(mu);
@@ -208,16 +210,20 @@ void Request::run_now(const Continuation &c)
         c.cb(this->c(), c.arg); // runs even after an abort, so the plugin can free arg
         break;
     case Continuation::timer:
-        if (!is_aborted && !gone.load()) c.cb(this->c(), c.arg);
+        if (!is_aborted && !gone.load())
+            c.cb(this->c(), c.arg);
         break;
     case Continuation::writable:
-        if (!is_aborted && d && d->on_writable) d->on_writable(instance, this->c());
+        if (!is_aborted && d && d->on_writable)
+            d->on_writable(instance, this->c());
         break;
     case Continuation::abort:
-        if (d && d->on_abort) d->on_abort(instance, this->c());
+        if (d && d->on_abort)
+            d->on_abort(instance, this->c());
         break;
     }
-    if (owner_conn) owner_conn->leave_plugin();
+    if (owner_conn)
+        owner_conn->leave_plugin();
 }
 
 } // namespace dialtone

@@ -22,10 +22,10 @@ struct Location;
 
 // Bump allocator for dt_api_t.req_alloc: everything is freed with the request.
 class Arena {
-public:
+  public:
     void *alloc(size_t size);
 
-private:
+  private:
     std::vector<std::unique_ptr<char[]>> blocks_;
     size_t used_ = 0;
     size_t cap_ = 0;
@@ -60,9 +60,7 @@ struct ResponseOp {
 struct Continuation {
     enum Kind : uint8_t { callback, timer, writable, abort };
     Continuation(Kind k = callback, dt_req_cb cb = nullptr, void *arg = nullptr)
-        : kind(k), cb(cb), arg(arg)
-    {
-    }
+        : kind(k), cb(cb), arg(arg) {}
     Kind kind;
     dt_req_cb cb;
     void *arg;
@@ -78,7 +76,7 @@ struct RequestTimer {
 };
 
 class Request {
-public:
+  public:
     explicit Request(Worker *worker) : worker(worker) {}
     ~Request();
     Request(const Request &) = delete;
@@ -91,15 +89,12 @@ public:
     void retain() { refs.fetch_add(1, std::memory_order_relaxed); }
     void release(); // frees on the last reference, from any thread
 
-
     std::string_view target() const { return {hbuf.data(), target_len}; }
     std::string_view header(std::string_view name) const;
-    std::string_view header_name(const HeaderRef &h) const
-    {
+    std::string_view header_name(const HeaderRef &h) const {
         return {hbuf.data() + h.name_off, h.name_len};
     }
-    std::string_view header_value(const HeaderRef &h) const
-    {
+    std::string_view header_value(const HeaderRef &h) const {
         return {hbuf.data() + h.value_off, h.value_len};
     }
 
@@ -129,14 +124,14 @@ public:
     Connection *conn = nullptr;    // owner thread only; null once detached
 
     // Request head.
-    int method = 0;                 // llhttp_method_t
-    std::string_view method_name;   // static storage
-    int http_version = 11;          // 10 or 11
-    std::string hbuf;               // target, then header names and values
+    int method = 0;               // llhttp_method_t
+    std::string_view method_name; // static storage
+    int http_version = 11;        // 10 or 11
+    std::string hbuf;             // target, then header names and values
     uint32_t target_len = 0;
     std::vector<HeaderRef> headers;
-    std::string path;               // decoded, normalised
-    size_t path_info_off = 0;       // where path_info starts in path
+    std::string path;         // decoded, normalised
+    size_t path_info_off = 0; // where path_info starts in path
     std::string body;
     bool is_head = false;
     bool keep_alive = true;
@@ -154,10 +149,10 @@ public:
     std::vector<ResponseOp> ops; // under mu: queued by other threads for the owner
     size_t ops_bytes = 0;        // under mu: body bytes in `ops`
     bool drain_posted = false;   // under mu: an apply_pending task is on its way to the owner
-    std::atomic<size_t> conn_queued{0}; // the connection's unsent bytes, published by the owner
-    bool cb_running = false;            // under mu: a continuation or hook is running
+    std::atomic<size_t> conn_queued{0};  // the connection's unsent bytes, published by the owner
+    bool cb_running = false;             // under mu: a continuation or hook is running
     std::deque<Continuation> cb_waiting; // under mu
-    bool finish_applied = false;        // owner: the finish op reached the connection
+    bool finish_applied = false;         // owner: the finish op reached the connection
     int status = 200;
     std::string resp_headers; // "Name: value\r\n" lines added by the plugin
     int64_t resp_length = -1; // declared Content-Length, -1 if none
@@ -168,7 +163,7 @@ public:
     bool suspended = false; // on_handle returned DT_SUSPENDED
     bool aborted = false;
     std::atomic<bool> want_writable{false}; // a write got DT_EAGAIN: on_writable on drain
-    bool touched = false;       // the plugin set or wrote something (no DECLINED after this)
+    bool touched = false; // the plugin set or wrote something (no DECLINED after this)
     void *plugin_data = nullptr;
     Arena arena;
 

@@ -17,37 +17,33 @@
 namespace dialtone {
 
 ServerCore::ServerCore(Config config, ServerOptions options)
-    : config_(std::move(config)), options_(std::move(options))
-{
+    : config_(std::move(config)), options_(std::move(options)) {
     set_log_level(config_.log_level);
     generation_ = std::make_shared<const Generation>(config_, options_.plugin_dirs);
 }
 
-ServerCore::~ServerCore()
-{
+ServerCore::~ServerCore() {
     if (started_) {
         stop();
         wait();
     }
     workers_.clear();
-    if (access_fd_ >= 0) ::close(access_fd_);
+    if (access_fd_ >= 0)
+        ::close(access_fd_);
 }
 
-std::shared_ptr<const Generation> ServerCore::generation() const
-{
+std::shared_ptr<const Generation> ServerCore::generation() const {
     std::lock_guard<std::mutex> lock(gen_mu_);
     return generation_;
 }
 
-bool ServerCore::open_connection()
-{
+bool ServerCore::open_connection() {
     return connections_.fetch_add(1, std::memory_order_relaxed) < config_.limits.max_connections;
 }
 
 void ServerCore::connection_closed() { connections_.fetch_sub(1, std::memory_order_relaxed); }
 
-int ServerCore::bind_one(const ListenAddress &a, uint16_t port, std::string &err)
-{
+int ServerCore::bind_one(const ListenAddress &a, uint16_t port, std::string &err) {
     sockaddr_storage ss{};
     socklen_t len;
     int family;
@@ -73,7 +69,8 @@ int ServerCore::bind_one(const ListenAddress &a, uint16_t port, std::string &err
     // One listening socket per worker and address: the kernel spreads connections evenly and
     // no accept lock or hand-off between threads is needed.
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (bind(fd, reinterpret_cast<sockaddr *>(&ss), len) != 0 || listen(fd, 4096) != 0) {
         err = strerror(errno);
         ::close(fd);
@@ -82,24 +79,26 @@ int ServerCore::bind_one(const ListenAddress &a, uint16_t port, std::string &err
     return fd;
 }
 
-void ServerCore::start()
-{
-    if (started_) return;
+void ServerCore::start() {
+    if (started_)
+        return;
     // Writes use MSG_NOSIGNAL, but sendfile(2) cannot: a client that vanishes must not kill us.
     struct sigaction old;
     if (sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL)
         signal(SIGPIPE, SIG_IGN);
 
     if (!config_.access_log.empty()) {
-        access_fd_ = ::open(config_.access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-                            0644);
+        access_fd_ =
+            ::open(config_.access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         if (access_fd_ < 0)
             throw StartError("server.access_log: cannot open " + config_.access_log + ": " +
                              strerror(errno));
     }
     unsigned n = config_.workers ? config_.workers : std::thread::hardware_concurrency();
-    if (n == 0) n = 1;
-    for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
+    if (n == 0)
+        n = 1;
+    for (unsigned i = 0; i < n; ++i)
+        workers_.push_back(std::make_unique<Worker>(*this, i));
 
     std::vector<int> opened;
     for (const ListenAddress &a : config_.listen) {
@@ -108,10 +107,11 @@ void ServerCore::start()
             std::string err;
             int fd = bind_one(a, port, err);
             if (fd < 0) {
-                for (int o : opened) ::close(o);
+                for (int o : opened)
+                    ::close(o);
                 workers_.clear();
-                std::string host = a.host.find(':') != std::string::npos ? "[" + a.host + "]"
-                                                                          : a.host;
+                std::string host =
+                    a.host.find(':') != std::string::npos ? "[" + a.host + "]" : a.host;
                 throw StartError("server.listen: cannot listen on " + host + ":" +
                                  std::to_string(port) + ": " + err);
             }
@@ -130,32 +130,31 @@ void ServerCore::start()
         std::string host = a.host.find(':') != std::string::npos ? "[" + a.host + "]" : a.host;
         DT_LOG(LogLevel::info, "listening on %s:%u", host.c_str(), port);
     }
-    for (auto &w : workers_) w->start();
+    for (auto &w : workers_)
+        w->start();
     started_ = true;
     DT_LOG(LogLevel::info, "dialtone %s started: %u worker(s)", DIALTONE_VERSION, n);
 }
 
-void ServerCore::stop()
-{
-    for (auto &w : workers_) w->stop();
+void ServerCore::stop() {
+    for (auto &w : workers_)
+        w->stop();
 }
 
-void ServerCore::wait()
-{
-    for (auto &w : workers_) w->join();
+void ServerCore::wait() {
+    for (auto &w : workers_)
+        w->join();
 }
 
 // ---- Public facade --------------------------------------------------------------------------
 
 class Server::Impl : public ServerCore {
-public:
+  public:
     using ServerCore::ServerCore;
 };
 
 Server::Server(Config config, ServerOptions options)
-    : impl_(std::make_unique<Impl>(std::move(config), std::move(options)))
-{
-}
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(options))) {}
 
 Server::~Server() = default;
 void Server::start() { impl_->start(); }
@@ -164,8 +163,7 @@ void Server::stop() { impl_->stop(); }
 void Server::wait() { impl_->wait(); }
 const Config &Server::config() const { return impl_->config(); }
 
-void check_config(const Config &config, const ServerOptions &options)
-{
+void check_config(const Config &config, const ServerOptions &options) {
     Generation generation(config, options.plugin_dirs);
 }
 

@@ -13,7 +13,7 @@ namespace dialtone {
 class Worker;
 
 class ServerCore {
-public:
+  public:
     ServerCore(Config config, ServerOptions options);
     ~ServerCore();
 
@@ -33,7 +33,7 @@ public:
     void wait();
     std::vector<ListenAddress> bound() const { return bound_; }
 
-private:
+  private:
     int bind_one(const ListenAddress &a, uint16_t port, std::string &err);
 
     Config config_;

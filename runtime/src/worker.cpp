@@ -23,8 +23,7 @@ thread_local Worker *t_current = nullptr;
 Worker *Worker::current() { return t_current; }
 
 Worker::Worker(ServerCore &server, unsigned index)
-    : server_(server), index_(index), read_buf_(new char[read_buffer_size])
-{
+    : server_(server), index_(index), read_buf_(new char[read_buffer_size]) {
     uv_loop_init(&loop_);
     uv_async_init(&loop_, &async_, on_async);
     async_.data = this;
@@ -34,16 +33,15 @@ Worker::Worker(ServerCore &server, unsigned index)
     pause_.data = this;
 }
 
-Worker::~Worker()
-{
+Worker::~Worker() {
     join();
     // The loop ran to completion: every handle is closed.
     int rc = uv_loop_close(&loop_);
-    if (rc != 0) DT_LOG(LogLevel::error, "worker %u: loop closed with live handles", index_);
+    if (rc != 0)
+        DT_LOG(LogLevel::error, "worker %u: loop closed with live handles", index_);
 }
 
-void Worker::add_listener(int fd)
-{
+void Worker::add_listener(int fd) {
     auto l = std::make_unique<Listener>();
     l->fd = fd;
     l->worker = this;
@@ -52,81 +50,86 @@ void Worker::add_listener(int fd)
     listeners_.push_back(std::move(l));
 }
 
-void Worker::start()
-{
-    for (auto &l : listeners_) uv_poll_start(&l->poll, UV_READABLE, on_accept);
+void Worker::start() {
+    for (auto &l : listeners_)
+        uv_poll_start(&l->poll, UV_READABLE, on_accept);
     uv_timer_start(&tick_, on_tick, 1000, 1000);
     thread_ = std::thread([this] { run(); });
 }
 
-void Worker::join()
-{
-    if (thread_.joinable()) thread_.join();
+void Worker::join() {
+    if (thread_.joinable())
+        thread_.join();
 }
 
-void Worker::run()
-{
+void Worker::run() {
     t_current = this;
     uv_run(&loop_, UV_RUN_DEFAULT);
     flush_access_log();
 }
 
-bool Worker::post(std::function<void()> task)
-{
+bool Worker::post(std::function<void()> task) {
     std::lock_guard<std::mutex> lock(inbox_mu_);
-    if (stopped_) return false;
+    if (stopped_)
+        return false;
     bool wake = inbox_.empty(); // a send is already on its way otherwise
     inbox_.push_back(std::move(task));
     // Under the lock, so the handle cannot be closed between the check and the send.
-    if (wake) uv_async_send(&async_);
+    if (wake)
+        uv_async_send(&async_);
     return true;
 }
 
-void Worker::stop()
-{
+void Worker::stop() {
     post([this] { begin_stop(); });
 }
 
 void Worker::on_async(uv_async_t *h) { static_cast<Worker *>(h->data)->drain_inbox(); }
 
-void Worker::drain_inbox()
-{
+void Worker::drain_inbox() {
     std::vector<std::function<void()>> tasks;
     {
         std::lock_guard<std::mutex> lock(inbox_mu_);
         tasks.swap(inbox_);
     }
-    for (auto &t : tasks) t();
+    for (auto &t : tasks)
+        t();
 }
 
-void Worker::on_accept(uv_poll_t *h, int status, int)
-{
+void Worker::on_accept(uv_poll_t *h, int status, int) {
     auto *l = static_cast<Listener *>(h->data);
-    if (status < 0) return;
+    if (status < 0)
+        return;
     l->worker->accept_from(*l);
 }
 
-void Worker::accept_from(Listener &l)
-{
+void Worker::accept_from(Listener &l) {
     // A bounded batch per wakeup keeps one busy listener from starving the connections.
     for (int i = 0; i < 64 && !draining_; ++i) {
         sockaddr_storage ss;
         socklen_t len = sizeof ss;
-        int fd = accept4(l.fd, reinterpret_cast<sockaddr *>(&ss), &len,
-                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd =
+            accept4(l.fd, reinterpret_cast<sockaddr *>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                DT_LOG(LogLevel::warn, "accept: %s: pausing accepts for %llu ms (raise the "
-                       "open-files limit or lower limits.max_connections)", strerror(errno),
-                       static_cast<unsigned long long>(kAcceptPauseMs));
-                for (auto &other : listeners_) uv_poll_stop(&other->poll);
-                uv_timer_start(&pause_, [](uv_timer_t *t) {
-                    auto *w = static_cast<Worker *>(t->data);
-                    if (w->draining_) return;
-                    for (auto &other : w->listeners_)
-                        uv_poll_start(&other->poll, UV_READABLE, on_accept);
-                }, kAcceptPauseMs, 0);
+                DT_LOG(LogLevel::warn,
+                       "accept: %s: pausing accepts for %llu ms (raise the "
+                       "open-files limit or lower limits.max_connections)",
+                       strerror(errno), static_cast<unsigned long long>(kAcceptPauseMs));
+                for (auto &other : listeners_)
+                    uv_poll_stop(&other->poll);
+                uv_timer_start(
+                    &pause_,
+                    [](uv_timer_t *t) {
+                        auto *w = static_cast<Worker *>(t->data);
+                        if (w->draining_)
+                            return;
+                        for (auto &other : w->listeners_)
+                            uv_poll_start(&other->poll, UV_READABLE, on_accept);
+                    },
+                    kAcceptPauseMs, 0);
             }
             return;
         }
@@ -145,8 +148,7 @@ void Worker::accept_from(Listener &l)
     }
 }
 
-RequestTimer *Worker::acquire_timer()
-{
+RequestTimer *Worker::acquire_timer() {
     if (!timer_pool_.empty()) {
         RequestTimer *t = timer_pool_.back();
         timer_pool_.pop_back();
@@ -158,8 +160,7 @@ RequestTimer *Worker::acquire_timer()
     return t;
 }
 
-void Worker::release_timer(RequestTimer *t)
-{
+void Worker::release_timer(RequestTimer *t) {
     uv_timer_stop(&t->handle);
     t->req = nullptr;
     t->cb = nullptr;
@@ -172,27 +173,31 @@ void Worker::release_timer(RequestTimer *t)
              [](uv_handle_t *h) { delete static_cast<RequestTimer *>(h->data); });
 }
 
-void Worker::connection_opened(Connection *c)
-{
+void Worker::connection_opened(Connection *c) {
     c->next = conns_;
-    if (conns_) conns_->prev = c;
+    if (conns_)
+        conns_->prev = c;
     conns_ = c;
     ++conn_count_;
 }
 
-void Worker::connection_closed(Connection *c)
-{
-    if (c->prev) c->prev->next = c->next;
-    else conns_ = c->next;
-    if (c->next) c->next->prev = c->prev;
+void Worker::connection_closed(Connection *c) {
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        conns_ = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
     --conn_count_;
-    if (c->counted) server_.connection_closed();
-    if (draining_ && conn_count_ == 0) finish_stop();
+    if (c->counted)
+        server_.connection_closed();
+    if (draining_ && conn_count_ == 0)
+        finish_stop();
 }
 
-void Worker::begin_stop()
-{
-    if (draining_) return;
+void Worker::begin_stop() {
+    if (draining_)
+        return;
     draining_ = true;
     grace_deadline_ = uv_now(&loop_) + server_.config().timeouts.grace_ms;
     for (auto &l : listeners_) {
@@ -207,13 +212,14 @@ void Worker::begin_stop()
         c->begin_drain();
         c = next;
     }
-    if (conn_count_ == 0) finish_stop();
+    if (conn_count_ == 0)
+        finish_stop();
 }
 
-void Worker::finish_stop()
-{
+void Worker::finish_stop() {
     // Last one out: close the worker's own handles so that the loop ends.
-    if (timers_closed_) return;
+    if (timers_closed_)
+        return;
     timers_closed_ = true;
     for (RequestTimer *t : timer_pool_)
         uv_close(reinterpret_cast<uv_handle_t *>(&t->handle),
@@ -229,8 +235,7 @@ void Worker::finish_stop()
     uv_close(reinterpret_cast<uv_handle_t *>(&async_), nullptr);
 }
 
-void Worker::on_tick(uv_timer_t *h)
-{
+void Worker::on_tick(uv_timer_t *h) {
     auto *w = static_cast<Worker *>(h->data);
     w->flush_access_log();
     if (w->draining_ && uv_now(&w->loop_) >= w->grace_deadline_) {
@@ -245,10 +250,10 @@ void Worker::on_tick(uv_timer_t *h)
     }
 }
 
-void Worker::refresh_clock()
-{
+void Worker::refresh_clock() {
     time_t now = time(nullptr);
-    if (now == clock_sec_) return;
+    if (now == clock_sec_)
+        return;
     clock_sec_ = now;
     memcpy(date_line_, "Date: ", 6);
     size_t n = http::format_http_date(now, date_line_ + 6);
@@ -259,35 +264,34 @@ void Worker::refresh_clock()
     log_time_len_ = strftime(log_time_, sizeof log_time_, "[%d/%b/%Y:%H:%M:%S +0000]", &t);
 }
 
-std::string_view Worker::date_line()
-{
+std::string_view Worker::date_line() {
     refresh_clock();
     return {date_line_, date_len_};
 }
 
-std::string_view Worker::log_time()
-{
+std::string_view Worker::log_time() {
     refresh_clock();
     return {log_time_, log_time_len_};
 }
 
-void Worker::log_access(std::string_view line)
-{
+void Worker::log_access(std::string_view line) {
     access_buf_.append(line);
-    if (access_buf_.size() >= 32 * 1024) flush_access_log();
+    if (access_buf_.size() >= 32 * 1024)
+        flush_access_log();
 }
 
-void Worker::flush_access_log()
-{
+void Worker::flush_access_log() {
     int fd = server_.access_log_fd();
-    if (fd < 0 || access_buf_.empty()) return;
+    if (fd < 0 || access_buf_.empty())
+        return;
     // O_APPEND: whole-buffer writes from different workers do not interleave within a line.
     const char *p = access_buf_.data();
     size_t left = access_buf_.size();
     while (left > 0) {
         ssize_t n = ::write(fd, p, left);
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             DT_LOG(LogLevel::error, "access log: %s", strerror(errno));
             break;
         }

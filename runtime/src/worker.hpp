@@ -20,7 +20,7 @@ class ServerCore;
 struct RequestTimer;
 
 class Worker {
-public:
+  public:
     Worker(ServerCore &server, unsigned index);
     ~Worker();
     Worker(const Worker &) = delete;
@@ -65,7 +65,7 @@ public:
     void connection_opened(Connection *c);
     void connection_closed(Connection *c);
 
-private:
+  private:
     struct Listener {
         uv_poll_t poll;
         int fd;

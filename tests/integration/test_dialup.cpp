@@ -14,8 +14,7 @@ namespace {
 constexpr int kRate = 10000;
 constexpr int kSize = 25000;
 
-std::string dialup_config(std::string_view settings = "bits_per_second = 80000")
-{
+std::string dialup_config(std::string_view settings = "bits_per_second = 80000") {
     std::string text = "[server]\nlisten = [\"127.0.0.1:0\"]\nworkers = 2\n"
                        "[[location]]\nprefix = \"/slow\"\nhandler = \"dialup\"\n"
                        "[location.dialup]\nroot = \"site\"\n";
@@ -23,32 +22,32 @@ std::string dialup_config(std::string_view settings = "bits_per_second = 80000")
     return text;
 }
 
-HostOptions with_site()
-{
+HostOptions with_site() {
     HostOptions o;
     o.prepare = [](const fs::path &dir) {
         std::string body(kSize, '\0');
-        for (int i = 0; i < kSize; ++i) body[i] = static_cast<char>('a' + i % 26);
+        for (int i = 0; i < kSize; ++i)
+            body[i] = static_cast<char>('a' + i % 26);
         write_file(dir / "site" / "file.txt", body);
         write_file(dir / "site" / "index.html", "<p>slow</p>\n");
     };
     return o;
 }
 
-int open_descriptors(pid_t pid)
-{
+int open_descriptors(pid_t pid) {
     int n = 0;
     DIR *d = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
-    if (!d) return -1;
-    while (readdir(d)) ++n;
+    if (!d)
+        return -1;
+    while (readdir(d))
+        ++n;
     closedir(d);
     return n;
 }
 
 } // namespace
 
-TEST_CASE("curl measures the configured rate within 2 percent", "[integration][dialup][rate]")
-{
+TEST_CASE("curl measures the configured rate within 2 percent", "[integration][dialup][rate]") {
     HostProcess host(dialup_config(), with_site());
     ProcessResult run = run_process({"/usr/bin/curl", "-sS", "-o", "/dev/null", "-w",
                                      "%{http_code} %{size_download} %{speed_download}",
@@ -65,8 +64,7 @@ TEST_CASE("curl measures the configured rate within 2 percent", "[integration][d
     CHECK(speed <= kRate * 1.02);
 }
 
-TEST_CASE("the paced body is the file, byte for byte", "[integration][dialup]")
-{
+TEST_CASE("the paced body is the file, byte for byte", "[integration][dialup]") {
     HostProcess host(dialup_config("bits_per_second = 800000"), with_site()); // 0.25 s
     CurlResult got = curl({url(host.port(), "/slow/file.txt")});
     CHECK(got.status() == 200);
@@ -76,8 +74,7 @@ TEST_CASE("the paced body is the file, byte for byte", "[integration][dialup]")
 }
 
 TEST_CASE("dialup answers ranges, conditionals and HEAD like the static plugin",
-          "[integration][dialup]")
-{
+          "[integration][dialup]") {
     HostProcess host(dialup_config("modem = \"V.92\""), with_site());
     auto head = fetch(host.port(), request("HEAD", "/slow/file.txt"), true);
     REQUIRE(head);
@@ -87,7 +84,8 @@ TEST_CASE("dialup answers ranges, conditionals and HEAD like the static plugin",
     auto etag = head->header("ETag");
     REQUIRE(etag);
 
-    auto not_modified = fetch(host.port(), get("/slow/file.txt", "If-None-Match: " + *etag + "\r\n"));
+    auto not_modified =
+        fetch(host.port(), get("/slow/file.txt", "If-None-Match: " + *etag + "\r\n"));
     REQUIRE(not_modified);
     CHECK(not_modified->status == 304);
 
@@ -105,16 +103,17 @@ TEST_CASE("dialup answers ranges, conditionals and HEAD like the static plugin",
     CHECK(escape->status == 400);
 }
 
-TEST_CASE("an unknown modem is a config error listing the valid ones", "[integration][dialup]")
-{
+TEST_CASE("an unknown modem is a config error listing the valid ones", "[integration][dialup]") {
     TempDir dir;
     std::filesystem::create_directories(dir.path() / "site");
     ProcessResult run = run_host_with_config(dir, dialup_config("modem = \"V.90\""));
     CHECK(run.exit_code == 1);
-    CHECK(matches(run.err, R"(config\.toml:\d+:\d+: location\[0\]\.dialup\.modem: unknown modem "V\.90")"));
+    CHECK(matches(run.err,
+                  R"(config\.toml:\d+:\d+: location\[0\]\.dialup\.modem: unknown modem "V\.90")"));
     CHECK(run.err.find("V.21, V.26bis, V.32, V.34, V.92, T1") != std::string::npos);
 
-    ProcessResult both = run_host_with_config(dir, dialup_config("modem = \"V.92\"\nbits_per_second = 1"));
+    ProcessResult both =
+        run_host_with_config(dir, dialup_config("modem = \"V.92\"\nbits_per_second = 1"));
     CHECK(both.exit_code == 1);
     CHECK(both.err.find("not both") != std::string::npos);
 
@@ -124,8 +123,7 @@ TEST_CASE("an unknown modem is a config error listing the valid ones", "[integra
 }
 
 TEST_CASE("clients that leave mid-transfer free their connection and the shared file",
-          "[integration][dialup][abort]")
-{
+          "[integration][dialup][abort]") {
     HostProcess host(dialup_config("modem = \"V.92\""), with_site());
     // Warm up: the first request opens what the host keeps open (loggers, listeners).
     auto warm = fetch(host.port(), get("/slow/index.html"));
@@ -157,8 +155,7 @@ TEST_CASE("clients that leave mid-transfer free their connection and the shared 
 }
 
 TEST_CASE("a graceful stop lets a suspended transfer finish within the grace period",
-          "[integration][dialup][shutdown]")
-{
+          "[integration][dialup][shutdown]") {
     HostProcess host(dialup_config("bits_per_second = 200000") +
                          "", // 25,000 bytes at 25,000 B/s: 1 s
                      with_site());
@@ -173,8 +170,7 @@ TEST_CASE("a graceful stop lets a suspended transfer finish within the grace per
 }
 
 TEST_CASE("suspended transfers past the grace period are aborted and the host exits",
-          "[integration][dialup][shutdown]")
-{
+          "[integration][dialup][shutdown]") {
     std::string cfg = dialup_config("modem = \"V.92\"");
     cfg.insert(cfg.find("[[location]]"), "[server.timeouts]\ngrace_ms = 300\n");
     HostProcess host(cfg, with_site());

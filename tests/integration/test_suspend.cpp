@@ -10,8 +10,7 @@ using namespace dialtone::test;
 
 namespace {
 
-std::string suspend_config(std::string_view server_extra = "")
-{
+std::string suspend_config(std::string_view server_extra = "") {
     std::string text = "[server]\nlisten = [\"127.0.0.1:0\"]\nworkers = 2\n";
     text.append(server_extra);
     text.append(R"(
@@ -26,8 +25,7 @@ handler = "suspend"
 }
 
 // "key=value" pairs of a stats or answer line.
-std::map<std::string, std::string> fields(const std::string &line)
-{
+std::map<std::string, std::string> fields(const std::string &line) {
     std::map<std::string, std::string> out;
     std::regex kv(R"((\w+)=(\S+))");
     for (auto it = std::sregex_iterator(line.begin(), line.end(), kv); it != std::sregex_iterator();
@@ -36,8 +34,7 @@ std::map<std::string, std::string> fields(const std::string &line)
     return out;
 }
 
-std::map<std::string, std::string> stats(std::uint16_t port)
-{
+std::map<std::string, std::string> stats(std::uint16_t port) {
     auto r = fetch(port, get("/s/stats"));
     REQUIRE(r);
     return fields(r->body);
@@ -46,8 +43,7 @@ std::map<std::string, std::string> stats(std::uint16_t port)
 } // namespace
 
 TEST_CASE("a plugin thread the runtime does not own writes and finishes a suspended request",
-          "[integration][suspend][threads]")
-{
+          "[integration][suspend][threads]") {
     HostProcess host(suspend_config());
     RawClient c(host.port());
     REQUIRE(c.send(get("/s/thread?ms=50")));
@@ -66,8 +62,7 @@ TEST_CASE("a plugin thread the runtime does not own writes and finishes a suspen
 }
 
 TEST_CASE("req_resume from a foreign thread continues the request on a worker",
-          "[integration][suspend][threads]")
-{
+          "[integration][suspend][threads]") {
     HostProcess host(suspend_config());
     auto r = fetch(host.port(), get("/s/resume?ms=30"));
     REQUIRE(r);
@@ -76,8 +71,7 @@ TEST_CASE("req_resume from a foreign thread continues the request on a worker",
 }
 
 TEST_CASE("a continuation can run on another worker than the connection's",
-          "[integration][suspend][threads]")
-{
+          "[integration][suspend][threads]") {
     HostProcess host(suspend_config());
     // Park a request on one connection, then wake it from requests on other connections until
     // a wake lands on the other worker (connections spread over the two by SO_REUSEPORT).
@@ -102,8 +96,7 @@ TEST_CASE("a continuation can run on another worker than the connection's",
 }
 
 TEST_CASE("runtime timers continue a suspended request, several in a row",
-          "[integration][suspend][timers]")
-{
+          "[integration][suspend][timers]") {
     HostProcess host(suspend_config());
     auto start = std::chrono::steady_clock::now();
     auto r = fetch(host.port(), get("/s/timers?ms=40&n=3"));
@@ -115,15 +108,14 @@ TEST_CASE("runtime timers continue a suspended request, several in a row",
 }
 
 TEST_CASE("a client that leaves during a pending timer aborts the request exactly once",
-          "[integration][suspend][abort]")
-{
+          "[integration][suspend][abort]") {
     HostProcess host(suspend_config());
     auto before = stats(host.port());
     {
         RawClient c(host.port());
         REQUIRE(c.send(get("/s/abort-timer?ms=300")));
         std::this_thread::sleep_for(50ms);
-    } // closed with the timer pending
+    }                                   // closed with the timer pending
     std::this_thread::sleep_for(500ms); // past the timer's deadline
     auto after = stats(host.port());
     CHECK(std::stol(after["aborts"]) == std::stol(before["aborts"]) + 1);
@@ -133,8 +125,7 @@ TEST_CASE("a client that leaves during a pending timer aborts the request exactl
 }
 
 TEST_CASE("a resume that arrives after the client left still runs, so the plugin can free",
-          "[integration][suspend][abort]")
-{
+          "[integration][suspend][abort]") {
     HostProcess host(suspend_config());
     auto before = stats(host.port());
     {
@@ -149,8 +140,7 @@ TEST_CASE("a resume that arrives after the client left still runs, so the plugin
 }
 
 TEST_CASE("thousands of suspended requests are held at once on two workers",
-          "[integration][suspend][scale]")
-{
+          "[integration][suspend][scale]") {
     constexpr int n = 3000;
     rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
@@ -173,7 +163,8 @@ TEST_CASE("thousands of suspended requests are held at once on two workers",
     int ok = 0;
     for (auto &c : clients) {
         auto r = c->read_response(10s);
-        if (r && r->status == 200 && matches(r->body, "^timer 1 on ")) ++ok;
+        if (r && r->status == 200 && matches(r->body, "^timer 1 on "))
+            ++ok;
     }
     CHECK(ok == n);
     auto end = stats(host.port());

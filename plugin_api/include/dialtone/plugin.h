@@ -56,23 +56,23 @@ extern "C" {
 /* ---------------------------------------------------------------------------------------------
  * Error codes: one list, which also generates the host's strerror. Values never change.
  */
-#define DT_ERRNO_MAP(XX)                                                                          \
-    XX(EINVAL, -1, "invalid argument")                                                            \
-    XX(ENOMEM, -2, "out of memory")                                                               \
-    XX(EAGAIN, -3, "would block: wait for on_writable")                                           \
-    XX(EABORTED, -4, "request aborted: the client went away or the server is stopping")          \
-    XX(ESTATE, -5, "not allowed in the request's current state")                                  \
-    XX(ENOENT, -6, "no such key or header")                                                       \
-    XX(ETYPE, -7, "config value has another type")                                                \
-    XX(ERANGE, -8, "value out of range")                                                          \
-    XX(EIO, -9, "input/output error")                                                             \
+#define DT_ERRNO_MAP(XX)                                                                           \
+    XX(EINVAL, -1, "invalid argument")                                                             \
+    XX(ENOMEM, -2, "out of memory")                                                                \
+    XX(EAGAIN, -3, "would block: wait for on_writable")                                            \
+    XX(EABORTED, -4, "request aborted: the client went away or the server is stopping")            \
+    XX(ESTATE, -5, "not allowed in the request's current state")                                   \
+    XX(ENOENT, -6, "no such key or header")                                                        \
+    XX(ETYPE, -7, "config value has another type")                                                 \
+    XX(ERANGE, -8, "value out of range")                                                           \
+    XX(EIO, -9, "input/output error")                                                              \
     XX(ENOTSUP, -10, "not supported by this host")
 
 typedef enum dt_errno {
 #define DT__ERR_ENUM(name, value, text) DT_##name = value,
     DT_ERRNO_MAP(DT__ERR_ENUM)
 #undef DT__ERR_ENUM
-    DT_OK = 0
+        DT_OK = 0
 } dt_errno_t;
 
 /* ---------------------------------------------------------------------------------------------
@@ -160,8 +160,7 @@ typedef struct dt_api {
     int (*config_path)(const dt_config_t *cfg, const char *key, dt_str_t *out);
     /* A list of strings: `*count` receives its length (an absent key is DT_ENOENT). */
     int (*config_list_size)(const dt_config_t *cfg, const char *key, size_t *count);
-    int (*config_list_string)(const dt_config_t *cfg, const char *key, size_t index,
-                              dt_str_t *out);
+    int (*config_list_string)(const dt_config_t *cfg, const char *key, size_t index, dt_str_t *out);
     /* Reports a bad value: the host prints "<file>:<line>:<col>: <section>.<key>: <message>"
      * using the position of `key` (or of the section when key is NULL). on_create should then
      * return non-zero. */
@@ -323,8 +322,7 @@ typedef struct dt_plugin {
     void *reserved[8]; /* future hooks: must be NULL */
 } dt_plugin_t;
 
-#define DT_PLUGIN_INIT                                                                            \
-    sizeof(dt_plugin_t), DT_ABI_MAJOR, DT_ABI_MINOR
+#define DT_PLUGIN_INIT sizeof(dt_plugin_t), DT_ABI_MAJOR, DT_ABI_MINOR
 
 /* The entry symbol. The host calls it once, right after dlopen(), with its function table, and
  * takes the returned descriptor (static storage; NULL refuses the load). Threads: main thread.
@@ -336,12 +334,11 @@ typedef const dt_plugin_t *(*dt_plugin_entry_fn)(const dt_api_t *api);
  *     static const dt_plugin_t plugin = { DT_PLUGIN_INIT, 0, 0, "hello", "1.0", ... };
  *     DT_PLUGIN_DEFINE(plugin, api)
  */
-#define DT_PLUGIN_DEFINE(descriptor, api_var)                                                     \
-    DT_EXPORT const dt_plugin_t *dt_plugin_entry(const dt_api_t *host_api);                      \
-    DT_EXPORT const dt_plugin_t *dt_plugin_entry(const dt_api_t *host_api)                       \
-    {                                                                                             \
-        (api_var) = host_api;                                                                     \
-        return &(descriptor);                                                                     \
+#define DT_PLUGIN_DEFINE(descriptor, api_var)                                                      \
+    DT_EXPORT const dt_plugin_t *dt_plugin_entry(const dt_api_t *host_api);                        \
+    DT_EXPORT const dt_plugin_t *dt_plugin_entry(const dt_api_t *host_api) {                       \
+        (api_var) = host_api;                                                                      \
+        return &(descriptor);                                                                      \
     }
 
 #ifdef __cplusplus

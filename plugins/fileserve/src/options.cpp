@@ -9,29 +9,30 @@ namespace {
 using StringAccessor = int (*)(const dt_config_t *, const char *, dt_str_t *);
 
 // 0, DT_ENOENT (absent: `out` untouched) or another DT_E* code (reported by the host).
-int read_string(StringAccessor get, const dt_config_t *cfg, const char *key, std::string &out)
-{
+int read_string(StringAccessor get, const dt_config_t *cfg, const char *key, std::string &out) {
     dt_str_t value;
     const int rc = get(cfg, key, &value);
-    if (rc == 0) out.assign(value.ptr, value.len);
+    if (rc == 0)
+        out.assign(value.ptr, value.len);
     return rc;
 }
 
-bool read_bool(const dt_api_t &api, const dt_config_t *cfg, const char *key, bool &out)
-{
+bool read_bool(const dt_api_t &api, const dt_config_t *cfg, const char *key, bool &out) {
     int value = 0;
     const int rc = api.config_bool(cfg, key, &value);
-    if (rc == 0) out = value != 0;
+    if (rc == 0)
+        out = value != 0;
     return rc == 0 || rc == DT_ENOENT;
 }
 
 } // namespace
 
-bool read_options(const dt_api_t &api, const dt_config_t *cfg, Options &options)
-{
+bool read_options(const dt_api_t &api, const dt_config_t *cfg, Options &options) {
     int rc = read_string(api.config_path, cfg, "root", options.root);
-    if (rc == DT_ENOENT) api.config_error(cfg, nullptr, "`root` is required: the folder to serve");
-    if (rc != 0) return false;
+    if (rc == DT_ENOENT)
+        api.config_error(cfg, nullptr, "`root` is required: the folder to serve");
+    if (rc != 0)
+        return false;
 
     std::string mime_types;
     rc = read_string(api.config_path, cfg, "mime_types", mime_types);
@@ -43,7 +44,8 @@ bool read_options(const dt_api_t &api, const dt_config_t *cfg, Options &options)
     for (auto [key, value] :
          {std::pair{"index", &options.index}, std::pair{"cache_control", &options.cache_control}}) {
         rc = read_string(api.config_string, cfg, key, *value);
-        if (rc != 0 && rc != DT_ENOENT) return false;
+        if (rc != 0 && rc != DT_ENOENT)
+            return false;
     }
     return read_bool(api, cfg, "follow_symlinks", options.follow_symlinks) &&
            read_bool(api, cfg, "etag", options.etag);

@@ -13,49 +13,49 @@
 namespace dialtone {
 
 struct ListenAddress {
-    std::string host; // "127.0.0.1", "::1", "0.0.0.0", "::"
+    std::string host;  // "127.0.0.1", "::1", "0.0.0.0", "::"
     uint16_t port = 0; // 0: an ephemeral port, reported by Server::bound_addresses()
 };
 
 struct Limits {
-    size_t max_head_size = 8192;       // request line + headers; over it: 431
-    size_t max_uri_size = 8192;        // request-target; over it: 414
-    size_t max_headers = 100;          // header fields; over it: 431
-    uint64_t max_body_size = 1 << 20;  // request body; over it: 413
-    size_t max_connections = 10000;    // over it a new connection gets 503 and is closed
+    size_t max_head_size = 8192;      // request line + headers; over it: 431
+    size_t max_uri_size = 8192;       // request-target; over it: 414
+    size_t max_headers = 100;         // header fields; over it: 431
+    uint64_t max_body_size = 1 << 20; // request body; over it: 413
+    size_t max_connections = 10000;   // over it a new connection gets 503 and is closed
 };
 
-struct Timeouts {                   // milliseconds
-    uint64_t head_ms = 10000;       // whole request head, from its first byte (slowloris)
-    uint64_t keepalive_ms = 65000;  // idle between requests
-    uint64_t body_ms = 30000;       // between two reads of a request body; then 408
-    uint64_t send_ms = 30000;       // a send that makes no progress; then close
-    uint64_t grace_ms = 10000;      // shutdown: how long in-flight requests may finish
+struct Timeouts {                  // milliseconds
+    uint64_t head_ms = 10000;      // whole request head, from its first byte (slowloris)
+    uint64_t keepalive_ms = 65000; // idle between requests
+    uint64_t body_ms = 30000;      // between two reads of a request body; then 408
+    uint64_t send_ms = 30000;      // a send that makes no progress; then close
+    uint64_t grace_ms = 10000;     // shutdown: how long in-flight requests may finish
 };
 
 // Settings of one location for its plugin: opaque here, read by plugins through the C ABI.
 class PluginSettings;
 
 struct PluginDecl {
-    std::string name; // handler name used by locations
-    std::string path; // absolute path to the shared object
+    std::string name;  // handler name used by locations
+    std::string path;  // absolute path to the shared object
     std::string where; // "file:line:col" of the declaration, for messages
 };
 
 struct LocationConfig {
-    std::string prefix;  // "/", "/site", "/site/"
-    std::string handler; // plugin name
+    std::string prefix;                             // "/", "/site", "/site/"
+    std::string handler;                            // plugin name
     std::shared_ptr<const PluginSettings> settings; // may be null: no settings
-    std::string where;   // "file:line:col" of the [[location]], for messages
+    std::string where;         // "file:line:col" of the [[location]], for messages
     std::string handler_where; // "file:line:col" of its handler value
-    std::string section; // "location[0].static": how messages name its settings
+    std::string section;       // "location[0].static": how messages name its settings
 };
 
 struct Config {
     std::string file; // the config file's path ("" when built in code)
     std::string dir;  // relative paths resolve against this folder
     std::vector<ListenAddress> listen;
-    unsigned workers = 0; // 0: number of cores
+    unsigned workers = 0;   // 0: number of cores
     std::string access_log; // "" = off
     LogLevel log_level = LogLevel::info;
     Limits limits;
@@ -67,11 +67,11 @@ struct Config {
 // Every problem found in a config, each "file:line:col: key: message" (with a fix when one is
 // obvious). what() joins them with newlines.
 class ConfigError : public std::runtime_error {
-public:
+  public:
     explicit ConfigError(std::vector<std::string> problems);
     const std::vector<std::string> &problems() const { return problems_; }
 
-private:
+  private:
     std::vector<std::string> problems_;
 };
 

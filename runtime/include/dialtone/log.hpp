@@ -26,7 +26,7 @@ void vlog(LogLevel level, const char *prefix, const char *fmt, va_list ap);
 
 #define DT_LOG(level, ...)                                                                         \
     do {                                                                                           \
-        if (static_cast<int>(level) <= static_cast<int>(::dialtone::log_level()))                 \
+        if (static_cast<int>(level) <= static_cast<int>(::dialtone::log_level()))                  \
             ::dialtone::log(level, __VA_ARGS__);                                                   \
     } while (0)
 

@@ -19,7 +19,7 @@ namespace dialtone {
 // address that cannot be bound. what() is the message for the operator (possibly several
 // lines, each naming file, line, key or plugin path).
 class StartError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -30,7 +30,7 @@ struct ServerOptions {
 };
 
 class Server {
-public:
+  public:
     // Loads the plugins the config names and creates one instance per location (on this
     // thread). Throws StartError.
     Server(Config config, ServerOptions options);
@@ -52,7 +52,7 @@ public:
 
     class Impl;
 
-private:
+  private:
     std::unique_ptr<Impl> impl_;
 };
 

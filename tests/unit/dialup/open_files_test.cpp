@@ -11,8 +11,7 @@
 using dialtone::dialup::OpenFiles;
 
 namespace {
-std::string temp_file(const char *content)
-{
+std::string temp_file(const char *content) {
     char path[] = "/tmp/dialtone-openfiles-XXXXXX";
     int fd = mkstemp(path);
     REQUIRE(fd >= 0);
@@ -23,8 +22,7 @@ std::string temp_file(const char *content)
 bool is_open(int fd) { return fcntl(fd, F_GETFD) != -1; }
 } // namespace
 
-TEST_CASE("transfers of one file share one descriptor", "[dialup][files]")
-{
+TEST_CASE("transfers of one file share one descriptor", "[dialup][files]") {
     std::string path = temp_file("hello");
     OpenFiles files;
     OpenFiles::Entry *a = files.acquire(open(path.c_str(), O_RDONLY));
@@ -43,8 +41,7 @@ TEST_CASE("transfers of one file share one descriptor", "[dialup][files]")
     unlink(path.c_str());
 }
 
-TEST_CASE("a rewritten file gets its own entry", "[dialup][files]")
-{
+TEST_CASE("a rewritten file gets its own entry", "[dialup][files]") {
     std::string path = temp_file("one");
     OpenFiles files;
     OpenFiles::Entry *a = files.acquire(open(path.c_str(), O_RDONLY));

@@ -4,8 +4,7 @@
 
 using namespace dialtone::dialup;
 
-TEST_CASE("modem names map to the standards' real downstream bit rates", "[dialup][modem]")
-{
+TEST_CASE("modem names map to the standards' real downstream bit rates", "[dialup][modem]") {
     CHECK(find_modem("V.21")->bits_per_second == 300);
     CHECK(find_modem("V.26bis")->bits_per_second == 2400);
     CHECK(find_modem("V.32")->bits_per_second == 9600);
@@ -15,32 +14,29 @@ TEST_CASE("modem names map to the standards' real downstream bit rates", "[dialu
     CHECK(find_modem("i-was-rich-and-got-a-leased-line")->bits_per_second == 1544000);
 }
 
-TEST_CASE("modem names are case-insensitive and unknown ones are refused", "[dialup][modem]")
-{
+TEST_CASE("modem names are case-insensitive and unknown ones are refused", "[dialup][modem]") {
     CHECK(find_modem("v.92") == find_modem("V.92"));
     CHECK(find_modem("V.90") == nullptr);
     CHECK(find_modem("") == nullptr);
     CHECK(modem_names() == "V.21, V.26bis, V.32, V.34, V.92, T1, i-was-rich-and-got-a-leased-line");
 }
 
-TEST_CASE("slices are a tenth of a second's worth with a sensible floor", "[dialup][pacing]")
-{
-    CHECK(slice_bytes(56000) == 700);       // V.92: 7000 B/s, 10 ticks, 64-byte floor
+TEST_CASE("slices are a tenth of a second's worth with a sensible floor", "[dialup][pacing]") {
+    CHECK(slice_bytes(56000) == 700);            // V.92: 7000 B/s, 10 ticks, 64-byte floor
     CHECK(slice_bytes(56000, 10, 4096) == 4096); // the floor wins
     CHECK(slice_bytes(1544000, 10, 4096) == 19300);
-    CHECK(slice_bytes(2400, 10, 4096) == 300);   // never more than a second's worth
-    CHECK(slice_bytes(1544000) == 19300);   // T1
-    CHECK(slice_bytes(2400) == 64);         // 300 B/s: 30 would be silly small
-    CHECK(slice_bytes(300) == 37);          // V.21: 37.5 B/s, a second's worth
+    CHECK(slice_bytes(2400, 10, 4096) == 300); // never more than a second's worth
+    CHECK(slice_bytes(1544000) == 19300);      // T1
+    CHECK(slice_bytes(2400) == 64);            // 300 B/s: 30 would be silly small
+    CHECK(slice_bytes(300) == 37);             // V.21: 37.5 B/s, a second's worth
     CHECK(slice_bytes(8) == 1);
 }
 
-TEST_CASE("the schedule allows rate times elapsed time, exactly", "[dialup][pacing]")
-{
+TEST_CASE("the schedule allows rate times elapsed time, exactly", "[dialup][pacing]") {
     CHECK(allowed_bytes(56000, 0) == 0);
     CHECK(allowed_bytes(56000, 1000000) == 7000);
     CHECK(allowed_bytes(56000, 100000) == 700);
-    CHECK(allowed_bytes(300, 1000000) == 37);   // 37.5 rounds down: never early
+    CHECK(allowed_bytes(300, 1000000) == 37); // 37.5 rounds down: never early
     CHECK(allowed_bytes(300, 2000000) == 75);
     CHECK(allowed_bytes(100000000000ULL, 3600000000ULL) == 45000000000000ULL); // no overflow
     CHECK(time_for_bytes(56000, 7000) == 1000000);
@@ -48,8 +44,7 @@ TEST_CASE("the schedule allows rate times elapsed time, exactly", "[dialup][paci
     CHECK(time_for_bytes(300, 1) == 26667); // rounded up
 }
 
-TEST_CASE("a tick sends what is due and sleeps until the next slice", "[dialup][pacing]")
-{
+TEST_CASE("a tick sends what is due and sleeps until the next slice", "[dialup][pacing]") {
     // At the start nothing is due yet; the first slice is due after 100 ms.
     Step s = next_step(56000, 700, 32768, 0, 0);
     CHECK(s.send == 0);
@@ -59,8 +54,7 @@ TEST_CASE("a tick sends what is due and sleeps until the next slice", "[dialup][
     CHECK(s.wait_us == 100000);
 }
 
-TEST_CASE("a late timer catches up and lateness does not accumulate", "[dialup][pacing]")
-{
+TEST_CASE("a late timer catches up and lateness does not accumulate", "[dialup][pacing]") {
     // 350 ms late: everything due is sent at once, and the next deadline is on the schedule.
     Step s = next_step(56000, 700, 32768, 700, 550000);
     CHECK(s.send == 3850 - 700);
@@ -68,15 +62,13 @@ TEST_CASE("a late timer catches up and lateness does not accumulate", "[dialup][
     CHECK(s.wait_us == time_for_bytes(56000, 3850 + 700) - 550000);
 }
 
-TEST_CASE("an early timer sends nothing early", "[dialup][pacing]")
-{
+TEST_CASE("an early timer sends nothing early", "[dialup][pacing]") {
     Step s = next_step(56000, 700, 32768, 700, 150000); // 1050 allowed, 700 sent
     CHECK(s.send == 350);
     CHECK(s.send + 700 <= allowed_bytes(56000, 150000));
 }
 
-TEST_CASE("the last slice is short and ends the transfer on time", "[dialup][pacing]")
-{
+TEST_CASE("the last slice is short and ends the transfer on time", "[dialup][pacing]") {
     Step s = next_step(56000, 700, 1000, 700, 142858);
     CHECK(s.send == 300);
     CHECK(s.wait_us == 0);
@@ -86,7 +78,8 @@ TEST_CASE("the last slice is short and ends the transfer on time", "[dialup][pac
     while (true) {
         Step st = next_step(56000, 700, 32768, sent, t);
         sent += st.send;
-        if (sent >= 32768) break;
+        if (sent >= 32768)
+            break;
         t += st.wait_us;
         ++ticks;
     }

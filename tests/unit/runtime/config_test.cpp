@@ -8,8 +8,7 @@ using dialtone::load_config_text;
 namespace {
 
 // The problems a config text produces ("" when it loads).
-std::string problems(const std::string &text)
-{
+std::string problems(const std::string &text) {
     try {
         load_config_text(text, "/etc/dialtone/test.toml");
         return "";
@@ -31,8 +30,7 @@ root = "www"
 
 } // namespace
 
-TEST_CASE("a minimal config loads with the documented defaults", "[config]")
-{
+TEST_CASE("a minimal config loads with the documented defaults", "[config]") {
     auto cfg = load_config_text(kMinimal, "/etc/dialtone/test.toml");
     REQUIRE(cfg.listen.size() == 1);
     CHECK(cfg.listen[0].host == "127.0.0.1");
@@ -47,26 +45,26 @@ TEST_CASE("a minimal config loads with the documented defaults", "[config]")
     CHECK(cfg.locations[0].settings != nullptr);
 }
 
-TEST_CASE("listen accepts IPv4, IPv6 and a single string", "[config]")
-{
+TEST_CASE("listen accepts IPv4, IPv6 and a single string", "[config]") {
     auto cfg = load_config_text(R"(
 [server]
 listen = ["0.0.0.0:80", "[::1]:8443", "*:81"]
 [[location]]
 prefix = "/"
 handler = "static"
-)", "t.toml");
+)",
+                                "t.toml");
     REQUIRE(cfg.listen.size() == 3);
     CHECK(cfg.listen[1].host == "::1");
     CHECK(cfg.listen[1].port == 8443);
     CHECK(cfg.listen[2].host == "0.0.0.0");
     auto single = load_config_text("[server]\nlisten = \"127.0.0.1:0\"\n[[location]]\n"
-                                   "prefix = \"/\"\nhandler = \"x\"\n", "t.toml");
+                                   "prefix = \"/\"\nhandler = \"x\"\n",
+                                   "t.toml");
     CHECK(single.listen.size() == 1);
 }
 
-TEST_CASE("an unknown key is named with its file, line and column", "[config][errors]")
-{
+TEST_CASE("an unknown key is named with its file, line and column", "[config][errors]") {
     std::string p = problems("[server]\nlisten = [\"127.0.0.1:1\"]\nworkerz = 2\n"
                              "[[location]]\nprefix = \"/\"\nhandler = \"static\"\n");
     CHECK_THAT(p, Catch::Contains("/etc/dialtone/test.toml:3:1: server.workerz: unknown key"));
@@ -74,24 +72,21 @@ TEST_CASE("an unknown key is named with its file, line and column", "[config][er
 }
 
 TEST_CASE("a value of the wrong type is named with its position and the expected type",
-          "[config][errors]")
-{
+          "[config][errors]") {
     std::string p = problems("[server]\nlisten = [\"127.0.0.1:1\"]\nworkers = \"two\"\n"
                              "[[location]]\nprefix = \"/\"\nhandler = \"static\"\n");
     CHECK_THAT(p, Catch::Contains("test.toml:3:11: server.workers: expected an integer, got a "
                                   "string"));
 }
 
-TEST_CASE("out-of-range limits are refused with the allowed range", "[config][errors]")
-{
+TEST_CASE("out-of-range limits are refused with the allowed range", "[config][errors]") {
     std::string p = problems("[server]\nlisten = [\"127.0.0.1:1\"]\n[server.limits]\n"
                              "max_head_size = 10\n[[location]]\nprefix = \"/\"\n"
                              "handler = \"static\"\n");
     CHECK_THAT(p, Catch::Contains("test.toml:4:17: server.limits.max_head_size: must be between"));
 }
 
-TEST_CASE("bad listen addresses say what is expected", "[config][errors]")
-{
+TEST_CASE("bad listen addresses say what is expected", "[config][errors]") {
     CHECK_THAT(problems("[server]\nlisten = [\"localhost:80\"]\n[[location]]\nprefix = \"/\"\n"
                         "handler = \"s\"\n"),
                Catch::Contains("server.listen: \"localhost\" is not an IP address"));
@@ -103,47 +98,40 @@ TEST_CASE("bad listen addresses say what is expected", "[config][errors]")
                Catch::Contains("port must be a number from 0 to 65535"));
 }
 
-TEST_CASE("location mistakes are caught", "[config][errors]")
-{
-    SECTION("missing handler")
-    {
+TEST_CASE("location mistakes are caught", "[config][errors]") {
+    SECTION("missing handler") {
         CHECK_THAT(problems("[server]\nlisten = [\"127.0.0.1:1\"]\n[[location]]\nprefix = \"/\"\n"),
                    Catch::Contains("location[0].handler: missing"));
     }
-    SECTION("relative prefix")
-    {
+    SECTION("relative prefix") {
         CHECK_THAT(problems("[server]\nlisten = [\"127.0.0.1:1\"]\n[[location]]\n"
                             "prefix = \"site\"\nhandler = \"static\"\n"),
                    Catch::Contains("location[0].prefix: \"site\" must be a normalised absolute"));
     }
-    SECTION("settings table named after another handler")
-    {
-        CHECK_THAT(problems("[server]\nlisten = [\"127.0.0.1:1\"]\n[[location]]\n"
-                            "prefix = \"/\"\nhandler = \"static\"\n[location.dialup]\nroot = \"x\"\n"),
-                   Catch::Contains("location[0].dialup: settings table does not match handler "
-                                   "\"static\": name it [location.static]"));
+    SECTION("settings table named after another handler") {
+        CHECK_THAT(
+            problems("[server]\nlisten = [\"127.0.0.1:1\"]\n[[location]]\n"
+                     "prefix = \"/\"\nhandler = \"static\"\n[location.dialup]\nroot = \"x\"\n"),
+            Catch::Contains("location[0].dialup: settings table does not match handler "
+                            "\"static\": name it [location.static]"));
     }
-    SECTION("the same prefix twice")
-    {
+    SECTION("the same prefix twice") {
         CHECK_THAT(problems("[server]\nlisten = [\"127.0.0.1:1\"]\n[[location]]\nprefix = \"/\"\n"
                             "handler = \"a\"\n[[location]]\nprefix = \"/\"\nhandler = \"b\"\n"),
                    Catch::Contains("location[1].prefix: prefix \"/\" is already used"));
     }
-    SECTION("no location at all")
-    {
+    SECTION("no location at all") {
         CHECK_THAT(problems("[server]\nlisten = [\"127.0.0.1:1\"]\n"),
                    Catch::Contains("no [[location]]"));
     }
 }
 
-TEST_CASE("TOML syntax errors carry the parser's position", "[config][errors]")
-{
+TEST_CASE("TOML syntax errors carry the parser's position", "[config][errors]") {
     std::string p = problems("[server]\nlisten = [\"127.0.0.1:1\"\n");
     CHECK_THAT(p, Catch::StartsWith("/etc/dialtone/test.toml:"));
 }
 
-TEST_CASE("every problem is reported, not just the first", "[config][errors]")
-{
+TEST_CASE("every problem is reported, not just the first", "[config][errors]") {
     std::string p = problems("[server]\nlisten = [\"127.0.0.1:1\"]\nworkers = 0\nfoo = 1\n"
                              "[[location]]\nprefix = \"/\"\nhandler = \"static\"\n");
     CHECK_THAT(p, Catch::Contains("server.workers"));
@@ -151,8 +139,7 @@ TEST_CASE("every problem is reported, not just the first", "[config][errors]")
 }
 
 TEST_CASE("relative plugin paths and the access log resolve against the config's folder",
-          "[config]")
-{
+          "[config]") {
     auto cfg = load_config_text(R"(
 [server]
 listen = ["127.0.0.1:0"]
@@ -163,7 +150,8 @@ path = "plugins/hello.so"
 [[location]]
 prefix = "/"
 handler = "hello"
-)", "/srv/site/dialtone.toml");
+)",
+                                "/srv/site/dialtone.toml");
     CHECK(cfg.access_log == "/srv/site/logs/access.log");
     REQUIRE(cfg.plugins.size() == 1);
     CHECK(cfg.plugins[0].path == "/srv/site/plugins/hello.so");

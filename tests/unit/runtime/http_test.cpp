@@ -5,24 +5,21 @@
 using dialtone::http::normalize_path;
 
 namespace {
-std::string norm(std::string_view raw)
-{
+std::string norm(std::string_view raw) {
     std::string out;
     int status = normalize_path(raw, out);
     return status == 0 ? out : "<" + std::to_string(status) + ">";
 }
 } // namespace
 
-TEST_CASE("plain paths are kept as they are", "[http][path]")
-{
+TEST_CASE("plain paths are kept as they are", "[http][path]") {
     CHECK(norm("/") == "/");
     CHECK(norm("/index.html") == "/index.html");
     CHECK(norm("/a/b/c.txt") == "/a/b/c.txt");
     CHECK(norm("/dir/") == "/dir/");
 }
 
-TEST_CASE("dot segments and repeated slashes are resolved", "[http][path]")
-{
+TEST_CASE("dot segments and repeated slashes are resolved", "[http][path]") {
     CHECK(norm("/a/./b") == "/a/b");
     CHECK(norm("/a/../b") == "/b");
     CHECK(norm("//a///b") == "/a/b");
@@ -32,8 +29,7 @@ TEST_CASE("dot segments and repeated slashes are resolved", "[http][path]")
     CHECK(norm("/a/..") == "/");
 }
 
-TEST_CASE("dot-dot can never climb above the root", "[http][path][security]")
-{
+TEST_CASE("dot-dot can never climb above the root", "[http][path][security]") {
     CHECK(norm("/..") == "<400>");
     CHECK(norm("/../etc/passwd") == "<400>");
     CHECK(norm("/a/../../etc/passwd") == "<400>");
@@ -42,15 +38,13 @@ TEST_CASE("dot-dot can never climb above the root", "[http][path][security]")
     CHECK(norm("/.%2e/x") == "<400>");
 }
 
-TEST_CASE("percent escapes are decoded", "[http][path]")
-{
+TEST_CASE("percent escapes are decoded", "[http][path]") {
     CHECK(norm("/a%20b") == "/a b");
     CHECK(norm("/%7Euser/") == "/~user/");
     CHECK(norm("/caf%C3%A9") == "/caf\xC3\xA9");
 }
 
-TEST_CASE("bad escapes, encoded slashes, NUL and invalid UTF-8 get 400", "[http][path][security]")
-{
+TEST_CASE("bad escapes, encoded slashes, NUL and invalid UTF-8 get 400", "[http][path][security]") {
     CHECK(norm("/a%2fb") == "<400>");
     CHECK(norm("/a%2Fb") == "<400>");
     CHECK(norm("/a%00b") == "<400>");
@@ -58,16 +52,15 @@ TEST_CASE("bad escapes, encoded slashes, NUL and invalid UTF-8 get 400", "[http]
     CHECK(norm("/a%2") == "<400>");
     CHECK(norm("/a%") == "<400>");
     CHECK(norm(std::string_view("/a\0b", 4)) == "<400>");
-    CHECK(norm("/%C3%28") == "<400>");        // bad continuation byte
-    CHECK(norm("/%C0%AF") == "<400>");        // overlong '/'
-    CHECK(norm("/%ED%A0%80") == "<400>");     // UTF-16 surrogate
-    CHECK(norm("/%F4%90%80%80") == "<400>");  // past U+10FFFF
+    CHECK(norm("/%C3%28") == "<400>");       // bad continuation byte
+    CHECK(norm("/%C0%AF") == "<400>");       // overlong '/'
+    CHECK(norm("/%ED%A0%80") == "<400>");    // UTF-16 surrogate
+    CHECK(norm("/%F4%90%80%80") == "<400>"); // past U+10FFFF
     CHECK(norm("relative") == "<400>");
     CHECK(norm("") == "<400>");
 }
 
-TEST_CASE("a request target splits into path and query", "[http][path]")
-{
+TEST_CASE("a request target splits into path and query", "[http][path]") {
     std::string_view path, query;
     bool has_query;
     dialtone::http::split_target("/a/b?x=1&y", path, query, has_query);
@@ -79,8 +72,7 @@ TEST_CASE("a request target splits into path and query", "[http][path]")
     CHECK_FALSE(has_query);
 }
 
-TEST_CASE("location prefixes match on segment boundaries", "[http][routing]")
-{
+TEST_CASE("location prefixes match on segment boundaries", "[http][routing]") {
     using dialtone::http::prefix_matches;
     CHECK(prefix_matches("/", "/anything"));
     CHECK(prefix_matches("/site", "/site"));
@@ -92,8 +84,7 @@ TEST_CASE("location prefixes match on segment boundaries", "[http][routing]")
     CHECK_FALSE(prefix_matches("/site", "/"));
 }
 
-TEST_CASE("header token lists are matched case-insensitively", "[http]")
-{
+TEST_CASE("header token lists are matched case-insensitively", "[http]") {
     using dialtone::http::has_token;
     CHECK(has_token("keep-alive, Upgrade", "upgrade"));
     CHECK(has_token("close", "Close"));
@@ -101,15 +92,13 @@ TEST_CASE("header token lists are matched case-insensitively", "[http]")
     CHECK_FALSE(has_token("", "close"));
 }
 
-TEST_CASE("HTTP dates are IMF-fixdate", "[http][date]")
-{
+TEST_CASE("HTTP dates are IMF-fixdate", "[http][date]") {
     char buf[32];
     size_t n = dialtone::http::format_http_date(784111777, buf);
     CHECK(std::string(buf, n) == "Sun, 06 Nov 1994 08:49:37 GMT");
 }
 
-TEST_CASE("every status the runtime renders has its reason phrase", "[http]")
-{
+TEST_CASE("every status the runtime renders has its reason phrase", "[http]") {
     using dialtone::http::reason_phrase;
     for (int s : {400, 404, 408, 413, 414, 417, 431, 500, 501, 503, 505})
         CHECK(reason_phrase(s) != "Unknown");
@@ -117,8 +106,7 @@ TEST_CASE("every status the runtime renders has its reason phrase", "[http]")
     CHECK(reason_phrase(299) == "Unknown");
 }
 
-TEST_CASE("Host values must be a host and an optional port", "[http][host]")
-{
+TEST_CASE("Host values must be a host and an optional port", "[http][host]") {
     using dialtone::http::valid_host;
     CHECK(valid_host("example.com"));
     CHECK(valid_host("127.0.0.1:8080"));
