@@ -26,6 +26,8 @@ const char kUsage[] = "usage: dialtone --config FILE [--check]\n"
                       "  -v, --version      print the version and exit\n"
                       "  -h, --help         print this help and exit\n"
                       "\n"
+                      "Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the config file.\n"
+                      "\n"
                       "Bundled plugins are found in <prefix>/lib/dialtone next to the binary's\n"
                       "folder, and in the folders of DIALTONE_PLUGIN_PATH (colon-separated).\n";
 
@@ -68,8 +70,23 @@ void raise_open_files_limit() {
 
 struct SignalContext {
     dialtone::Server *server;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
+    std::string config_path;
 };
+
+// SIGHUP: read the config file again and reload; a bad file is refused with its errors and
+// the running configuration keeps serving.
+void on_reload_signal(uv_signal_t *h, int) {
+    auto *ctx = static_cast<SignalContext *>(h->data);
+    if (!ctx->server) return;
+    DT_LOG(dialtone::LogLevel::info, "SIGHUP: reloading %s", ctx->config_path.c_str());
+    try {
+        ctx->server->reload(dialtone::load_config_file(ctx->config_path));
+    } catch (const std::exception &e) { // ConfigError or StartError
+        DT_LOG(dialtone::LogLevel::error, "reload refused, the running configuration stays:\n%s",
+               e.what());
+    }
+}
 
 void on_stop_signal(uv_signal_t *h, int signum) {
     auto *ctx = static_cast<SignalContext *>(h->data);
@@ -79,6 +96,7 @@ void on_stop_signal(uv_signal_t *h, int signum) {
         ctx->server->stop();
     uv_close(reinterpret_cast<uv_handle_t *>(&ctx->sigint), nullptr);
     uv_close(reinterpret_cast<uv_handle_t *>(&ctx->sigterm), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t *>(&ctx->sighup), nullptr);
 }
 
 } // namespace
@@ -139,12 +157,14 @@ int main(int argc, char **argv) {
     // we report "listening" must stop us gracefully, not kill us.
     uv_loop_t loop;
     uv_loop_init(&loop);
-    SignalContext ctx{nullptr, {}, {}};
+    SignalContext ctx{nullptr, {}, {}, {}, config_path};
     uv_signal_init(&loop, &ctx.sigint);
     uv_signal_init(&loop, &ctx.sigterm);
-    ctx.sigint.data = ctx.sigterm.data = &ctx;
+    uv_signal_init(&loop, &ctx.sighup);
+    ctx.sigint.data = ctx.sigterm.data = ctx.sighup.data = &ctx;
     uv_signal_start(&ctx.sigint, on_stop_signal, SIGINT);
     uv_signal_start(&ctx.sigterm, on_stop_signal, SIGTERM);
+    uv_signal_start(&ctx.sighup, on_reload_signal, SIGHUP);
     int status = 0;
     try {
         dialtone::Server server(std::move(config), options);
@@ -158,6 +178,7 @@ int main(int argc, char **argv) {
         if (!uv_is_closing(reinterpret_cast<uv_handle_t *>(&ctx.sigint))) {
             uv_close(reinterpret_cast<uv_handle_t *>(&ctx.sigint), nullptr);
             uv_close(reinterpret_cast<uv_handle_t *>(&ctx.sigterm), nullptr);
+            uv_close(reinterpret_cast<uv_handle_t *>(&ctx.sighup), nullptr);
         }
         uv_run(&loop, UV_RUN_DEFAULT);
     }

@@ -238,6 +238,7 @@ int Connection::on_message_begin(llhttp_t *p) {
     Connection *c = self(p);
     auto *r = new Request(&c->worker_);
     r->conn = c;
+    r->generation = c->generation_;
     r->start_ms = uv_now(c->worker_.loop());
     format_peer(c->peer_, r->remote, sizeof r->remote);
     c->cur_ = r;
@@ -251,7 +252,7 @@ int Connection::on_message_begin(llhttp_t *p) {
 int Connection::on_url(llhttp_t *p, const char *at, size_t len) {
     Connection *c = self(p);
     Request &r = *c->cur_;
-    const Limits &lim = c->worker_.server().config().limits;
+    const Limits &lim = c->generation_->config().limits;
     r.hbuf.append(at, len);
     r.target_len += static_cast<uint32_t>(len);
     c->head_bytes_ += len;
@@ -265,7 +266,7 @@ int Connection::on_url(llhttp_t *p, const char *at, size_t len) {
 int Connection::on_header_field(llhttp_t *p, const char *at, size_t len) {
     Connection *c = self(p);
     Request &r = *c->cur_;
-    const Limits &lim = c->worker_.server().config().limits;
+    const Limits &lim = c->generation_->config().limits;
     if (c->field_done_) {
         if (r.headers.size() >= lim.max_headers) {
             c->parse_status_ = 431;
@@ -300,7 +301,7 @@ int Connection::on_header_value(llhttp_t *p, const char *at, size_t len) {
     r.hbuf.append(at, len);
     h.value_len += static_cast<uint32_t>(len);
     c->head_bytes_ += len;
-    if (c->head_bytes_ > c->worker_.server().config().limits.max_head_size) {
+    if (c->head_bytes_ > c->generation_->config().limits.max_head_size) {
         c->parse_status_ = 431;
         return -1;
     }
@@ -310,7 +311,7 @@ int Connection::on_header_value(llhttp_t *p, const char *at, size_t len) {
 int Connection::on_headers_complete(llhttp_t *p) {
     Connection *c = self(p);
     Request &r = *c->cur_;
-    const Config &cfg = c->worker_.server().config();
+    const Config &cfg = c->generation_->config();
     r.method = p->method;
     r.method_name = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
     r.http_version = p->http_major * 10 + p->http_minor;
@@ -409,7 +410,7 @@ int Connection::on_headers_complete(llhttp_t *p) {
 int Connection::on_body(llhttp_t *p, const char *at, size_t len) {
     Connection *c = self(p);
     Request &r = *c->cur_;
-    if (r.body.size() + len > c->worker_.server().config().limits.max_body_size) {
+    if (r.body.size() + len > c->generation_->config().limits.max_body_size) {
         c->parse_status_ = 413;
         return -1;
     }
@@ -919,7 +920,7 @@ void Connection::update_events() {
 void Connection::update_timer() {
     if (state_ == State::closed)
         return;
-    const Timeouts &t = worker_.server().config().timeouts;
+    const Timeouts &t = generation_->config().timeouts;
     uint64_t deadline = 0;
     switch (state_) {
     case State::head:
@@ -958,7 +959,7 @@ void Connection::on_timer(uv_timer_t *h) {
     c->armed_deadline_ = 0;
     if (c->state_ == State::closed)
         return;
-    const Timeouts &t = c->worker_.server().config().timeouts;
+    const Timeouts &t = c->generation_->config().timeouts;
     uint64_t now = uv_now(c->worker_.loop());
     if (c->write_blocked_ && now >= c->last_progress_ + t.send_ms) {
         DT_LOG(LogLevel::info, "send timeout: the client read nothing for %llu ms; closing",

@@ -9,7 +9,8 @@
 
 namespace dialtone {
 
-Generation::Generation(const Config &config, const std::vector<std::string> &plugin_dirs) {
+Generation::Generation(const Config &config, const std::vector<std::string> &plugin_dirs)
+    : config_(config) {
     std::vector<std::string> problems;
     auto &registry = PluginRegistry::process();
     // Declared plugins load even when no location uses them, so --check vets them all.

@@ -34,11 +34,15 @@ class Generation {
     // Locations whose prefix matches `path`, longest prefix first: `order` holds indexes into
     // locations(), the candidates for `path` are those with prefix_matches(). Pure lookups.
     const std::vector<Location> &locations() const { return locations_; }
+    // The config this generation was built from: its limits and timeouts govern the
+    // connections accepted under it.
+    const Config &config() const { return config_; }
     // Index of the first location at or after position `from` (in longest-first order) that
     // matches `path`, or -1.
     int route(std::string_view path, size_t from) const;
 
   private:
+    Config config_;
     std::vector<Location> locations_; // sorted by prefix length, longest first
 };
 

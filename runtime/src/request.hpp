@@ -19,6 +19,7 @@ namespace dialtone {
 class Connection;
 class Worker;
 struct Location;
+class Generation;
 
 // Bump allocator for dt_api_t.req_alloc: everything is freed with the request.
 class Arena {
@@ -139,7 +140,9 @@ class Request {
     char remote[48] = {0};
     uint64_t start_ms = 0;
 
-    // Routing.
+    // Routing. The request keeps its generation (and so its plugin instance) alive, also past
+    // its connection while the plugin holds it.
+    std::shared_ptr<const Generation> generation;
     const Location *loc = nullptr;
     size_t next_route = 0;
 

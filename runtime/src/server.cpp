@@ -20,6 +20,7 @@ ServerCore::ServerCore(Config config, ServerOptions options)
     : config_(std::move(config)), options_(std::move(options)) {
     set_log_level(config_.log_level);
     generation_ = std::make_shared<const Generation>(config_, options_.plugin_dirs);
+    max_connections_.store(config_.limits.max_connections);
 }
 
 ServerCore::~ServerCore() {
@@ -38,7 +39,8 @@ std::shared_ptr<const Generation> ServerCore::generation() const {
 }
 
 bool ServerCore::open_connection() {
-    return connections_.fetch_add(1, std::memory_order_relaxed) < config_.limits.max_connections;
+    return connections_.fetch_add(1, std::memory_order_relaxed) <
+           max_connections_.load(std::memory_order_relaxed);
 }
 
 void ServerCore::connection_closed() { connections_.fetch_sub(1, std::memory_order_relaxed); }
@@ -136,6 +138,37 @@ void ServerCore::start() {
     DT_LOG(LogLevel::info, "dialtone %s started: %u worker(s)", DIALTONE_VERSION, n);
 }
 
+void ServerCore::reload(const Config &config) {
+    // Plugins load and instances are created here, on the caller's thread; connections keep
+    // the generation they were accepted under, so in-flight requests finish on the old one and
+    // its instances are destroyed when its last connection closes.
+    auto next = std::make_shared<const Generation>(config, options_.plugin_dirs);
+    if (config.listen.size() != config_.listen.size() || config.workers != config_.workers)
+        DT_LOG(LogLevel::warn, "reload: server.listen and server.workers take effect only after a "
+                               "restart; keeping the running ones");
+    std::string access_log = config.access_log;
+    if (!access_log.empty() && access_fd_ >= 0) {
+        // Reopen in place (dup2 onto the same descriptor number), so workers never see a
+        // closed descriptor: this is also how a rotated log is picked up.
+        int fd = ::open(access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+            throw StartError("server.access_log: cannot open " + access_log + ": " +
+                             strerror(errno));
+        dup3(fd, access_fd_, O_CLOEXEC);
+        ::close(fd);
+    } else if (access_log != config_.access_log) {
+        DT_LOG(LogLevel::warn, "reload: turning the access log on or off takes a restart");
+    }
+    set_log_level(config.log_level);
+    max_connections_.store(config.limits.max_connections);
+    {
+        std::lock_guard<std::mutex> lock(gen_mu_);
+        generation_ = std::move(next);
+    }
+    DT_LOG(LogLevel::info, "reloaded %s: new connections use the new configuration",
+           config.file.empty() ? "the configuration" : config.file.c_str());
+}
+
 void ServerCore::stop() {
     for (auto &w : workers_)
         w->stop();
@@ -160,6 +193,7 @@ Server::~Server() = default;
 void Server::start() { impl_->start(); }
 std::vector<ListenAddress> Server::bound_addresses() const { return impl_->bound(); }
 void Server::stop() { impl_->stop(); }
+void Server::reload(const Config &config) { impl_->reload(config); }
 void Server::wait() { impl_->wait(); }
 const Config &Server::config() const { return impl_->config(); }
 

@@ -31,6 +31,9 @@ class ServerCore {
     void start();
     void stop();
     void wait();
+    // Builds a new generation from `config` and makes it current; throws StartError (the old
+    // generation keeps serving).
+    void reload(const Config &config);
     std::vector<ListenAddress> bound() const { return bound_; }
 
   private:
@@ -43,6 +46,7 @@ class ServerCore {
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<ListenAddress> bound_;
     std::atomic<size_t> connections_{0};
+    std::atomic<size_t> max_connections_{0};
     int access_fd_ = -1;
     bool started_ = false;
     bool joined_ = false;

@@ -199,7 +199,7 @@ void Worker::begin_stop() {
     if (draining_)
         return;
     draining_ = true;
-    grace_deadline_ = uv_now(&loop_) + server_.config().timeouts.grace_ms;
+    grace_deadline_ = uv_now(&loop_) + server_.generation()->config().timeouts.grace_ms;
     for (auto &l : listeners_) {
         uv_poll_stop(&l->poll);
         uv_close(reinterpret_cast<uv_handle_t *>(&l->poll), nullptr);

@@ -299,11 +299,14 @@ typedef struct dt_plugin {
 
     /* Mandatory. Creates an instance from one location's settings. Return 0 and set *instance
      * (may be NULL), or non-zero after describing the problem with config_error (or in
-     * `err`, a NUL-terminated message of at most err_len bytes). Runs on the host's main
-     * thread before workers start, or during reload. */
+     * `err`, a NUL-terminated message of at most err_len bytes). Runs on the thread that
+     * starts the server before workers start, or on the one that reloads it. */
     int (*on_create)(const dt_config_t *cfg, void **instance, char *err, size_t err_len);
 
-    /* Optional. Destroys an instance once no request of it is alive. Main thread. */
+    /* Optional. Destroys an instance once no request of it is alive and no connection can
+     * start one: when the server is destroyed, on that thread; after a reload, on whichever
+     * thread lets go of the old configuration's last request (a worker, or a plugin thread
+     * calling req_release). Never concurrently with another hook of the instance. */
     void (*on_destroy)(void *instance);
 
     /* Optional (a plugin without it declines everything). Handles a request: returns a

@@ -45,6 +45,14 @@ class Server {
     // Begins a graceful stop: no new connections; in-flight requests get timeouts.grace_ms,
     // then are aborted. Returns at once. Thread-safe: any thread, any number of times.
     void stop();
+    // Reloads: loads plugins and creates every location's instance from `config` (on the
+    // calling thread), then new connections use them while connections already open finish on
+    // the generation they started with; its instances are destroyed (on_destroy) when its last
+    // connection closes, on that connection's worker. Limits, timeouts, locations, plugins,
+    // log level and the access log's file (reopened, as for log rotation) change; listen and
+    // workers need a restart. Throws StartError and changes nothing if the config is refused.
+    // Thread-safe: any thread, but not concurrently with itself.
+    void reload(const Config &config);
     // Blocks until every worker has stopped.
     void wait();
 
