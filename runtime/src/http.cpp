@@ -132,7 +132,7 @@ int normalize_path(std::string_view raw, std::string &out) {
         i = end;
     }
     if (out.empty())
-        out = "/";
+        out.push_back('/');
     return 0;
 }
 
