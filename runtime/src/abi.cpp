@@ -311,28 +311,28 @@ int api_req_write_ref(dt_req_t *r, const void *data, size_t len, dt_release_cb r
     return R(r)->submit(std::move(op));
 }
 
-int api_req_send_file(dt_req_t *r, int fd, uint64_t offset, uint64_t len) {
+// One file-range operation: owned (the runtime closes fd) or borrowed (release(arg) instead).
+int submit_file(dt_req_t *r, int fd, uint64_t offset, uint64_t len, bool borrowed,
+                dt_release_cb release, void *arg) {
     if (fd < 0 || len > SIZE_MAX)
         return DT_EINVAL;
     ResponseOp op{ResponseOp::file};
     op.fd = fd;
     op.offset = offset;
     op.len = static_cast<size_t>(len);
+    op.borrowed = borrowed;
+    op.release = release;
+    op.arg = arg;
     return R(r)->submit(std::move(op));
+}
+
+int api_req_send_file(dt_req_t *r, int fd, uint64_t offset, uint64_t len) {
+    return submit_file(r, fd, offset, len, false, nullptr, nullptr);
 }
 
 int api_req_send_file_ref(dt_req_t *r, int fd, uint64_t offset, uint64_t len, dt_release_cb release,
                           void *arg) {
-    if (fd < 0 || len > SIZE_MAX)
-        return DT_EINVAL;
-    ResponseOp op{ResponseOp::file};
-    op.fd = fd;
-    op.offset = offset;
-    op.len = static_cast<size_t>(len);
-    op.release = release;
-    op.arg = arg;
-    op.borrowed = true;
-    return R(r)->submit(std::move(op));
+    return submit_file(r, fd, offset, len, true, release, arg);
 }
 
 int api_req_finish(dt_req_t *r) { return R(r)->submit(ResponseOp{ResponseOp::finish}); }
