@@ -96,6 +96,11 @@ void Connection::start() {
 
 bool Connection::idle() const { return state_ == State::head && !cur_ && outq_.empty(); }
 
+bool Connection::awaiting_input() const {
+    bool reading = state_ == State::head || state_ == State::body || state_ == State::lingering;
+    return reading && !reading_paused_ && inbuf_.empty() && outq_.empty();
+}
+
 void Connection::begin_drain() {
     draining_ = true;
     keep_alive_ = false;

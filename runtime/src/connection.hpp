@@ -39,6 +39,9 @@ class Connection {
     // Graceful stop: close if idle, else close after the current response.
     void begin_drain();
     bool idle() const;
+    // Nothing will happen on this connection until the client sends more: waiting for a head
+    // or a body with nothing buffered, no request being served and nothing left to send.
+    bool awaiting_input() const;
 
     // Sends a minimal response "503 Service Unavailable" and closes (over max_connections).
     void refuse(int status);

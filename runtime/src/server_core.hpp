@@ -35,6 +35,10 @@ class ServerCore {
     // generation keeps serving).
     void reload(const Config &config);
     std::vector<ListenAddress> bound() const { return bound_; }
+    // After start(): the workers, by index (for in-process drivers such as the fuzzer).
+    Worker &worker(size_t i) { return *workers_.at(i); }
+    // Connections currently counted against limits.max_connections. Thread-safe.
+    size_t open_connections() const { return connections_.load(std::memory_order_relaxed); }
 
   private:
     int bind_one(const ListenAddress &a, uint16_t port, std::string &err);

@@ -135,16 +135,20 @@ void Worker::accept_from(Listener &l) {
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        bool admitted = server_.open_connection();
-        auto *c = new Connection(*this, fd, ss, len, server_.generation());
-        c->start();
-        if (!admitted) {
-            // Over limits.max_connections: answer 503 and close. The refused connection does
-            // not count against the limit while it closes.
-            server_.connection_closed();
-            c->counted = false;
-            c->refuse(503);
-        }
+        adopt(fd, ss, len);
+    }
+}
+
+void Worker::adopt(int fd, const sockaddr_storage &peer, socklen_t peer_len) {
+    bool admitted = server_.open_connection();
+    auto *c = new Connection(*this, fd, peer, peer_len, server_.generation());
+    c->start();
+    if (!admitted) {
+        // Over limits.max_connections: answer 503 and close. The refused connection does
+        // not count against the limit while it closes.
+        server_.connection_closed();
+        c->counted = false;
+        c->refuse(503);
     }
 }
 

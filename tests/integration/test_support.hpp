@@ -1,6 +1,7 @@
 // What most integration tests share: the harness, the clients and config snippets.
 #pragma once
 
+#include "fixture_plugins.hpp"
 #include "host_process.hpp"
 #include "http_client.hpp"
 
@@ -14,29 +15,6 @@
 #include <thread>
 
 namespace dialtone::test {
-
-// [[plugin]] entries for the good fixture plugins.
-inline constexpr std::string_view fixture_plugins = R"(
-[[plugin]]
-name = "echo"
-path = "@PLUGINS@/echo.so"
-
-[[plugin]]
-name = "chunked"
-path = "@PLUGINS@/chunked.so"
-
-[[plugin]]
-name = "firehose"
-path = "@PLUGINS@/firehose.so"
-
-[[plugin]]
-name = "decline"
-path = "@PLUGINS@/decline.so"
-
-[[plugin]]
-name = "status"
-path = "@PLUGINS@/status.so"
-)";
 
 // A whole config: one IPv4 loopback listener on port 0, two workers, `server_extra` (lines of
 // [server] and its sub-tables), the fixture plugins, then `locations`.
