@@ -211,14 +211,24 @@ void Connection::parse(const char *data, size_t len) {
         return;
     }
     if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
-        // on_message_complete paused the parser: keep the rest for the next request.
         const char *pos = llhttp_get_error_pos(&parser_);
-        if (pos && pos < data + len)
-            inbuf_.assign(pos, static_cast<size_t>(data + len - pos));
+        if (!pos || pos < data || pos > data + len)
+            pos = data + len;
+        size_t rest = static_cast<size_t>(data + len - pos);
         if (err == HPE_PAUSED_UPGRADE)
             llhttp_resume_after_upgrade(&parser_); // upgrades are not supported: carry on
         else
             llhttp_resume(&parser_);
+        if (state_ != State::processing || !cur_) {
+            // After a request asking for an Upgrade, which on_message_complete paused as any
+            // other, llhttp reports the upgrade once more when parsing goes on: there is no new
+            // request to run, the next bytes are another request (we answered in HTTP/1.1).
+            parse(pos, rest);
+            return;
+        }
+        // on_message_complete paused the parser: keep the rest for the next request.
+        if (rest)
+            inbuf_.assign(pos, rest);
         dispatch();
         return;
     }

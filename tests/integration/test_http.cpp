@@ -156,6 +156,30 @@ TEST_CASE("pipelined requests get their responses in order", "[integration][http
     CHECK(client.buffer().empty());
 }
 
+// Found by fuzz_connection: llhttp reports an Upgrade request's upgrade once more when parsing
+// resumes after it, and the runtime took that for a new request (null dereference).
+TEST_CASE("a request asking for an Upgrade is answered in HTTP/1.1, and pipelined ones after it",
+          "[integration][http]") {
+    HostProcess host(config("", locations));
+    RawClient client(host.port());
+    REQUIRE(client.send("GET /ws HTTP/1.1\r\nHost: test\r\nConnection: Upgrade\r\n"
+                        "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n" +
+                        get("/after")));
+    auto ws = client.read_response();
+    auto after = client.read_response();
+    REQUIRE(ws);
+    CHECK(ws->status == 200); // Upgrade ignored (RFC 9110 §7.8 lets a server do so)
+    CHECK(parse_echo(ws->body)["path"] == "/ws");
+    REQUIRE(after);
+    CHECK(parse_echo(after->body)["path"] == "/after");
+    // A second request on the same connection after an upgrade request, sent later.
+    REQUIRE(client.send(get("/later")));
+    auto later = client.read_response();
+    REQUIRE(later);
+    CHECK(parse_echo(later->body)["path"] == "/later");
+}
+
 TEST_CASE("an HTTP/1.0 request without keep-alive is answered and the connection closed",
           "[integration][http][http10]") {
     HostProcess host(config("", locations));
