@@ -41,6 +41,21 @@ void format_peer(const sockaddr_storage &ss, char *out, size_t cap) {
 }
 
 // Strips "http://host" from an absolute-form target (RFC 9112 §3.2.2: servers must accept it).
+// For an absolute-form target ("http://host:port/path"), sets `authority` and returns true.
+bool absolute_form_authority(std::string_view target, std::string_view &authority) {
+    for (std::string_view scheme : {"http://", "https://"}) {
+        if (target.size() >= scheme.size() &&
+            http::iequals(target.substr(0, scheme.size()), scheme)) {
+            size_t end = target.find_first_of("/?", scheme.size());
+            authority =
+                target.substr(scheme.size(), end == std::string_view::npos ? std::string_view::npos
+                                                                           : end - scheme.size());
+            return true;
+        }
+    }
+    return false;
+}
+
 std::string_view origin_path(std::string_view target) {
     for (std::string_view scheme : {"http://", "https://"}) {
         if (target.size() >= scheme.size() &&
@@ -204,9 +219,30 @@ void Connection::drive(const char *data, size_t len) {
         flush();
 }
 
+char Connection::byte_before(const char *at, size_t back) const {
+    size_t in_buffer = static_cast<size_t>(at - parse_data_);
+    return back <= in_buffer ? at[-static_cast<ptrdiff_t>(back)]
+                             : parse_tail_[2 - (back - in_buffer)];
+}
+
+void Connection::keep_tail(const char *data, const char *end) {
+    if (end - data >= 2) {
+        parse_tail_[0] = end[-2];
+        parse_tail_[1] = end[-1];
+    } else if (end - data == 1) {
+        parse_tail_[0] = parse_tail_[1];
+        parse_tail_[1] = end[-1];
+    }
+}
+
 void Connection::parse(const char *data, size_t len) {
+    if (len == 0)
+        return;
+    parse_data_ = data;
     llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+    parse_data_ = nullptr;
     if (err == HPE_OK) {
+        keep_tail(data, data + len);
         update_timer();
         return;
     }
@@ -214,6 +250,7 @@ void Connection::parse(const char *data, size_t len) {
         const char *pos = llhttp_get_error_pos(&parser_);
         if (!pos || pos < data || pos > data + len)
             pos = data + len;
+        keep_tail(data, pos);
         size_t rest = static_cast<size_t>(data + len - pos);
         if (err == HPE_PAUSED_UPGRADE)
             llhttp_resume_after_upgrade(&parser_); // upgrades are not supported: carry on
@@ -233,7 +270,10 @@ void Connection::parse(const char *data, size_t len) {
         return;
     }
     int status = parse_status_ ? parse_status_ : 400;
-    if (err == HPE_INVALID_VERSION)
+    // 505 for a well-formed version we do not speak ("HTTP/2.0"); a malformed one ("HTTP/1.x",
+    // a bare CR after it) is a bad request like any other syntax error.
+    const char *reason = llhttp_get_error_reason(&parser_);
+    if (err == HPE_INVALID_VERSION && reason && strcmp(reason, "Invalid HTTP version") == 0)
         status = 505;
     fail_parse(status, llhttp_get_error_reason(&parser_));
 }
@@ -283,6 +323,12 @@ int Connection::on_header_field(llhttp_t *p, const char *at, size_t len) {
     Request &r = *c->cur_;
     const Limits &lim = c->generation_->config().limits;
     if (c->field_done_) {
+        // llhttp takes a bare LF for the request line's end (RFC 9112 §2.2 allows it); header
+        // lines must end in CRLF with it, so we hold the request line to the same rule (400).
+        if (r.headers.empty() && (c->byte_before(at, 1) != '\n' || c->byte_before(at, 2) != '\r')) {
+            c->parse_status_ = 400;
+            return -1;
+        }
         if (r.headers.size() >= lim.max_headers) {
             c->parse_status_ = 431;
             return -1;
@@ -313,6 +359,13 @@ int Connection::on_header_value(llhttp_t *p, const char *at, size_t len) {
     Connection *c = self(p);
     Request &r = *c->cur_;
     HeaderRef &h = r.headers.back();
+    // obs-fold (RFC 9112 §5.2): llhttp accepts a line break followed by whitespace inside a
+    // value and goes on with the value after the line break. A server may reject it; we do
+    // (400), as a folded value is a classic way to make two parsers disagree.
+    if (h.value_len > 0 && c->byte_before(at, 1) == '\n') {
+        c->parse_status_ = 400;
+        return -1;
+    }
     r.hbuf.append(at, len);
     h.value_len += static_cast<uint32_t>(len);
     c->head_bytes_ += len;
@@ -338,15 +391,23 @@ int Connection::on_headers_complete(llhttp_t *p) {
     }
     // RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one in HTTP/1.0.
     size_t hosts = 0;
-    std::string_view te, expect;
+    std::string_view te, expect, host;
     for (HeaderRef &h : r.headers) {
         // Field values exclude trailing whitespace (RFC 9110 §5.5); llhttp keeps it.
         while (h.value_len > 0 && (r.hbuf[h.value_off + h.value_len - 1] == ' ' ||
                                    r.hbuf[h.value_off + h.value_len - 1] == '\t'))
             --h.value_len;
         std::string_view name = r.header_name(h);
+        // llhttp accepts obs-fold (a line break then whitespace inside a value) and keeps the
+        // line break in the value; RFC 9112 §5.2 lets a server reject it, and a value a plugin
+        // might copy into a response must not hold a line break: 400.
+        if (r.header_value(h).find_first_of("\r\n") != std::string_view::npos) {
+            c->parse_status_ = 400;
+            return -1;
+        }
         if (http::iequals(name, "host")) {
             ++hosts;
+            host = r.header_value(h);
             if (!http::valid_host(r.header_value(h))) {
                 c->parse_status_ = 400;
                 return -1;
@@ -362,6 +423,25 @@ int Connection::on_headers_complete(llhttp_t *p) {
     }
     if (p->method == HTTP_CONNECT) {
         c->parse_status_ = 501;
+        return -1;
+    }
+    // llhttp lets a tab and other controls through in the request-target; RFC 9112 §3.2 has
+    // none (no whitespace, no CTL): 400 rather than a path a plugin might log or echo.
+    std::string_view target = r.target();
+    for (char ch : target) {
+        if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f) {
+            c->parse_status_ = 400;
+            return -1;
+        }
+    }
+    // Absolute-form (RFC 9112 §3.2.2) is accepted, but its authority must be the Host header
+    // when there is one (HTTP/1.0 may omit it): a target naming another host than the one
+    // plugins and logs see is refused (400), so no two parts of a chain can disagree about
+    // which site a request is for.
+    if (std::string_view authority;
+        absolute_form_authority(target, authority) &&
+        (authority.empty() || (hosts && !http::iequals(authority, host)))) {
+        c->parse_status_ = 400;
         return -1;
     }
     // RFC 9112 §6.3: a request whose last transfer coding is not chunked has no reliable

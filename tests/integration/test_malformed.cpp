@@ -152,3 +152,120 @@ TEST_CASE("a malformed request pipelined after a good one gets the good answer f
     CHECK(bad->status == 400);
     CHECK(client.wait_closed(2s));
 }
+
+// The request-smuggling and parser edge cases of issue 4, each on a fresh connection: every one
+// gets its status and a close, and none reaches the plugin (echo counts what it handles).
+TEST_CASE("smuggling shapes and parser edge cases never reach a plugin",
+          "[integration][malformed][smuggling]") {
+    struct Case {
+        const char *name;
+        std::string bytes;
+        int status;
+    };
+    const std::string host = "Host: test\r\n";
+    const std::vector<Case> cases = {
+        {"Content-Length with Transfer-Encoding",
+         "POST / HTTP/1.1\r\n" + host +
+             "Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nX",
+         400},
+        {"two equal Content-Length lines",
+         "POST / HTTP/1.1\r\n" + host + "Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400},
+        {"a Content-Length list", "POST / HTTP/1.1\r\n" + host + "Content-Length: 3, 3\r\n\r\nabc",
+         400},
+        {"Transfer-Encoding chunked twice",
+         "POST / HTTP/1.1\r\n" + host +
+             "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+         400},
+        {"obs-fold", "GET / HTTP/1.1\r\n" + host + "X-A: one\r\n two\r\n\r\n", 400},
+        {"obs-fold with a tab", "GET / HTTP/1.1\r\n" + host + "X-A: one\r\n\ttwo\r\n\r\n", 400},
+        {"bare LF line ends", "GET / HTTP/1.1\nHost: test\n\n", 400},
+        {"a bare LF after the request line", "GET / HTTP/1.1\n" + host + "\r\n", 400},
+        {"a bare CR after the version", "GET / HTTP/1.1\r" + host + "\r\n", 400},
+        {"a NUL byte in a header value", "GET / HTTP/1.1\r\n" + host + "X-A: a\0b\r\n\r\n"s, 400},
+        {"a NUL byte in the target", "GET /a\0b HTTP/1.1\r\n"s + host + "\r\n", 400},
+        {"a tab in the target", "GET /a\tb HTTP/1.1\r\n" + host + "\r\n", 400},
+        {"a DEL in the target", "GET /a\x7f HTTP/1.1\r\n" + host + "\r\n", 400},
+        {"a control byte in a header name", "GET / HTTP/1.1\r\n" + host + "X\x01Y: z\r\n\r\n",
+         400},
+        {"an overlong method", std::string(300, 'A') + " / HTTP/1.1\r\n" + host + "\r\n", 400},
+        {"an unknown method", "BREW / HTTP/1.1\r\n" + host + "\r\n", 400},
+        {"a lower-case method", "get / HTTP/1.1\r\n" + host + "\r\n", 400},
+        {"absolute-form naming another host", "GET http://elsewhere/x HTTP/1.1\r\n" + host + "\r\n",
+         400},
+        {"absolute-form without a host", "GET http:///x HTTP/1.1\r\n" + host + "\r\n", 400},
+        {"absolute-form with another scheme", "GET ftp://test/x HTTP/1.1\r\n" + host + "\r\n",
+         400},
+        {"authority-form outside CONNECT", "GET test:80 HTTP/1.1\r\n" + host + "\r\n", 400},
+        {"CONNECT", "CONNECT test:443 HTTP/1.1\r\n" + host + "\r\n", 501},
+        {"%2e%2e climbing above the root", "GET /%2e%2e/etc/passwd HTTP/1.1\r\n" + host + "\r\n",
+         400},
+        {"%2E%2E in upper case", "GET /a/%2E%2E/%2E%2E/x HTTP/1.1\r\n" + host + "\r\n", 400},
+        {"an encoded slash", "GET /a%2fb HTTP/1.1\r\n" + host + "\r\n", 400},
+        {"an encoded NUL", "GET /a%00b HTTP/1.1\r\n" + host + "\r\n", 400},
+        {"invalid UTF-8 (overlong dot)", "GET /%c0%ae%c0%ae/x HTTP/1.1\r\n" + host + "\r\n", 400},
+        {"invalid UTF-8, raw bytes", "GET /\xc3\x28 HTTP/1.1\r\n" + host + "\r\n", 400},
+        {"a bad escape", "GET /a%zz HTTP/1.1\r\n" + host + "\r\n", 400},
+        {"no Host in HTTP/1.1", "GET / HTTP/1.1\r\n\r\n", 400},
+        {"two Host lines", "GET / HTTP/1.1\r\n" + host + host + "\r\n", 400},
+        {"a Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400},
+        {"a malformed version", "GET / HTTP/1.x\r\n" + host + "\r\n", 400},
+        {"HTTP/2.0 in an HTTP/1 request line", "GET / HTTP/2.0\r\n" + host + "\r\n", 505},
+    };
+    HostProcess host_process(config("", echo_everywhere));
+    for (const Case &c : cases) {
+        INFO(c.name);
+        RawClient client(host_process.port());
+        REQUIRE(client.send(c.bytes));
+        auto response = client.read_response(3s);
+        REQUIRE(response);
+        CHECK(response->status == c.status);
+        CHECK_FALSE(response->header("X-Echo-Handled"));
+        CHECK(client.wait_closed(2s));
+    }
+    // The checks that look back across read boundaries (obs-fold, the request line's CRLF), with
+    // every byte in a read of its own; the good request sent that way is served.
+    auto trickle = [&](const std::string &bytes) {
+        RawClient client(host_process.port());
+        for (char ch : bytes) {
+            REQUIRE(client.send(std::string(1, ch)));
+            std::this_thread::sleep_for(1ms);
+        }
+        return client.read_response(3s);
+    };
+    for (const std::string &bad : {"GET / HTTP/1.1\r\n" + host + "X-A: one\r\n two\r\n\r\n",
+                                   "GET / HTTP/1.1\n" + host + "\r\n"}) {
+        auto r = trickle(bad);
+        REQUIRE(r);
+        CHECK(r->status == 400);
+    }
+    auto trickled = trickle("GET /t?h=X-A HTTP/1.1\r\n" + host + "X-A: one two\r\n\r\n");
+    REQUIRE(trickled);
+    CHECK(trickled->status == 200);
+    CHECK(parse_echo(trickled->body)["header"] == "one two");
+
+    // Only these two requests have reached echo.
+    auto good = fetch(host_process.port(), get("/after"));
+    REQUIRE(good);
+    CHECK(good->status == 200);
+    CHECK(good->header("X-Echo-Handled") == "2");
+}
+
+// The accepted counterparts: what RFC 9112 says a server must or may accept is served.
+TEST_CASE("absolute-form matching Host, HTTP/1.0 without Host and dot segments inside the root "
+          "are served",
+          "[integration][malformed]") {
+    HostProcess host(config("", echo_everywhere));
+    auto abs = fetch(host.port(), "GET http://TEST:80/x?q=1 HTTP/1.1\r\nHost: test:80\r\n\r\n");
+    REQUIRE(abs);
+    CHECK(abs->status == 200);
+    CHECK(parse_echo(abs->body)["path"] == "/x");
+    CHECK(parse_echo(abs->body)["query"] == "q=1");
+    auto http10 = fetch(host.port(), "GET http://test/y HTTP/1.0\r\n\r\n");
+    REQUIRE(http10);
+    CHECK(http10->status == 200);
+    CHECK(parse_echo(http10->body)["path"] == "/y");
+    auto inside = fetch(host.port(), get("/a/%2e%2e/b/./c"));
+    REQUIRE(inside);
+    CHECK(inside->status == 200);
+    CHECK(parse_echo(inside->body)["path"] == "/b/c");
+}
