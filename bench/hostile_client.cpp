@@ -1,0 +1,454 @@
+// hostile_client: clients that misbehave, for the soak test (bench/soak.sh, bench/README.md).
+//
+//   slowloris  N connections, each sending a request line and then one header byte every
+//              --interval-ms, never finishing the head. When the server closes one (its head
+//              timeout) it reconnects. Reports how long after the first byte the server closed.
+//   abort      up to N connections at a time, at most --rate new ones a second, each one of, in
+//              turn: a GET of one of the --path targets dropped mid-response (after a random
+//              number of bytes or milliseconds; every other one with a reset), half a request
+//              head then close, a POST head with half its body then close.
+//
+// The receive buffer is kept small so a dropped download really is mid-transfer: otherwise the
+// server could hand a whole megabyte to loopback socket buffers before the client looks at it.
+// Load goes to 127.0.0.0/8 only, and the run ends after --duration-sec whatever happens.
+// The report is one "mode.key value" per line, so a script can sum runs.
+#include <uv.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <getopt.h>
+#include <memory>
+#include <netinet/in.h>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+const char kUsage[] =
+    "usage: hostile_client --mode slowloris|abort --port PORT [options]\n"
+    "\n"
+    "  --host ADDR          numeric address in 127.0.0.0/8 (default 127.0.0.1)\n"
+    "  --port PORT          server port (required)\n"
+    "  --mode MODE          slowloris or abort (required)\n"
+    "  --path PATH          request target; repeat to rotate over several (default /)\n"
+    "  -n, --connections N  connections open at a time (default 100)\n"
+    "  --rate R             new connections per second, at most (default 1000)\n"
+    "  --duration-sec D     run time; then every connection is closed (default 60)\n"
+    "  --interval-ms MS     slowloris: between header bytes (default 2000)\n"
+    "  --max-abort-ms MS    abort: a dropped GET lasts up to MS (default 2000)\n"
+    "  -h, --help           this help\n";
+
+constexpr uint64_t kTickMs = 10;
+constexpr int kRecvBuffer = 16 * 1024;
+constexpr size_t kMaxAbortBytes = 256 * 1024;
+constexpr size_t kHalfBody = 32 * 1024; // of a declared 64 KiB
+constexpr uint64_t kMaxHalfRequestMs = 500;
+
+enum class Mode { slowloris, abort };
+enum class Kind { slowloris, get_abort, half_head, half_body };
+
+struct Options {
+    std::string host = "127.0.0.1";
+    int port = 0;
+    Mode mode = Mode::slowloris;
+    bool mode_set = false;
+    std::vector<std::string> paths;
+    uint32_t connections = 100;
+    double rate = 1000;
+    double duration_sec = 60;
+    uint64_t interval_ms = 2000;
+    uint64_t max_abort_ms = 2000;
+};
+
+struct Client;
+
+// One slot: a timer for its whole life, and a TCP handle per connection made from it.
+struct Slot {
+    Client *client = nullptr;
+    uv_tcp_t tcp{};
+    uv_connect_t connect_req{};
+    uv_timer_t timer{};
+    bool busy = false; // a connection is open or closing
+    bool connected = false;
+    bool reset = false; // drop it with RST rather than FIN
+    Kind kind = Kind::slowloris;
+    uint64_t t_first_byte = 0; // uv_now when the request's first byte went out
+    size_t received = 0, stop_after = 0, slow_sent = 0;
+};
+
+struct Stats {
+    uint64_t connections = 0, connect_errors = 0, closed_by_server = 0, bytes_sent = 0;
+    uint64_t bytes_received = 0, get_aborts = 0, resets = 0, half_heads = 0, half_bodies = 0;
+    std::vector<double> close_after_s; // slowloris: first byte to the server's close
+};
+
+struct Client {
+    Options opt;
+    sockaddr_in addr{};
+    uv_loop_t loop{};
+    uv_timer_t tick{}, deadline{};
+    uv_signal_t sigint{}, sigterm{};
+    std::unique_ptr<Slot[]> slots;
+    std::minstd_rand rng{std::random_device{}()};
+    std::string post_head, body;
+    uint64_t t_begin = 0, started = 0, next_kind = 0;
+    bool stopping = false;
+    Stats stats;
+};
+
+char read_buffer[64 * 1024]; // one thread: each read is consumed before the next
+
+uint64_t random_between(Client &cl, uint64_t lo, uint64_t hi) {
+    return std::uniform_int_distribution<uint64_t>(lo, hi)(cl.rng);
+}
+
+const std::string &pick_path(Client &cl) { return cl.opt.paths[cl.started % cl.opt.paths.size()]; }
+
+std::string get_request(const Client &cl, const std::string &path) {
+    return "GET " + path + " HTTP/1.1\r\nHost: " + cl.opt.host + ":" + std::to_string(cl.opt.port) +
+           "\r\nUser-Agent: hostile_client\r\n\r\n";
+}
+
+// Writes what the socket takes now; a hostile client does not care about the rest.
+void send_now(Slot &s, const char *p, size_t n) {
+    uv_buf_t buf = uv_buf_init(const_cast<char *>(p), static_cast<unsigned>(n));
+    int rc = uv_try_write(reinterpret_cast<uv_stream_t *>(&s.tcp), &buf, 1);
+    if (rc > 0)
+        s.client->stats.bytes_sent += static_cast<uint64_t>(rc);
+}
+
+void on_tcp_closed(uv_handle_t *h) {
+    auto *s = static_cast<Slot *>(h->data);
+    s->busy = false; // the tick reconnects it
+}
+
+// Ends the slot's connection; `reset` sends RST instead of FIN.
+void drop(Slot &s, bool reset) {
+    if (uv_is_closing(reinterpret_cast<uv_handle_t *>(&s.tcp)))
+        return;
+    uv_timer_stop(&s.timer);
+    if (reset && s.connected && uv_tcp_close_reset(&s.tcp, on_tcp_closed) == 0) {
+        ++s.client->stats.resets;
+        return;
+    }
+    uv_close(reinterpret_cast<uv_handle_t *>(&s.tcp), on_tcp_closed);
+}
+
+void on_slot_timer(uv_timer_t *t) {
+    auto *s = static_cast<Slot *>(t->data);
+    if (s->kind == Kind::slowloris) {
+        // Header bytes that never make a whole head: "X-a: b\r\n" repeated.
+        static const char pattern[] = "X-a: b\r\n";
+        send_now(*s, &pattern[s->slow_sent++ % (sizeof pattern - 1)], 1);
+        return;
+    }
+    drop(*s, s->reset);
+}
+
+void alloc_read(uv_handle_t *, size_t, uv_buf_t *buf) {
+    *buf = uv_buf_init(read_buffer, sizeof read_buffer);
+}
+
+void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *) {
+    auto *s = static_cast<Slot *>(stream->data);
+    Client &cl = *s->client;
+    if (nread == 0)
+        return;
+    if (nread > 0) {
+        cl.stats.bytes_received += static_cast<uint64_t>(nread);
+        s->received += static_cast<size_t>(nread);
+        if (s->kind == Kind::get_abort && s->received >= s->stop_after)
+            drop(*s, s->reset);
+        return;
+    }
+    // EOF or an error: the server closed it first.
+    ++cl.stats.closed_by_server;
+    if (s->kind == Kind::slowloris && s->t_first_byte != 0)
+        cl.stats.close_after_s.push_back(static_cast<double>(uv_now(&cl.loop) - s->t_first_byte) /
+                                         1e3);
+    drop(*s, false);
+}
+
+// Connected: send this kind's bytes, watch for the server's close, arm the slot's timer.
+void on_connect(uv_connect_t *req, int status) {
+    auto *s = static_cast<Slot *>(req->data);
+    Client &cl = *s->client;
+    if (status != 0 || cl.stopping) {
+        if (status != 0 && status != UV_ECANCELED)
+            ++cl.stats.connect_errors;
+        drop(*s, false);
+        return;
+    }
+    s->connected = true;
+    s->t_first_byte = uv_now(&cl.loop);
+    uv_read_start(reinterpret_cast<uv_stream_t *>(&s->tcp), alloc_read, on_read);
+    const std::string &path = pick_path(cl);
+    switch (s->kind) {
+    case Kind::slowloris: {
+        std::string line = "GET " + path + " HTTP/1.1\r\n";
+        send_now(*s, line.data(), line.size());
+        uint64_t every = cl.opt.interval_ms;
+        uv_timer_start(&s->timer, on_slot_timer, random_between(cl, 1, every), every);
+        break;
+    }
+    case Kind::get_abort: {
+        std::string request = get_request(cl, path);
+        send_now(*s, request.data(), request.size());
+        s->stop_after = random_between(cl, 1, kMaxAbortBytes);
+        s->reset = cl.stats.get_aborts++ % 2 == 0;
+        uv_timer_start(&s->timer, on_slot_timer, random_between(cl, 50, cl.opt.max_abort_ms), 0);
+        break;
+    }
+    case Kind::half_head: {
+        std::string request = get_request(cl, path);
+        send_now(*s, request.data(), request.size() / 2);
+        ++cl.stats.half_heads;
+        uv_timer_start(&s->timer, on_slot_timer, random_between(cl, 0, kMaxHalfRequestMs), 0);
+        break;
+    }
+    case Kind::half_body:
+        send_now(*s, cl.post_head.data(), cl.post_head.size());
+        send_now(*s, cl.body.data(), cl.body.size());
+        ++cl.stats.half_bodies;
+        uv_timer_start(&s->timer, on_slot_timer, random_between(cl, 0, kMaxHalfRequestMs), 0);
+        break;
+    }
+}
+
+void start_conn(Client &cl, Slot &s) {
+    s.busy = true;
+    s.connected = s.reset = false;
+    s.received = s.stop_after = s.slow_sent = 0;
+    s.t_first_byte = 0;
+    if (cl.opt.mode == Mode::slowloris) {
+        s.kind = Kind::slowloris;
+    } else {
+        static const Kind rotation[] = {Kind::get_abort, Kind::half_head, Kind::get_abort,
+                                        Kind::half_body};
+        s.kind = rotation[cl.next_kind++ % std::size(rotation)];
+    }
+    ++cl.started;
+    ++cl.stats.connections;
+    if (uv_tcp_init_ex(&cl.loop, &s.tcp, AF_INET) != 0) { // out of descriptors
+        ++cl.stats.connect_errors;
+        s.busy = false;
+        return;
+    }
+    s.tcp.data = &s;
+    s.connect_req.data = &s;
+    int size = kRecvBuffer;
+    uv_recv_buffer_size(reinterpret_cast<uv_handle_t *>(&s.tcp), &size);
+    int rc = uv_tcp_connect(&s.connect_req, &s.tcp, reinterpret_cast<const sockaddr *>(&cl.addr),
+                            on_connect);
+    if (rc != 0) {
+        ++cl.stats.connect_errors;
+        uv_close(reinterpret_cast<uv_handle_t *>(&s.tcp), on_tcp_closed);
+    }
+}
+
+// Fills free slots, within the rate budget since the start.
+void on_tick(uv_timer_t *t) {
+    Client &cl = *static_cast<Client *>(t->data);
+    double elapsed = static_cast<double>(uv_now(&cl.loop) - cl.t_begin) / 1e3;
+    auto budget = static_cast<uint64_t>(std::ceil(cl.opt.rate * elapsed));
+    for (uint32_t i = 0; i < cl.opt.connections && cl.started < budget; ++i)
+        if (!cl.slots[i].busy)
+            start_conn(cl, cl.slots[i]);
+}
+
+void stop(Client &cl) {
+    if (cl.stopping)
+        return;
+    cl.stopping = true;
+    for (uv_timer_t *t : {&cl.tick, &cl.deadline})
+        uv_close(reinterpret_cast<uv_handle_t *>(t), nullptr);
+    for (uv_signal_t *s : {&cl.sigint, &cl.sigterm})
+        uv_close(reinterpret_cast<uv_handle_t *>(s), nullptr);
+    for (uint32_t i = 0; i < cl.opt.connections; ++i) {
+        Slot &s = cl.slots[i];
+        if (s.busy)
+            drop(s, false);
+        uv_close(reinterpret_cast<uv_handle_t *>(&s.timer), nullptr);
+    }
+}
+
+void on_deadline(uv_timer_t *t) { stop(*static_cast<Client *>(t->data)); }
+void on_signal(uv_signal_t *s, int) { stop(*static_cast<Client *>(s->data)); }
+
+bool parse_number(const char *text, double lo, double hi, double &out) {
+    char *end = nullptr;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno != 0 || end == text || *end != 0 || !(v >= lo && v <= hi))
+        return false;
+    out = v;
+    return true;
+}
+
+int parse_args(int argc, char **argv, Options &opt) {
+    enum { o_host = 256, o_port, o_mode, o_path, o_rate, o_duration, o_interval, o_abort_ms };
+    static const option longopts[] = {
+        {"host", required_argument, nullptr, o_host},
+        {"port", required_argument, nullptr, o_port},
+        {"mode", required_argument, nullptr, o_mode},
+        {"path", required_argument, nullptr, o_path},
+        {"connections", required_argument, nullptr, 'n'},
+        {"rate", required_argument, nullptr, o_rate},
+        {"duration-sec", required_argument, nullptr, o_duration},
+        {"interval-ms", required_argument, nullptr, o_interval},
+        {"max-abort-ms", required_argument, nullptr, o_abort_ms},
+        {"help", no_argument, nullptr, 'h'},
+        {nullptr, 0, nullptr, 0},
+    };
+    auto bad = [](const char *what) {
+        fprintf(stderr, "hostile_client: bad %s\n%s", what, kUsage);
+        return 2;
+    };
+    int c;
+    double v = 0;
+    while ((c = getopt_long(argc, argv, "n:h", longopts, nullptr)) != -1) {
+        switch (c) {
+        case o_host:
+            opt.host = optarg;
+            break;
+        case o_port:
+            if (!parse_number(optarg, 1, 65535, v) || v != std::floor(v))
+                return bad("--port");
+            opt.port = static_cast<int>(v);
+            break;
+        case o_mode:
+            if (strcmp(optarg, "slowloris") == 0)
+                opt.mode = Mode::slowloris;
+            else if (strcmp(optarg, "abort") == 0)
+                opt.mode = Mode::abort;
+            else
+                return bad("--mode");
+            opt.mode_set = true;
+            break;
+        case o_path:
+            if (optarg[0] != '/' || strpbrk(optarg, " \r\n") != nullptr)
+                return bad("--path (an origin-form target: /...)");
+            opt.paths.emplace_back(optarg);
+            break;
+        case 'n':
+            if (!parse_number(optarg, 1, 1e5, v) || v != std::floor(v))
+                return bad("--connections");
+            opt.connections = static_cast<uint32_t>(v);
+            break;
+        case o_rate:
+            if (!parse_number(optarg, 0.1, 1e6, v))
+                return bad("--rate");
+            opt.rate = v;
+            break;
+        case o_duration:
+            if (!parse_number(optarg, 0.1, 86400, v))
+                return bad("--duration-sec");
+            opt.duration_sec = v;
+            break;
+        case o_interval:
+            if (!parse_number(optarg, 1, 3600000, v))
+                return bad("--interval-ms");
+            opt.interval_ms = static_cast<uint64_t>(v);
+            break;
+        case o_abort_ms:
+            if (!parse_number(optarg, 50, 3600000, v))
+                return bad("--max-abort-ms");
+            opt.max_abort_ms = static_cast<uint64_t>(v);
+            break;
+        case 'h':
+            fputs(kUsage, stdout);
+            return 1;
+        default:
+            fputs(kUsage, stderr);
+            return 2;
+        }
+    }
+    if (optind != argc)
+        return bad("argument");
+    if (opt.port == 0 || !opt.mode_set)
+        return bad("--port and --mode (both required)");
+    if (opt.paths.empty())
+        opt.paths.emplace_back("/");
+    return 0;
+}
+
+void print_report(const Client &cl) {
+    const Stats &st = cl.stats;
+    const char *m = cl.opt.mode == Mode::slowloris ? "slowloris" : "abort";
+    printf("%s.connections %llu\n%s.connect_errors %llu\n%s.closed_by_server %llu\n"
+           "%s.bytes_sent %llu\n%s.bytes_received %llu\n",
+           m, static_cast<unsigned long long>(st.connections), m,
+           static_cast<unsigned long long>(st.connect_errors), m,
+           static_cast<unsigned long long>(st.closed_by_server), m,
+           static_cast<unsigned long long>(st.bytes_sent), m,
+           static_cast<unsigned long long>(st.bytes_received));
+    if (cl.opt.mode == Mode::abort) {
+        printf("abort.get_aborts %llu\nabort.resets %llu\nabort.half_heads %llu\n"
+               "abort.half_bodies %llu\n",
+               static_cast<unsigned long long>(st.get_aborts),
+               static_cast<unsigned long long>(st.resets),
+               static_cast<unsigned long long>(st.half_heads),
+               static_cast<unsigned long long>(st.half_bodies));
+        return;
+    }
+    std::vector<double> v = st.close_after_s;
+    std::sort(v.begin(), v.end());
+    if (!v.empty())
+        printf("slowloris.close_after_s_min %.3f\nslowloris.close_after_s_median %.3f\n"
+               "slowloris.close_after_s_max %.3f\n",
+               v.front(), v[v.size() / 2], v.back());
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    auto cl = std::make_unique<Client>();
+    if (int rc = parse_args(argc, argv, cl->opt); rc != 0)
+        return rc == 1 ? 0 : rc;
+    const Options &o = cl->opt;
+    // Loopback only: this tool misbehaves on purpose, and must never aim at another machine.
+    if (uv_ip4_addr(o.host.c_str(), o.port, &cl->addr) != 0 ||
+        (ntohl(cl->addr.sin_addr.s_addr) >> 24) != 127) {
+        fprintf(stderr, "hostile_client: --host must be a numeric address in 127.0.0.0/8\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    cl->post_head = "POST " + o.paths.front() + " HTTP/1.1\r\nHost: " + o.host + ":" +
+                    std::to_string(o.port) +
+                    "\r\nContent-Length: " + std::to_string(2 * kHalfBody) + "\r\n\r\n";
+    cl->body.assign(kHalfBody, 'x');
+    cl->slots = std::make_unique<Slot[]>(o.connections);
+
+    uv_loop_init(&cl->loop);
+    for (uint32_t i = 0; i < o.connections; ++i) {
+        Slot &s = cl->slots[i];
+        s.client = cl.get();
+        uv_timer_init(&cl->loop, &s.timer);
+        s.timer.data = &s;
+    }
+    for (uv_timer_t *t : {&cl->tick, &cl->deadline}) {
+        uv_timer_init(&cl->loop, t);
+        t->data = cl.get();
+    }
+    for (uv_signal_t *s : {&cl->sigint, &cl->sigterm}) {
+        uv_signal_init(&cl->loop, s);
+        s->data = cl.get();
+    }
+    uv_signal_start(&cl->sigint, on_signal, SIGINT);
+    uv_signal_start(&cl->sigterm, on_signal, SIGTERM);
+    cl->t_begin = uv_now(&cl->loop);
+    uv_timer_start(&cl->tick, on_tick, 0, kTickMs);
+    uv_timer_start(&cl->deadline, on_deadline, static_cast<uint64_t>(o.duration_sec * 1000), 0);
+    uv_run(&cl->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&cl->loop) != 0)
+        fprintf(stderr, "hostile_client: handles left open\n");
+    print_report(*cl);
+    return 0;
+}
