@@ -81,6 +81,14 @@ bool Worker::post(std::function<void()> task) {
 }
 
 void Worker::stop() {
+    if (stop_requested_.exchange(true))
+        return;
+    // Refuse new connections now, from the calling thread, on every worker at once: a client
+    // that reconnects while another worker has yet to see its stop task would otherwise wait in
+    // that worker's accept queue, only to be reset when the listener closes. (The worker closes
+    // the descriptors itself in begin_stop, after this; connections already queued are reset.)
+    for (auto &l : listeners_)
+        ::shutdown(l->fd, SHUT_RD);
     post([this] { begin_stop(); });
 }
 
@@ -113,6 +121,10 @@ void Worker::accept_from(Listener &l) {
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
+            if (errno == EINVAL) { // shut down by stop(); begin_stop closes it
+                uv_poll_stop(&l.poll);
+                return;
+            }
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 DT_LOG(LogLevel::warn,
                        "accept: %s: pausing accepts for %llu ms (raise the "

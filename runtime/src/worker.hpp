@@ -4,11 +4,12 @@
 
 #include "generation.hpp"
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <sys/socket.h>
 #include <string>
+#include <sys/socket.h>
 #include <thread>
 #include <vector>
 
@@ -103,6 +104,7 @@ class Worker {
     std::mutex inbox_mu_;
     std::vector<std::function<void()>> inbox_;
     bool stopped_ = false; // guarded by inbox_mu_
+    std::atomic<bool> stop_requested_{false};
 
     Connection *conns_ = nullptr; // intrusive list
     size_t conn_count_ = 0;

@@ -63,9 +63,6 @@ keepalive_ms = 3000
 grace_ms = 100
 
 @FIXTURE_PLUGINS@
-[[plugin]]
-name = "suspend"
-path = "@PLUGINS@/suspend.so"
 
 [[location]]
 prefix = "/"

@@ -12,11 +12,8 @@ namespace {
 
 std::string suspend_config(std::string_view server_extra = "") {
     std::string text = "[server]\nlisten = [\"127.0.0.1:0\"]\nworkers = 2\n";
-    text.append(server_extra);
+    text.append(server_extra).append("\n").append(fixture_plugins);
     text.append(R"(
-[[plugin]]
-name = "suspend"
-path = "@PLUGINS@/suspend.so"
 [[location]]
 prefix = "/s"
 handler = "suspend"
