@@ -3,6 +3,8 @@
 #include "http.hpp"
 #include "plugin_settings.hpp"
 
+#include <memory>
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <climits>
@@ -284,7 +286,9 @@ void read_plugins(Checker &c, const toml::table &root, Config &cfg) {
     }
 }
 
-void read_locations(Checker &c, const toml::table &root, Config &cfg) {
+void read_locations(Checker &c, const std::shared_ptr<const toml::table> &document,
+                    Config &cfg) {
+    const toml::table &root = *document;
     const toml::array *arr = array_of_tables(c, root, "location");
     if (!arr) {
         if (!root.get("location"))
@@ -323,8 +327,8 @@ void read_locations(Checker &c, const toml::table &root, Config &cfg) {
                 continue;
             if (has_handler && k.str() == loc.handler && v.is_table()) {
                 loc.section = path + "." + loc.handler;
-                loc.settings =
-                    std::make_shared<PluginSettings>(*v.as_table(), c.file(), cfg.dir, loc.section);
+                loc.settings = std::make_shared<PluginSettings>(document, *v.as_table(), c.file(),
+                                                                cfg.dir, loc.section);
                 continue;
             }
             if (v.is_table())
@@ -358,7 +362,8 @@ std::string folder_of(const std::string &path) {
     return slash == 0 ? "/" : abs.substr(0, slash);
 }
 
-Config from_table(const toml::table &root, const std::string &path) {
+Config from_table(const std::shared_ptr<const toml::table> &document, const std::string &path) {
+    const toml::table &root = *document;
     Config cfg;
     cfg.file = path;
     cfg.dir = folder_of(path);
@@ -366,21 +371,21 @@ Config from_table(const toml::table &root, const std::string &path) {
     c.unknown_keys(root, "", {"server", "plugin", "location"});
     read_server(c, root, cfg);
     read_plugins(c, root, cfg);
-    read_locations(c, root, cfg);
+    read_locations(c, document, cfg);
     if (!c.problems().empty())
         throw ConfigError(std::move(c.problems()));
     return cfg;
 }
 
 Config parse(std::string_view text, const std::string &path) {
-    toml::table root;
+    std::shared_ptr<const toml::table> document;
     try {
-        root = toml::parse(text, path);
+        document = std::make_shared<const toml::table>(toml::parse(text, path));
     } catch (const toml::parse_error &e) {
         throw ConfigError(
             {source_position(path, e.source()) + ": " + std::string(e.description())});
     }
-    return from_table(root, path);
+    return from_table(document, path);
 }
 
 } // namespace

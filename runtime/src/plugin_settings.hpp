@@ -5,14 +5,20 @@
 
 #include <toml++/toml.h>
 
+#include <memory>
+
 namespace dialtone {
 
 class PluginSettings {
   public:
-    PluginSettings(toml::table table, std::string file, std::string dir, std::string section)
-        : table(std::move(table)), file(std::move(file)), dir(std::move(dir)),
+    // `table` lies inside `document`, which is kept alive: toml++ does not copy source
+    // positions with a node, and messages must name the line of a bad setting.
+    PluginSettings(std::shared_ptr<const toml::table> document, const toml::table &table,
+                   std::string file, std::string dir, std::string section)
+        : document(std::move(document)), table(table), file(std::move(file)), dir(std::move(dir)),
           section(std::move(section)) {}
-    toml::table table;
+    std::shared_ptr<const toml::table> document;
+    const toml::table &table;
     std::string file;    // config file, for messages
     std::string dir;     // relative paths resolve against it
     std::string section; // "location[0].static"

@@ -176,6 +176,7 @@ prefix = "/"
 handler = "static"
 [location.static]
 root = "files"
+file_cache = 0 # every descriptor counted exactly (the cache's are tested with static)
 
 [[location]]
 prefix = "/echo"

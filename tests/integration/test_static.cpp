@@ -268,12 +268,15 @@ TEST_CASE("serving files leaves no file descriptor open", "[integration][static]
         write_file(dir / "root" / "big.bin", std::string(3 * 1024 * 1024, 'b'));
         write_file(dir / "root" / "small.txt", "small\n");
     };
+    // The open-file cache keeps served files open for file_cache_valid_ms; the next request
+    // after that closes what nobody asked for.
     HostProcess host(config("", R"(
 [[location]]
 prefix = "/"
 handler = "static"
 [location.static]
 root = "root"
+file_cache_valid_ms = 200
 )"),
                      options);
     REQUIRE(fetch(host.port(), get("/small.txt")));
@@ -299,5 +302,23 @@ root = "root"
         REQUIRE(leaver.send(get("/big.bin")));
         CHECK(leaver.read_bytes(1, 2s) > 0);
     }
+    CHECK(settled_fds(baseline + 1) == baseline + 1); // small.txt and big.bin cached
+    std::this_thread::sleep_for(300ms);
+    CHECK(fetch(host.port(), get("/small.txt"))); // reopened; big.bin's entry closed
     CHECK(settled_fds(baseline) == baseline);
+}
+
+// toml++ drops source positions when a table is copied: a plugin's config_error must still name
+// the line and column of the bad value, not 0:0.
+TEST_CASE("a bad static setting is refused with its file, line, column and key",
+          "[integration][static][config]") {
+    TempDir dir;
+    ProcessResult run = run_host_with_config(dir, "[server]\nlisten = [\"127.0.0.1:0\"]\n"
+                                                  "[[location]]\nprefix = \"/\"\n"
+                                                  "handler = \"static\"\n[location.static]\n"
+                                                  "root = \"@WWW@\"\nfile_cache = -3\n");
+    INFO("stderr:\n" << run.err);
+    CHECK(run.exit_code == 1);
+    CHECK_THAT(run.err, Contains("config.toml:8:14: location[0].static.file_cache: must be "
+                                 "between 0 and 1000000"));
 }

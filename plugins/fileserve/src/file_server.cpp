@@ -70,7 +70,10 @@ std::unique_ptr<FileServer> FileServer::create(Options options, CreateError &err
 }
 
 FileServer::FileServer(Options options, Root root, MimeTypes mime)
-    : options_(std::move(options)), root_(std::move(root)), mime_(std::move(mime)) {}
+    : options_(std::move(options)), root_(std::move(root)), mime_(std::move(mime)) {
+    if (options_.file_cache > 0)
+        cache_ = std::make_unique<FileCache>(options_.file_cache, options_.file_cache_valid_ms);
+}
 
 FileResponse FileServer::decide(const Request &request) const {
     FileResponse r;
@@ -94,55 +97,76 @@ FileResponse FileServer::decide(const Request &request) const {
     std::memcpy(relative, below.empty() ? "." : below.data(), below.empty() ? 1 : below.size());
     relative[below.empty() ? 1 : below.size()] = '\0';
 
-    int fd = root_.open_file(relative);
-    if (fd < 0) {
-        r.status = status_for_errno(-fd);
-        return r;
-    }
-    r.file.reset(fd);
+    std::string_view name = below; // names the file for the MIME lookup
     struct stat st;
+    const uint64_t now = cache_ ? FileCache::now_ms() : 0;
+    if (cache_)
+        r.cached.reset(cache_->find(request.path_info, now));
+    if (r.cached) {
+        // Only regular files are cached: a path ending in '/' named a directory's index.
+        st = r.cached.get()->st;
+        if (request.path_info.ends_with('/'))
+            name = options_.index;
+    } else if (int status = open_regular(request, relative, below.size(), r, st, name);
+               status != 0) {
+        r.status = status;
+        return r;
+    } else if (cache_) {
+        if (FileCache::Entry *e = cache_->insert(request.path_info, r.file.get(), st, now)) {
+            r.file.release(); // the entry owns it now, or closed it for the same file's
+            r.cached.reset(e);
+        }
+    }
+    decide_for(request, r, st, name);
+    return r;
+}
+
+int FileServer::open_regular(const Request &request, char *relative, size_t below_len,
+                             FileResponse &r, struct stat &st, std::string_view &name) const {
+    int fd = root_.open_file(relative);
+    if (fd < 0)
+        return status_for_errno(-fd);
+    r.file.reset(fd);
     if (::fstat(fd, &st) != 0) {
         r.file.reset();
-        return r; // 500
+        return 500;
     }
-
-    std::string_view name = below; // names the file for the MIME lookup
     if (S_ISDIR(st.st_mode)) {
         r.file.reset();
         if (!request.path_info.ends_with('/')) {
-            r.status = 301;
             r.location = encode_path(request.path);
             r.location += '/';
             if (request.query) {
                 r.location += '?';
                 r.location += *request.query;
             }
-            return r;
+            return 301;
         }
         // Resolved from the root again, so a symlinked index obeys the same rules as any file.
-        std::memcpy(relative + below.size(), options_.index.c_str(), options_.index.size() + 1);
+        std::memcpy(relative + below_len, options_.index.c_str(), options_.index.size() + 1);
         fd = root_.open_file(relative);
-        if (fd < 0) {
-            r.status = fd == -ENOENT ? 403 : status_for_errno(-fd); // no index: no listing
-            return r;
-        }
+        if (fd < 0)
+            return fd == -ENOENT ? 403 : status_for_errno(-fd); // no index: no listing
         r.file.reset(fd);
         if (::fstat(fd, &st) != 0) {
             r.file.reset();
-            return r; // 500
+            return 500;
         }
         if (!S_ISREG(st.st_mode)) {
             r.file.reset();
-            r.status = 403;
-            return r;
+            return 403;
         }
         name = options_.index;
     } else if (!S_ISREG(st.st_mode)) { // FIFOs, devices, sockets: never served
         r.file.reset();
-        r.status = 404;
-        return r;
+        return 404;
     }
+    return 0;
+}
 
+void FileServer::decide_for(const Request &request, FileResponse &r, const struct stat &st,
+                            std::string_view name) const {
+    const bool get = request.method == "GET";
     const auto size = static_cast<uint64_t>(st.st_size);
     const int64_t mtime = st.st_mtim.tv_sec;
     r.size = size;
@@ -159,11 +183,11 @@ FileResponse FileServer::decide(const Request &request) const {
     case Precondition::not_modified:
         r.file.reset();
         r.status = 304;
-        return r;
+        return;
     case Precondition::failed:
         r.file.reset();
         r.status = 412;
-        return r;
+        return;
     }
 
     r.status = 200;
@@ -182,7 +206,7 @@ FileResponse FileServer::decide(const Request &request) const {
             r.length = 0;
         }
     }
-    return r;
+    return;
 }
 
 std::string encode_path(std::string_view path) {

@@ -110,8 +110,22 @@ int respond(const dt_api_t &api, dt_req_t *req, FileResponse &r) {
         return DT_DONE;
     if (rc != 0)
         return 500; // nothing was sent yet: the head goes out with the first write or finish
-    if (r.has_body())
-        api.req_send_file(req, r.file.release(), r.offset, r.length); // takes the fd in any case
+    if (r.has_body()) {
+        if (r.cached) {
+            // Borrowed: the entry is released once the runtime has sent from it. A small file
+            // goes from memory, in the same write as the head.
+            FileCache::Entry *e = r.cached.get();
+            const int rc =
+                e->content.size() == r.size
+                    ? api.req_write_ref(req, e->content.data() + r.offset, r.length,
+                                        FileCache::release, e)
+                    : api.req_send_file_ref(req, e->fd, r.offset, r.length, FileCache::release, e);
+            if (rc == 0)
+                r.cached.release();
+        } else {
+            api.req_send_file(req, r.file.release(), r.offset, r.length); // takes the fd always
+        }
+    }
     api.req_finish(req);
     return DT_DONE;
 }

@@ -7,6 +7,7 @@
 // worker. write_head() and respond() follow the plugin API's rules for `req`.
 #pragma once
 
+#include <dialtone/fileserve/file_cache.hpp>
 #include <dialtone/fileserve/http.hpp>
 #include <dialtone/fileserve/mime.hpp>
 #include <dialtone/fileserve/root.hpp>
@@ -17,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <sys/stat.h>
 
 namespace dialtone::fileserve {
 
@@ -30,6 +32,11 @@ struct Options {
     std::optional<std::string> mime_types = {};
     std::string cache_control = {}; // Cache-Control value for 200/206/304; empty: none
     bool force_path_check = false;  // tests: use Root's fallback instead of openat2
+    // Open-file cache (FileCache): how many paths to keep open, 0 for none, and how long an
+    // entry is trusted before the path is resolved again. Plugins that keep files open by
+    // themselves (dialup, for the length of a transfer) leave it off.
+    size_t file_cache = 0;
+    uint64_t file_cache_valid_ms = 1000;
 };
 
 // Reads the file-serving keys of a location's settings through the config accessors: `root`
@@ -63,6 +70,7 @@ Request read_request(const dt_api_t &api, const dt_req_t *req);
 struct FileResponse {
     int status = 500;
     UniqueFd file;                  // 200/206: the open regular file; closed unless released
+    CachedFile cached;              // instead of `file` when it came from the open-file cache
     uint64_t offset = 0;            // 200/206: first body byte within the file
     uint64_t length = 0;            // 200/206: body length
     uint64_t size = 0;              // 200/206/304/416: the whole file's size
@@ -76,6 +84,8 @@ struct FileResponse {
     bool is_error_page() const {
         return status == 403 || status == 404 || status == 412 || status >= 500;
     }
+    // The open file, cached or not.
+    int fd() const { return cached ? cached.get()->fd : file.get(); }
     // Whether there are body bytes to send from `file`.
     bool has_body() const { return (status == 200 || status == 206) && length > 0; }
 };
@@ -99,9 +109,18 @@ class FileServer {
     const Options &options() const { return options_; }
 
   private:
+    // Opens the file `relative` names (a directory's index for a path ending in '/'), fills
+    // r.file, `st` and `name`; returns 0, or the status to answer (301 with r.location).
+    int open_regular(const Request &request, char *relative, size_t below_len, FileResponse &r,
+                     struct stat &st, std::string_view &name) const;
+    // Validators, preconditions and Range for the open file `st` describes.
+    void decide_for(const Request &request, FileResponse &r, const struct stat &st,
+                    std::string_view name) const;
+
     Options options_;
     Root root_;
     MimeTypes mime_;
+    std::unique_ptr<FileCache> cache_; // when options_.file_cache > 0
 };
 
 // Percent-encodes a decoded path for a Location header: bytes other than unreserved,
@@ -116,8 +135,9 @@ std::string encode_path(std::string_view path);
 int write_head(const dt_api_t &api, dt_req_t *req, const FileResponse &response);
 
 // The static plugin's whole response: returns the status for error pages; otherwise writes the
-// head, hands the byte range to req_send_file (for HEAD too: the runtime counts but does not send
-// body bytes of a HEAD request), finishes and returns DT_DONE.
+// head, hands the byte range to req_send_file, or req_send_file_ref for a cached file (for HEAD
+// too: the runtime counts but does not send body bytes of a HEAD request), finishes and returns
+// DT_DONE.
 int respond(const dt_api_t &api, dt_req_t *req, FileResponse &response);
 
 } // namespace dialtone::fileserve
