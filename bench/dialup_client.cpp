@@ -67,6 +67,8 @@ const char kUsage[] =
     "  --source-addrs K      spread connections over source addresses 127.0.0.1..K (IPv4;\n"
     "                        default: one per 4000 connections)\n"
     "  --json                print the report as one JSON object\n"
+    "  --rates-file FILE     write each completed connection's rate from first byte and rate\n"
+    "                        from request (B/s; - where undefined), one line each, for plots\n"
     "  -h, --help            this help\n"
     "\n"
     "Exit status: 0 when every connection completed, 1 when any failed, 2 on a usage error.\n";
@@ -92,6 +94,7 @@ struct Options {
     int64_t read_batch = -1; // SO_RCVLOWAT after the first body read; -1: from expect_rate
     int source_addrs = 0;    // IPv4 source addresses to spread connections over; 0: by N
     bool json = false;
+    std::string rates_file;
 };
 
 // Error kinds, in report order. Every connection ends either complete or with exactly one.
@@ -233,7 +236,8 @@ int parse_args(int argc, char **argv, Options &opt) {
         o_tol,
         o_batch,
         o_sources,
-        o_json
+        o_json,
+        o_rates_file
     };
     static const option longopts[] = {
         {"host", required_argument, nullptr, o_host},
@@ -248,6 +252,7 @@ int parse_args(int argc, char **argv, Options &opt) {
         {"read-batch", required_argument, nullptr, o_batch},
         {"source-addrs", required_argument, nullptr, o_sources},
         {"json", no_argument, nullptr, o_json},
+        {"rates-file", required_argument, nullptr, o_rates_file},
         {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
     };
@@ -315,6 +320,9 @@ int parse_args(int argc, char **argv, Options &opt) {
             break;
         case o_json:
             opt.json = true;
+            break;
+        case o_rates_file:
+            opt.rates_file = optarg;
             break;
         case 'h':
             fputs(kUsage, stdout);
@@ -798,6 +806,25 @@ void print_json(const Client &cl, const Report &r) {
            r.cpu_user, r.cpu_sys, r.max_rss_mib);
 }
 
+// The per-connection rates behind the report's percentiles, for a distribution plot.
+bool write_rates(const Client &cl, const std::string &path) {
+    using namespace dialtone::bench;
+    FILE *f = fopen(path.c_str(), "w");
+    if (f == nullptr)
+        return false;
+    for (uint32_t i = 0; i < cl.opt.connections; ++i) {
+        const Conn &c = cl.conns[i];
+        if (c.failure != Failure::none)
+            continue;
+        std::string line;
+        for (std::optional<double> rate :
+             {rate_from_first_byte(c.transfer), rate_from_request(c.transfer)})
+            line += (line.empty() ? "" : " ") + (rate ? std::to_string(*rate) : std::string("-"));
+        fprintf(f, "%s\n", line.c_str());
+    }
+    return fclose(f) == 0;
+}
+
 void print_row(const char *label, const Summary &s, const char *fmt, double scale = 1) {
     printf("  %-30s", label);
     for (double v : {s.min, s.p1, s.p50, s.p99, s.max}) {
@@ -915,6 +942,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "dialup_client: handles left open\n");
 
     Report r = build_report(*cl);
+    if (!o.rates_file.empty() && !write_rates(*cl, o.rates_file))
+        fprintf(stderr, "dialup_client: cannot write %s: %s\n", o.rates_file.c_str(),
+                strerror(errno));
     if (o.json)
         print_json(*cl, r);
     else

@@ -1,4 +1,6 @@
-// hostile_client: clients that misbehave, for the soak test (bench/soak.sh, bench/README.md).
+// hostile_client: clients that misbehave, for the soak test (bench/soak.sh, bench/README.md),
+// and clients that only hold connections, for the suite's idle keep-alive workload
+// (bench/suite.sh).
 //
 //   slowloris  N connections, each sending a request line and then one header byte every
 //              --interval-ms, never finishing the head. When the server closes one (its head
@@ -7,11 +9,17 @@
 //              turn: a GET of one of the --path targets dropped mid-response (after a random
 //              number of bytes or milliseconds; every other one with a reset), half a request
 //              head then close, a POST head with half its body then close.
+//   idle       N connections, each making one keep-alive GET of --path, reading the response
+//              and then sitting idle, open, until the run ends; never reconnecting. Once every
+//              connection has its response (or has failed) it prints `idle.ready_s` at once, so
+//              a script can measure the server while it holds N idle connections.
 //
 // The receive buffer is kept small so a dropped download really is mid-transfer: otherwise the
 // server could hand a whole megabyte to loopback socket buffers before the client looks at it.
 // Load goes to 127.0.0.0/8 only, and the run ends after --duration-sec whatever happens.
 // The report is one "mode.key value" per line, so a script can sum runs.
+#include "http_response.hpp"
+
 #include <uv.h>
 
 #include <algorithm>
@@ -32,13 +40,13 @@
 namespace {
 
 const char kUsage[] =
-    "usage: hostile_client --mode slowloris|abort --port PORT [options]\n"
+    "usage: hostile_client --mode slowloris|abort|idle --port PORT [options]\n"
     "\n"
     "  --host ADDR          numeric address in 127.0.0.0/8 (default 127.0.0.1)\n"
     "  --port PORT          server port (required)\n"
-    "  --mode MODE          slowloris or abort (required)\n"
+    "  --mode MODE          slowloris, abort or idle (required)\n"
     "  --path PATH          request target; repeat to rotate over several (default /)\n"
-    "  -n, --connections N  connections open at a time (default 100)\n"
+    "  -n, --connections N  connections open at a time (default 100; idle: in all)\n"
     "  --rate R             new connections per second, at most (default 1000)\n"
     "  --duration-sec D     run time; then every connection is closed (default 60)\n"
     "  --interval-ms MS     slowloris: between header bytes (default 2000)\n"
@@ -51,8 +59,8 @@ constexpr size_t kMaxAbortBytes = 256 * 1024;
 constexpr size_t kHalfBody = 32 * 1024; // of a declared 64 KiB
 constexpr uint64_t kMaxHalfRequestMs = 500;
 
-enum class Mode { slowloris, abort };
-enum class Kind { slowloris, get_abort, half_head, half_body };
+enum class Mode { slowloris, abort, idle };
+enum class Kind { slowloris, get_abort, half_head, half_body, idle };
 
 struct Options {
     std::string host = "127.0.0.1";
@@ -81,12 +89,16 @@ struct Slot {
     Kind kind = Kind::slowloris;
     uint64_t t_first_byte = 0; // uv_now when the request's first byte went out
     size_t received = 0, stop_after = 0, slow_sent = 0;
+    bool settled = false;                   // idle: answered, or ended before its answer
+    dialtone::bench::ResponseReader reader; // idle: the one response
 };
 
 struct Stats {
     uint64_t connections = 0, connect_errors = 0, closed_by_server = 0, bytes_sent = 0;
     uint64_t bytes_received = 0, get_aborts = 0, resets = 0, half_heads = 0, half_bodies = 0;
     std::vector<double> close_after_s; // slowloris: first byte to the server's close
+    uint64_t responses = 0, bad_responses = 0, settled = 0; // idle
+    double ready_s = -1;                                    // idle: when all had settled
 };
 
 struct Client {
@@ -141,6 +153,34 @@ void drop(Slot &s, bool reset) {
     uv_close(reinterpret_cast<uv_handle_t *>(&s.tcp), on_tcp_closed);
 }
 
+// Idle mode: the connection has its answer, or will never get one; once every connection is
+// settled the server holds all it will hold, and the script is told at once.
+void settle(Slot &s) {
+    Client &cl = *s.client;
+    if (s.kind != Kind::idle || s.settled)
+        return;
+    s.settled = true;
+    if (++cl.stats.settled == cl.opt.connections) {
+        cl.stats.ready_s = static_cast<double>(uv_now(&cl.loop) - cl.t_begin) / 1e3;
+        printf("idle.ready_s %.3f\n", cl.stats.ready_s);
+        fflush(stdout);
+    }
+}
+
+void on_idle_bytes(Slot &s, size_t n) {
+    using State = dialtone::bench::ResponseReader::State;
+    if (s.settled)
+        return; // bytes after the response: nothing the server should send, and nothing to us
+    s.reader.feed(read_buffer, n);
+    if (s.reader.state() == State::complete && s.reader.status() == 200)
+        ++s.client->stats.responses;
+    else if (s.reader.state() == State::complete || s.reader.state() == State::failed)
+        ++s.client->stats.bad_responses;
+    else
+        return;
+    settle(s);
+}
+
 void on_slot_timer(uv_timer_t *t) {
     auto *s = static_cast<Slot *>(t->data);
     if (s->kind == Kind::slowloris) {
@@ -166,10 +206,13 @@ void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *) {
         s->received += static_cast<size_t>(nread);
         if (s->kind == Kind::get_abort && s->received >= s->stop_after)
             drop(*s, s->reset);
+        else if (s->kind == Kind::idle)
+            on_idle_bytes(*s, static_cast<size_t>(nread));
         return;
     }
     // EOF or an error: the server closed it first.
     ++cl.stats.closed_by_server;
+    settle(*s);
     if (s->kind == Kind::slowloris && s->t_first_byte != 0)
         cl.stats.close_after_s.push_back(static_cast<double>(uv_now(&cl.loop) - s->t_first_byte) /
                                          1e3);
@@ -183,6 +226,7 @@ void on_connect(uv_connect_t *req, int status) {
     if (status != 0 || cl.stopping) {
         if (status != 0 && status != UV_ECANCELED)
             ++cl.stats.connect_errors;
+        settle(*s);
         drop(*s, false);
         return;
     }
@@ -219,6 +263,11 @@ void on_connect(uv_connect_t *req, int status) {
         ++cl.stats.half_bodies;
         uv_timer_start(&s->timer, on_slot_timer, random_between(cl, 0, kMaxHalfRequestMs), 0);
         break;
+    case Kind::idle: {
+        std::string request = get_request(cl, path);
+        send_now(*s, request.data(), request.size());
+        break;
+    }
     }
 }
 
@@ -227,8 +276,12 @@ void start_conn(Client &cl, Slot &s) {
     s.connected = s.reset = false;
     s.received = s.stop_after = s.slow_sent = 0;
     s.t_first_byte = 0;
+    s.settled = false;
+    s.reader = dialtone::bench::ResponseReader();
     if (cl.opt.mode == Mode::slowloris) {
         s.kind = Kind::slowloris;
+    } else if (cl.opt.mode == Mode::idle) {
+        s.kind = Kind::idle;
     } else {
         static const Kind rotation[] = {Kind::get_abort, Kind::half_head, Kind::get_abort,
                                         Kind::half_body};
@@ -239,6 +292,7 @@ void start_conn(Client &cl, Slot &s) {
     if (uv_tcp_init_ex(&cl.loop, &s.tcp, AF_INET) != 0) { // out of descriptors
         ++cl.stats.connect_errors;
         s.busy = false;
+        settle(s);
         return;
     }
     s.tcp.data = &s;
@@ -249,15 +303,18 @@ void start_conn(Client &cl, Slot &s) {
                             on_connect);
     if (rc != 0) {
         ++cl.stats.connect_errors;
+        settle(s);
         uv_close(reinterpret_cast<uv_handle_t *>(&s.tcp), on_tcp_closed);
     }
 }
 
-// Fills free slots, within the rate budget since the start.
+// Fills free slots, within the rate budget since the start (idle: each slot once).
 void on_tick(uv_timer_t *t) {
     Client &cl = *static_cast<Client *>(t->data);
     double elapsed = static_cast<double>(uv_now(&cl.loop) - cl.t_begin) / 1e3;
     auto budget = static_cast<uint64_t>(std::ceil(cl.opt.rate * elapsed));
+    if (cl.opt.mode == Mode::idle)
+        budget = std::min<uint64_t>(budget, cl.opt.connections);
     for (uint32_t i = 0; i < cl.opt.connections && cl.started < budget; ++i)
         if (!cl.slots[i].busy)
             start_conn(cl, cl.slots[i]);
@@ -328,6 +385,8 @@ int parse_args(int argc, char **argv, Options &opt) {
                 opt.mode = Mode::slowloris;
             else if (strcmp(optarg, "abort") == 0)
                 opt.mode = Mode::abort;
+            else if (strcmp(optarg, "idle") == 0)
+                opt.mode = Mode::idle;
             else
                 return bad("--mode");
             opt.mode_set = true;
@@ -381,7 +440,8 @@ int parse_args(int argc, char **argv, Options &opt) {
 
 void print_report(const Client &cl) {
     const Stats &st = cl.stats;
-    const char *m = cl.opt.mode == Mode::slowloris ? "slowloris" : "abort";
+    static const char *const names[] = {"slowloris", "abort", "idle"};
+    const char *m = names[static_cast<int>(cl.opt.mode)];
     printf("%s.connections %llu\n%s.connect_errors %llu\n%s.closed_by_server %llu\n"
            "%s.bytes_sent %llu\n%s.bytes_received %llu\n",
            m, static_cast<unsigned long long>(st.connections), m,
@@ -396,6 +456,13 @@ void print_report(const Client &cl) {
                static_cast<unsigned long long>(st.resets),
                static_cast<unsigned long long>(st.half_heads),
                static_cast<unsigned long long>(st.half_bodies));
+        return;
+    }
+    if (cl.opt.mode == Mode::idle) {
+        printf("idle.responses %llu\nidle.bad_responses %llu\nidle.settled %llu\n",
+               static_cast<unsigned long long>(st.responses),
+               static_cast<unsigned long long>(st.bad_responses),
+               static_cast<unsigned long long>(st.settled));
         return;
     }
     std::vector<double> v = st.close_after_s;

@@ -13,7 +13,9 @@
 # server answers after the load and exits cleanly on SIGTERM; 1 otherwise.
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+prog=soak.sh
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
     cat <<EOF
@@ -49,9 +51,6 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-die() { echo "soak.sh: $*" >&2; exit 1; }
-note() { echo "soak.sh: $*" >&2; }
-
 if ! [[ $minutes =~ ^[0-9]+$ ]] || [ "$minutes" -eq 0 ]; then
     die "--minutes: not a positive integer"
 fi
@@ -80,87 +79,11 @@ wrk_connections=32
 wrk_round=30          # seconds per wrk run, so its totals are collected along the way
 head_ms=10000         # the server's default head timeout, written out so the report can cite it
 
-# Each connection is a descriptor, in the clients as in the server.
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-
-# --- helpers (as in dialup.sh) -----------------------------------------------------------------
-
-# A port below the ephemeral range (32768-60999 here), so no client socket can hold it.
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 12000))
-        if [ -z "$(ss -Htan "( sport = :$p or dport = :$p )" 2>/dev/null)" ]; then
-            echo "$p"
-            return 0
-        fi
-    done
-    die "no free port found"
-}
-
-wait_listening() {
-    local port=$1 pid=$2
-    for _ in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || return 1
-        [ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-now_us() { echo "${EPOCHREALTIME/[.,]/}"; }
-
-# Runs a command in the background in a process group of its own (pid in $spawned), so that
-# stopping it with kill -- -PGID also stops whatever client it is running at that moment.
-spawn() {
-    set -m
-    "$@" &
-    spawned=$!
-    set +m
-}
-
-# Waits up to $2 seconds for every process of group $1 to end; 1 if some are left.
-wait_group() {
-    local pid=$1 grace=$2
-    for _ in $(seq 1 $((grace * 10))); do
-        kill -0 -- "-$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-# Stops a group we spawned: SIGTERM to all of it (a client that catches it gets to write its
-# report), then SIGKILL after $2 seconds.
-stop_group() {
-    local pid=$1 grace=${2:-5}
-    kill -TERM -- "-$pid" 2>/dev/null || true
-    wait_group "$pid" "$grace" || kill -KILL -- "-$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
-sleep_until_us() {
-    local d=$(($1 - $(now_us)))
-    [ "$d" -le 0 ] || sleep "$(printf '%d.%06d' $((d / 1000000)) $((d % 1000000)))"
-}
+raise_open_files
 
 # --- build -------------------------------------------------------------------------------------
 
-if [ "$build" = 1 ]; then
-    note "building in $build_dir"
-    mkdir -p "$build_dir"
-    build_log="$build_dir/soak-build.log"
-    if ! { cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DDIALTONE_BUILD_TESTS=OFF &&
-        cmake --build "$build_dir" -j2; } >"$build_log" 2>&1; then
-        tail -n 30 "$build_log" >&2
-        die "build failed (log: $build_log)"
-    fi
-fi
-dialtone_bin="$build_dir/bin/dialtone"
-dialup_client="$build_dir/bin/dialup_client"
-hostile_client="$build_dir/bin/hostile_client"
-for b in "$dialtone_bin" "$dialup_client" "$hostile_client"; do
-    [ -x "$b" ] || die "no $(basename "$b") in $build_dir (build without --no-build)"
-done
+find_binaries "$build_dir" "$build"
 
 # --- work area, config, server -----------------------------------------------------------------
 
@@ -185,13 +108,7 @@ cleanup() {
     trap - EXIT INT TERM
     local p
     for p in "${loop_pids[@]}"; do stop_group "$p" 5; done
-    [ -n "$sampler_pid" ] && stop_group "$sampler_pid" 2
-    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
+    stop_started # the sampler and the server
     if [ -n "$out_dir" ]; then
         note "kept samples, logs and reports in $out_dir"
     else
@@ -236,6 +153,7 @@ if ! "$dialtone_bin" --check --config "$work/dialtone.toml" >"$work/check.log" 2
 fi
 spawn "$dialtone_bin" --config "$work/dialtone.toml" >"$work/server.log" 2>&1
 server_pid=$spawned
+server_name=dialtone
 wait_listening "$port" "$server_pid" || die "dialtone did not start listening on $port"
 
 # --- sampling ----------------------------------------------------------------------------------
@@ -247,11 +165,9 @@ load_end_us=$((load_start_us + duration * 1000000))
 
 # One row a second: ms since the load started (negative: idle), phase, RSS KiB, descriptors,
 # threads, CPU seconds so far.
-sampler() {
-    local pid=$1 next now t phase rss thr key val stat rest cpu
-    local -a fds f
-    local tck
-    tck=$(getconf CLK_TCK)
+soak_sampler() {
+    local pid=$1 next now t phase rss thr cpu
+    local -a fds
     shopt -s nullglob
     printf 't_ms\tphase\trss_kib\tfds\tthreads\tcpu_s\n' >"$samples"
     next=$(now_us)
@@ -263,25 +179,17 @@ sampler() {
         elif [ "$now" -lt "$load_end_us" ]; then phase=load
         else phase=drain
         fi
-        rss=0 thr=0
-        while read -r key val _; do
-            case "$key" in
-            VmRSS:) rss=$val ;;
-            Threads:) thr=$val ;;
-            esac
-        done 2>/dev/null <"/proc/$pid/status" || break
+        read -r rss _ thr < <(status_sums "$pid")
         fds=("/proc/$pid/fd"/*)
-        { stat=$(<"/proc/$pid/stat"); } 2>/dev/null || break
-        rest=${stat##*) } # fields from 3 on; the command name may hold spaces
-        read -r -a f <<<"$rest"
-        cpu=$(((f[11] + f[12]) * 100 / tck))
+        cpu=$(($(cpu_ticks "$pid") * 100 / clk_tck))
+        [ "$thr" -gt 0 ] || break # the server is gone
         printf '%d\t%s\t%d\t%d\t%d\t%d.%02d\n' "$t" "$phase" "$rss" "${#fds[@]}" "$thr" \
             $((cpu / 100)) $((cpu % 100)) >>"$samples"
         next=$((next + 1000000)) # a one-second grid however long the sample took
         sleep_until_us "$next"
     done
 }
-spawn sampler "$server_pid"
+spawn soak_sampler "$server_pid"
 sampler_pid=$spawned
 
 # --- load --------------------------------------------------------------------------------------
