@@ -618,7 +618,7 @@ plot_rates() {
         { if ($1 < lo) lo = $1; if ($1 > hi) hi = $1 }
         END { if (NR == 0) lo = hi = 100
               lo = lo < 50 ? int(lo / 10) * 10 : 50; hi = hi > 150 ? int(hi / 10 + 1) * 10 : 150
-              printf "%d:%d", lo < 0 ? 0 : lo, hi > 300 ? 300 : hi }')
+              printf "%d:%d", (lo < 0 ? 0 : lo), (hi > 300 ? 300 : hi) }')
     gnuplot >&2 <<EOF
 set terminal $terminal size 1000,560
 set output "$png"
