@@ -2,16 +2,16 @@
 //
 //   [location.dialup]
 //   root  = "www"            # as the static plugin: index, follow_symlinks, etag,
-//   modem = "V.92"           #   mime_types, cache_control are accepted too
+//   modem = "V.92"           #   mime_types, cache_control, file_cache(_valid_ms) too
 //   # bits_per_second = 56000  (instead of modem)
 //
 // A re-creation of Apache httpd's mod_dialup (built on the Event MPM's suspend feature): the
 // handler decides the response like the static plugin (same fileserve library: 304, ranges,
 // HEAD, MIME, traversal safety), sends the head, then returns DT_SUSPENDED. A runtime timer
 // ticks about ten times a second and hands the socket the slice the schedule allows
-// (pacing.hpp), zero-copy from an open file shared by every transfer of that file. Writes that
+// (pacing.hpp), zero-copy from the open-file cache's descriptor, shared by every transfer of
+// that file. Writes that
 // meet backpressure wait for on_writable; the schedule then catches up.
-#include "open_files.hpp"
 #include "pacing.hpp"
 
 #include <dialtone/fileserve/file_server.hpp>
@@ -23,6 +23,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <sys/stat.h>
 
 namespace {
 
@@ -39,13 +40,12 @@ struct Instance {
     std::unique_ptr<fs::FileServer> files;
     uint64_t bits_per_second = 0;
     uint64_t slice = 0;
-    du::OpenFiles open_files;
 };
 
 // One paced response. Owned by the plugin from on_handle until finish or abort.
 struct Transfer {
     Instance *instance;
-    du::OpenFiles::Entry *file; // one reference, held for the transfer's life
+    fs::FileCache::Entry *file; // one hold, for the transfer's life
     uint64_t offset;            // first byte of the range in the file
     uint64_t total;             // bytes to send
     uint64_t sent = 0;
@@ -60,7 +60,7 @@ uint64_t elapsed_us(const Transfer &t) {
 
 void end_transfer(dt_req_t *req, Transfer *t) {
     api->req_set_data(req, nullptr);
-    du::OpenFiles::release(t->file);
+    fs::FileCache::release(t->file);
     delete t;
 }
 
@@ -71,11 +71,11 @@ void pump(dt_req_t *req, Transfer *t) {
     const Instance &in = *t->instance;
     du::Step step = du::next_step(in.bits_per_second, in.slice, t->total, t->sent, elapsed_us(*t));
     if (step.send > 0) {
-        du::OpenFiles::retain(t->file); // the runtime's borrow, released when the slice is sent
+        fs::FileCache::retain(t->file); // the runtime's borrow, released when the slice is sent
         int rc = api->req_send_file_ref(req, t->file->fd, t->offset + t->sent, step.send,
-                                        du::OpenFiles::release, t->file);
+                                        fs::FileCache::release, t->file);
         if (rc != 0) {
-            du::OpenFiles::release(t->file);
+            fs::FileCache::release(t->file);
             if (rc == DT_EAGAIN) { // the client reads slower than the modem: wait for it
                 t->waiting_writable = true;
                 return;
@@ -200,13 +200,21 @@ int on_handle(void *instance, dt_req_t *req) {
     int rc = fs::write_head(*api, req, response);
     if (rc != 0)
         return 500;
-    du::OpenFiles::Entry *file = in->open_files.acquire(response.file.release());
-    if (!file)
-        return 500;
+    // Every transfer of a file shares the open-file cache's descriptor (10,000 clients of one
+    // file hold one descriptor, not 10,000); one the cache did not take is held alone.
+    fs::FileCache::Entry *file;
+    if (response.cached) {
+        file = response.cached.release();
+    } else {
+        struct stat st;
+        if (::fstat(response.file.get(), &st) != 0)
+            return 500;
+        file = fs::FileCache::standalone(response.file.release(), st);
+    }
     auto *t = new (std::nothrow)
         Transfer{in, file, response.offset, response.length, 0, std::chrono::steady_clock::now()};
     if (!t) {
-        du::OpenFiles::release(file);
+        fs::FileCache::release(file);
         return 500;
     }
     api->req_set_data(req, t);

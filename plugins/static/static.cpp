@@ -30,33 +30,9 @@ namespace fs = dialtone::fileserve;
 
 const dt_api_t *api;
 
-// An optional integer setting within [lo, hi]; false after reporting a problem.
-template <class T>
-bool read_bounded(const dt_config_t *cfg, const char *key, int64_t lo, int64_t hi, const char *unit,
-                  T &out) {
-    int64_t n;
-    const int rc = api->config_int(cfg, key, &n);
-    if (rc == DT_ENOENT)
-        return true;
-    if (rc != 0)
-        return false; // the host reported the type error
-    if (n < lo || n > hi) {
-        api->config_error(cfg, key, "must be between %lld and %lld %s", static_cast<long long>(lo),
-                          static_cast<long long>(hi), unit);
-        return false;
-    }
-    out = static_cast<T>(n);
-    return true;
-}
-
 int create(const dt_config_t *cfg, void **instance) {
     fs::Options options;
     if (!fs::read_options(*api, cfg, options))
-        return 1;
-    // Open-file cache: the descriptor and stat of recently served paths (see file_cache.hpp).
-    options.file_cache = 1024;
-    if (!read_bounded(cfg, "file_cache", 0, 1000000, "entries (0: off)", options.file_cache) ||
-        !read_bounded(cfg, "file_cache_valid_ms", 1, 3600000, "ms", options.file_cache_valid_ms))
         return 1;
     fs::CreateError error;
     std::unique_ptr<fs::FileServer> server = fs::FileServer::create(std::move(options), error);

@@ -124,8 +124,10 @@ TEST_CASE("an unknown modem is a config error listing the valid ones", "[integra
 
 TEST_CASE("clients that leave mid-transfer free their connection and the shared file",
           "[integration][dialup][abort]") {
-    HostProcess host(dialup_config("modem = \"V.92\""), with_site());
-    // Warm up: the first request opens what the host keeps open (loggers, listeners).
+    // Served files stay in the open-file cache for file_cache_valid_ms after their last use.
+    HostProcess host(dialup_config("modem = \"V.92\"\nfile_cache_valid_ms = 200"), with_site());
+    // Warm up: the first request opens what the host keeps open (loggers, listeners, the
+    // cached index.html).
     auto warm = fetch(host.port(), get("/slow/index.html"));
     REQUIRE(warm);
     std::this_thread::sleep_for(200ms);
@@ -141,7 +143,10 @@ TEST_CASE("clients that leave mid-transfer free their connection and the shared 
         CHECK(open_descriptors(host.pid()) >= baseline + 50);
         CHECK(open_descriptors(host.pid()) <= baseline + 52); // one shared file, not fifty
     }
-    // All gone: every socket and the shared file are closed again.
+    // All gone: every socket is closed, and the shared file once the cache lets it go (at the
+    // first request after file_cache_valid_ms).
+    std::this_thread::sleep_for(300ms);
+    REQUIRE(fetch(host.port(), request("HEAD", "/slow/index.html"), /*head_request=*/true));
     int now = -1;
     for (int i = 0; i < 50 && now != baseline; ++i) {
         std::this_thread::sleep_for(50ms);

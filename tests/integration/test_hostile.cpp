@@ -65,7 +65,8 @@ long long read_head(RawClient &c) {
     auto until = Clock::now() + 5s;
     size_t end;
     while ((end = c.buffer().find("\r\n\r\n")) == std::string::npos) {
-        if (Clock::now() > until || (c.read_some(200ms) == 0 && c.peer_closed()))
+        // One read at a time (read_some would go on reading while bytes keep coming).
+        if (Clock::now() > until || (c.read_bytes(1, 200ms) == 0 && c.peer_closed()))
             return -1;
     }
     std::string head = c.buffer().substr(0, end);
@@ -188,6 +189,7 @@ handler = "dialup"
 [location.dialup]
 root = "files"
 bits_per_second = 80000
+file_cache = 0
 
 [[location]]
 prefix = "/suspend"
@@ -311,7 +313,7 @@ bits_per_second = 80000000
         change();
         auto until = Clock::now() + 10s;
         while (c.buffer().size() < size && !c.peer_closed() && Clock::now() < until)
-            c.read_some(200ms);
+            c.read_bytes(size - c.buffer().size(), 200ms);
         body = c.buffer();
         return c.peer_closed();
     };

@@ -12,11 +12,6 @@ bool same_file(const struct stat &a, const struct stat &b) {
            a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
 }
 
-FileCache::Entry *retain(FileCache::Entry *e) {
-    e->refs.fetch_add(1, std::memory_order_relaxed);
-    return e;
-}
-
 } // namespace
 
 FileCache::FileCache(size_t capacity, uint64_t valid_ms)

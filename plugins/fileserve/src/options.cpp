@@ -25,6 +25,25 @@ bool read_bool(const dt_api_t &api, const dt_config_t *cfg, const char *key, boo
     return rc == 0 || rc == DT_ENOENT;
 }
 
+// An optional integer within [lo, hi]; false after a problem was reported.
+template <class T>
+bool read_bounded(const dt_api_t &api, const dt_config_t *cfg, const char *key, int64_t lo,
+                  int64_t hi, const char *unit, T &out) {
+    int64_t n;
+    const int rc = api.config_int(cfg, key, &n);
+    if (rc == DT_ENOENT)
+        return true;
+    if (rc != 0)
+        return false; // the host reported the type error
+    if (n < lo || n > hi) {
+        api.config_error(cfg, key, "must be between %lld and %lld %s", static_cast<long long>(lo),
+                         static_cast<long long>(hi), unit);
+        return false;
+    }
+    out = static_cast<T>(n);
+    return true;
+}
+
 } // namespace
 
 bool read_options(const dt_api_t &api, const dt_config_t *cfg, Options &options) {
@@ -48,7 +67,11 @@ bool read_options(const dt_api_t &api, const dt_config_t *cfg, Options &options)
             return false;
     }
     return read_bool(api, cfg, "follow_symlinks", options.follow_symlinks) &&
-           read_bool(api, cfg, "etag", options.etag);
+           read_bool(api, cfg, "etag", options.etag) &&
+           read_bounded(api, cfg, "file_cache", 0, 1000000, "entries (0: off)",
+                        options.file_cache) &&
+           read_bounded(api, cfg, "file_cache_valid_ms", 1, 3600000, "ms",
+                        options.file_cache_valid_ms);
 }
 
 } // namespace dialtone::fileserve

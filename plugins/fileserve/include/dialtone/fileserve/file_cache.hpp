@@ -56,6 +56,16 @@ class FileCache {
     Entry *insert(std::string_view key, int fd, const struct stat &st, uint64_t now_ms);
     // Drops a hold taken by find() or insert(); the last one closes the file. A dt_release_cb.
     static void release(void *entry);
+    // Another hold on an entry the caller holds.
+    static Entry *retain(Entry *e) {
+        e->refs.fetch_add(1, std::memory_order_relaxed);
+        return e;
+    }
+    // An entry outside any cache, owning `fd`, held once by the caller: for a file a full or
+    // disabled cache did not take, so that holders need not care where it came from.
+    static Entry *standalone(int fd, const struct stat &st) {
+        return new Entry{fd, st, {1}, 0, {}};
+    }
 
     size_t size() const;
     // CLOCK_MONOTONIC_COARSE in milliseconds: what callers pass as now_ms.

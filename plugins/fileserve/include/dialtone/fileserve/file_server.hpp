@@ -33,14 +33,14 @@ struct Options {
     std::string cache_control = {}; // Cache-Control value for 200/206/304; empty: none
     bool force_path_check = false;  // tests: use Root's fallback instead of openat2
     // Open-file cache (FileCache): how many paths to keep open, 0 for none, and how long an
-    // entry is trusted before the path is resolved again. Plugins that keep files open by
-    // themselves (dialup, for the length of a transfer) leave it off.
-    size_t file_cache = 0;
+    // entry is trusted before the path is resolved again.
+    size_t file_cache = 1024;
     uint64_t file_cache_valid_ms = 1000;
 };
 
 // Reads the file-serving keys of a location's settings through the config accessors: `root`
-// (required, a path), `index`, `follow_symlinks`, `etag`, `mime_types`, `cache_control`.
+// (required, a path), `index`, `follow_symlinks`, `etag`, `mime_types`, `cache_control`,
+// `file_cache`, `file_cache_valid_ms`.
 // Returns false after reporting the problem (config_error, or the host's type error); every
 // file-serving plugin reads them this way, so they mean the same everywhere.
 bool read_options(const dt_api_t &api, const dt_config_t *cfg, Options &out);
