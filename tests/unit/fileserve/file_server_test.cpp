@@ -42,6 +42,8 @@ struct Recorded {
     std::optional<uint64_t> length;
     int send_file_calls = 0;
     uint64_t sent_offset = 0, sent_length = 0;
+    int send_file_ref_calls = 0, write_ref_calls = 0;
+    std::string written; // what req_write_ref was given
     int finish_calls = 0;
 
     std::string header(const std::string &name) const {
@@ -72,6 +74,23 @@ const dt_api_t fake_api = [] {
         rec(req).sent_offset = offset;
         rec(req).sent_length = len;
         ::close(fd);
+        return 0;
+    };
+    api.req_send_file_ref = [](dt_req_t *req, int, uint64_t offset, uint64_t len,
+                               dt_release_cb release, void *arg) {
+        ++rec(req).send_file_ref_calls;
+        rec(req).sent_offset = offset;
+        rec(req).sent_length = len;
+        if (release)
+            release(arg);
+        return 0;
+    };
+    api.req_write_ref = [](dt_req_t *req, const void *data, size_t len, dt_release_cb release,
+                           void *arg) {
+        ++rec(req).write_ref_calls;
+        rec(req).written.assign(static_cast<const char *>(data), len);
+        if (release)
+            release(arg);
         return 0;
     };
     api.req_finish = [](dt_req_t *req) {
@@ -300,7 +319,7 @@ TEST_CASE("bad options name the config key at fault", "[fileserve][create]") {
 
 TEST_CASE("a 200 response sends the head, the file and finishes", "[fileserve][respond]") {
     const TempTree tree;
-    const auto server = make_server(tree, {.cache_control = "max-age=60"});
+    const auto server = make_server(tree, {.cache_control = "max-age=60", .file_cache = 0});
     const Recorded r = respond_to(*server, get("/a.txt"), DT_DONE);
     CHECK(r.status == 200);
     CHECK(r.header("Content-Type") == "text/plain; charset=utf-8");
@@ -333,12 +352,35 @@ TEST_CASE("a 206 response carries Content-Range and sends only the range",
     const TempTree tree;
     Request request = get("/a.txt");
     request.range = "bytes=-5";
-    const Recorded r = respond_to(*make_server(tree), request, DT_DONE);
+    const Recorded r = respond_to(*make_server(tree, {.file_cache = 0}), request, DT_DONE);
     CHECK(r.status == 206);
     CHECK(r.header("Content-Range") == "bytes 7-11/12");
     CHECK(r.length == 5);
     CHECK(r.sent_offset == 7);
     CHECK(r.sent_length == 5);
+}
+
+TEST_CASE("a cached small file goes out from memory, a large one by reference to its fd",
+          "[fileserve][respond][file_cache]") {
+    const TempTree tree;
+    TempTree::write(tree.root() / "big.bin", std::string(FileCache::kInlineMax + 10, 'x'));
+    const auto server = make_server(tree);    // file_cache on by default
+    for (int round = 0; round < 2; ++round) { // a miss, then a hit
+        INFO("round " << round);
+        const Recorded whole = respond_to(*server, get("/a.txt"), DT_DONE);
+        CHECK(whole.write_ref_calls == 1);
+        CHECK(whole.send_file_calls + whole.send_file_ref_calls == 0);
+        CHECK(whole.written == a_txt_content);
+        Request tail = get("/a.txt");
+        tail.range = "bytes=-5";
+        const Recorded part = respond_to(*server, tail, DT_DONE);
+        CHECK(part.status == 206);
+        CHECK(part.written == std::string(a_txt_content).substr(7));
+        const Recorded big = respond_to(*server, get("/big.bin"), DT_DONE);
+        CHECK(big.send_file_ref_calls == 1);
+        CHECK(big.write_ref_calls == 0);
+        CHECK(big.sent_length == FileCache::kInlineMax + 10);
+    }
 }
 
 TEST_CASE("a 416 response carries the size in Content-Range", "[fileserve][respond][range]") {
