@@ -15,6 +15,7 @@
 // see whether the client kept up.
 //
 // Load goes to 127.0.0.0/8 or ::1 only, and every run is bounded in time.
+#include "cli.hpp"
 #include "http_response.hpp"
 #include "rates.hpp"
 
@@ -160,15 +161,7 @@ uint64_t realtime_ns() {
 
 // --- arguments and environment ---------------------------------------------------------------
 
-bool parse_number(const char *text, double lo, double hi, double &out) {
-    char *end = nullptr;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (errno != 0 || end == text || *end != 0 || !(v >= lo && v <= hi))
-        return false;
-    out = v;
-    return true;
-}
+using dialtone::bench::parse_number;
 
 // Loopback only: this tool generates load, and must never aim it at another machine.
 bool resolve_loopback(const std::string &host, int port, sockaddr_storage &out, socklen_t &out_len,

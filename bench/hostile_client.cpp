@@ -18,6 +18,7 @@
 // server could hand a whole megabyte to loopback socket buffers before the client looks at it.
 // Load goes to 127.0.0.0/8 only, and the run ends after --duration-sec whatever happens.
 // The report is one "mode.key value" per line, so a script can sum runs.
+#include "cli.hpp"
 #include "http_response.hpp"
 
 #include <uv.h>
@@ -339,15 +340,7 @@ void stop(Client &cl) {
 void on_deadline(uv_timer_t *t) { stop(*static_cast<Client *>(t->data)); }
 void on_signal(uv_signal_t *s, int) { stop(*static_cast<Client *>(s->data)); }
 
-bool parse_number(const char *text, double lo, double hi, double &out) {
-    char *end = nullptr;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (errno != 0 || end == text || *end != 0 || !(v >= lo && v <= hi))
-        return false;
-    out = v;
-    return true;
-}
+using dialtone::bench::parse_number;
 
 int parse_args(int argc, char **argv, Options &opt) {
     enum { o_host = 256, o_port, o_mode, o_path, o_rate, o_duration, o_interval, o_abort_ms };
