@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -928,6 +929,12 @@ void Connection::flush() {
         return;
     }
     flushing_ = true;
+    if (state_ == State::closing_after_flush && !corked_ && queued_ > 0) {
+        // The last bytes before the close: cork them so that they leave with the FIN in one
+        // segment (as nginx's tcp_nopush does) instead of a segment, its ACK, then the FIN.
+        int one = 1;
+        corked_ = ::setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &one, sizeof one) == 0;
+    }
     do {
         flush_again_ = false;
         WriteResult res = write_out();

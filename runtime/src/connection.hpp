@@ -146,6 +146,7 @@ class Connection {
     bool close_pending_ = false;
     bool linger_needed_ = false; // close gracefully: input may still arrive
     bool flushing_ = false;
+    bool corked_ = false; // TCP_CORK set for the bytes before the close
     bool flush_again_ = false;
 
     std::vector<OutItem> outq_;
