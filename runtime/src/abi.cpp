@@ -8,8 +8,10 @@
 #include "http.hpp"
 #include "plugin_settings.hpp"
 #include "request.hpp"
+#include "server_core.hpp"
 #include "worker.hpp"
 
+#include <chrono>
 #include <cstdarg>
 #include <cstring>
 #include <set>
@@ -449,6 +451,46 @@ int api_timer_stop(dt_req_t *r, dt_timer_id_t id) {
 
 uint64_t api_now_ms() { return uv_hrtime() / 1000000; }
 
+// Copies `full` into the caller's struct, as much as the caller's size says it has.
+template <class T> void copy_sized(T *out, const T &full) {
+    uint32_t size = out->size < sizeof(T) ? out->size : static_cast<uint32_t>(sizeof(T));
+    if (size > sizeof(uint32_t))
+        memcpy(reinterpret_cast<char *>(out) + sizeof(uint32_t),
+               reinterpret_cast<const char *>(&full) + sizeof(uint32_t), size - sizeof(uint32_t));
+}
+
+int api_server_stats(dt_req_t *r, dt_server_stats_t *server, dt_worker_stats_t *workers,
+                     uint32_t max_workers) {
+    Request *q = Request::from(r);
+    if (!q || (max_workers > 0 && !workers))
+        return DT_EINVAL;
+    ServerStats s = q->worker->server().stats();
+    if (server) {
+        dt_server_stats_t full{};
+        full.workers = static_cast<uint32_t>(s.workers.size());
+        full.started_unix_ms = static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(s.started.time_since_epoch())
+                .count());
+        full.uptime_ms = static_cast<uint64_t>(s.uptime.count());
+        full.max_connections = s.max_connections;
+        full.version = DIALTONE_VERSION;
+        copy_sized(server, full);
+    }
+    for (uint32_t i = 0; i < max_workers && i < s.workers.size(); ++i) {
+        const WorkerStats &w = s.workers[i];
+        dt_worker_stats_t full{};
+        full.index = w.index;
+        full.connections = w.connections;
+        full.accepted = w.accepted;
+        full.requests = w.requests;
+        full.active = w.active;
+        full.suspended = w.suspended;
+        full.bytes_sent = w.bytes_sent;
+        copy_sized(&workers[i], full);
+    }
+    return static_cast<int>(s.workers.size());
+}
+
 const dt_api_t g_api = {
     sizeof(dt_api_t),
     DT_ABI_MAJOR,
@@ -490,6 +532,7 @@ const dt_api_t g_api = {
     api_timer_stop,
     api_now_ms,
     api_req_send_file_ref,
+    api_server_stats,
 };
 
 } // namespace

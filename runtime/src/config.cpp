@@ -415,3 +415,21 @@ Config load_config_file(const std::string &path) {
 }
 
 } // namespace dialtone
+
+namespace dialtone {
+
+std::shared_ptr<const PluginSettings> parse_plugin_settings(const std::string &text,
+                                                            const std::string &dir,
+                                                            const std::string &name) {
+    std::shared_ptr<const toml::table> document;
+    try {
+        document = std::make_shared<const toml::table>(toml::parse(text, name));
+    } catch (const toml::parse_error &e) {
+        throw ConfigError(
+            {source_position(name, e.source()) + ": " + std::string(e.description())});
+    }
+    const toml::table &table = *document;
+    return std::make_shared<const PluginSettings>(std::move(document), table, name, dir, name);
+}
+
+} // namespace dialtone

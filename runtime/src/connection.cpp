@@ -298,6 +298,7 @@ int Connection::on_message_begin(llhttp_t *p) {
     r->start_ms = uv_now(c->worker_.loop());
     format_peer(c->peer_, r->remote, sizeof r->remote);
     c->cur_ = r;
+    WorkerCounters::add(c->worker_.counters().active, 1);
     c->head_started_ = r->start_ms;
     c->head_bytes_ = 0;
     c->field_done_ = true;
@@ -585,6 +586,8 @@ void Connection::handle_verdict(int verdict) {
         respond_error(500);
         break;
     case DT_SUSPENDED:
+        if (!r.suspended)
+            WorkerCounters::add(worker_.counters().suspended, 1);
         r.suspended = true;
         break;
     default:
@@ -626,6 +629,7 @@ void Connection::respond_error(int status) {
     if (!cur_) {
         // An error before any request began (refusal, garbage before the request line).
         cur_ = new Request(&worker_);
+        WorkerCounters::add(worker_.counters().active, 1);
         cur_->conn = this;
         cur_->start_ms = uv_now(worker_.loop());
         format_peer(peer_, cur_->remote, sizeof cur_->remote);
@@ -777,6 +781,11 @@ void Connection::queue_ref(const void *data, size_t len, dt_release_cb release, 
 void Connection::request_finished() {
     Request *r = cur_;
     cur_ = nullptr;
+    WorkerCounters &n = worker_.counters();
+    WorkerCounters::sub(n.active, 1);
+    WorkerCounters::add(n.requests, 1);
+    if (r->suspended)
+        WorkerCounters::sub(n.suspended, 1);
     log_access(*r);
     r->cancel_timers();
     r->conn = nullptr;
@@ -800,6 +809,10 @@ void Connection::request_finished() {
 void Connection::abort_request(const char *why) {
     Request *r = cur_;
     cur_ = nullptr;
+    WorkerCounters &n = worker_.counters();
+    WorkerCounters::sub(n.active, 1);
+    if (r->suspended)
+        WorkerCounters::sub(n.suspended, 1);
     DT_LOG(LogLevel::debug, "request %s aborted: %s", r->path.c_str(), why);
     bool notify, log;
     {
@@ -824,6 +837,7 @@ void Connection::abort_request(const char *why) {
 
 Connection::WriteResult Connection::write_out() {
     bool progressed = false;
+    uint64_t sent_now = 0;
     WriteResult result = WriteResult::drained;
     while (outq_head_ < outq_.size()) {
         OutItem &it = outq_[outq_head_];
@@ -852,6 +866,7 @@ Connection::WriteResult Connection::write_out() {
                 break;
             }
             progressed = true;
+            sent_now += static_cast<uint64_t>(n);
             it.file_off += static_cast<uint64_t>(n);
             it.len -= static_cast<size_t>(n);
             queued_ -= static_cast<size_t>(n);
@@ -892,6 +907,7 @@ Connection::WriteResult Connection::write_out() {
             break;
         }
         progressed = true;
+        sent_now += static_cast<uint64_t>(n);
         size_t left = static_cast<size_t>(n);
         queued_ -= left;
         while (left > 0) {
@@ -908,6 +924,8 @@ Connection::WriteResult Connection::write_out() {
     }
     if (progressed)
         last_progress_ = uv_now(worker_.loop());
+    if (sent_now > 0)
+        WorkerCounters::add(worker_.counters().bytes_sent, sent_now);
     if (cur_)
         cur_->conn_queued.store(queued_, std::memory_order_relaxed);
     if (result == WriteResult::drained) {

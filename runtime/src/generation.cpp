@@ -9,14 +9,14 @@
 
 namespace dialtone {
 
-Generation::Generation(const Config &config, const std::vector<std::string> &plugin_dirs)
+Generation::Generation(const Config &config, const ServerOptions &options)
     : config_(config) {
     std::vector<std::string> problems;
     auto &registry = PluginRegistry::process();
     // Declared plugins load even when no location uses them, so --check vets them all.
     for (const auto &decl : config.plugins) {
         try {
-            registry.get(decl.name, decl.path, plugin_dirs);
+            registry.get(decl.name, decl.path, options);
         } catch (const StartError &e) {
             problems.push_back(decl.where + ": " + e.what());
         }
@@ -31,7 +31,7 @@ Generation::Generation(const Config &config, const std::vector<std::string> &plu
             if (decl.name == lc.handler)
                 declared = decl.path;
         try {
-            loc.plugin = &registry.get(lc.handler, declared, plugin_dirs);
+            loc.plugin = &registry.get(lc.handler, declared, options);
         } catch (const StartError &e) {
             problems.push_back(lc.handler_where + ": " +
                                lc.section.substr(0, lc.section.rfind('.')) +

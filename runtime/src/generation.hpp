@@ -3,6 +3,8 @@
 // plugins under it.
 #pragma once
 
+#include "dialtone/server.hpp"
+
 #include "dialtone/config.hpp"
 #include "loader.hpp"
 
@@ -26,7 +28,7 @@ class Generation {
   public:
     // Loads plugins and creates every location's instance. Throws StartError listing every
     // problem.
-    Generation(const Config &config, const std::vector<std::string> &plugin_dirs);
+    Generation(const Config &config, const ServerOptions &options);
     ~Generation(); // destroys instances (on_destroy)
     Generation(const Generation &) = delete;
     Generation &operator=(const Generation &) = delete;

@@ -3,6 +3,7 @@
 #include "abi.hpp"
 #include "dialtone/server.hpp"
 
+#include <cstdio>
 #include <dlfcn.h>
 #include <mutex>
 #include <sys/stat.h>
@@ -63,16 +64,49 @@ std::unique_ptr<PluginModule> load_plugin(const std::string &name, const std::st
     return m;
 }
 
+std::unique_ptr<PluginModule> load_in_process(const InProcessPlugin &plugin) {
+    std::string where = "in-process plugin \"" + plugin.name + "\"";
+    if (!plugin.entry)
+        throw StartError(where + ": no entry function");
+    const dt_plugin_t *desc = plugin.entry(host_api());
+    std::string why = check_descriptor(desc, where);
+    if (!why.empty())
+        throw StartError(why);
+    auto m = std::make_unique<PluginModule>();
+    m->name = plugin.name;
+    m->path = where;
+    m->desc = desc;
+    return m;
+}
+
 PluginRegistry &PluginRegistry::process() {
     static PluginRegistry registry;
     return registry;
 }
 
 const PluginModule &PluginRegistry::get(const std::string &name, const std::string &declared,
-                                        const std::vector<std::string> &dirs) {
+                                        const ServerOptions &options) {
     static std::mutex mu;
     std::lock_guard<std::mutex> lock(mu);
+    const std::vector<std::string> &dirs = options.plugin_dirs;
     std::string path = declared;
+    if (path.empty()) {
+        for (const InProcessPlugin &p : options.plugins) {
+            if (p.name != name)
+                continue;
+            // Keyed by entry function: the same plugin registered by several servers of the
+            // process (or again after a reload) is entered once.
+            char key[64];
+            snprintf(key, sizeof key, "in-process:%p", reinterpret_cast<void *>(p.entry));
+            auto it = by_path_.find(key);
+            if (it != by_path_.end())
+                return *it->second;
+            auto m = load_in_process(p);
+            auto &ref = *m;
+            by_path_.emplace(key, std::move(m));
+            return ref;
+        }
+    }
     if (path.empty()) {
         std::string tried;
         for (const auto &dir : dirs) {
@@ -86,7 +120,7 @@ const PluginModule &PluginRegistry::get(const std::string &name, const std::stri
         }
         if (path.empty())
             throw StartError("handler \"" + name +
-                             "\" is not a bundled plugin and no [[plugin]] "
+                             "\" is not a bundled or in-process plugin and no [[plugin]] "
                              "declares it (looked for " +
                              (tried.empty() ? std::string("no folders") : tried) +
                              "); add [[plugin]] name = \"" + name + "\" path = \"...\"");

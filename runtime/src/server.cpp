@@ -19,13 +19,18 @@ namespace dialtone {
 ServerCore::ServerCore(Config config, ServerOptions options)
     : config_(std::move(config)), options_(std::move(options)) {
     set_log_level(config_.log_level);
-    generation_ = std::make_shared<const Generation>(config_, options_.plugin_dirs);
+    generation_ = std::make_shared<const Generation>(config_, options_);
     max_connections_.store(config_.limits.max_connections);
 }
 
 ServerCore::~ServerCore() {
     if (started_) {
         stop();
+        if (external_) {
+            // The application's loop: finish the stop on it (it must not be running now).
+            while (!stopped())
+                uv_run(external_, UV_RUN_ONCE);
+        }
         wait();
     }
     workers_.clear();
@@ -84,6 +89,19 @@ int ServerCore::bind_one(const ListenAddress &a, uint16_t port, std::string &err
 void ServerCore::start() {
     if (started_)
         return;
+    unsigned n = config_.workers ? config_.workers : std::thread::hardware_concurrency();
+    start_workers(n == 0 ? 1 : n, nullptr);
+}
+
+void ServerCore::start_on(uv_loop_t *loop) {
+    if (started_)
+        return;
+    if (!loop)
+        throw StartError("start_on: no loop");
+    start_workers(1, loop);
+}
+
+void ServerCore::start_workers(unsigned n, uv_loop_t *external) {
     // Writes use MSG_NOSIGNAL, but sendfile(2) cannot: a client that vanishes must not kill us.
     struct sigaction old;
     if (sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL)
@@ -96,28 +114,24 @@ void ServerCore::start() {
             throw StartError("server.access_log: cannot open " + config_.access_log + ": " +
                              strerror(errno));
     }
-    unsigned n = config_.workers ? config_.workers : std::thread::hardware_concurrency();
-    if (n == 0)
-        n = 1;
-    for (unsigned i = 0; i < n; ++i)
-        workers_.push_back(std::make_unique<Worker>(*this, i));
-
-    std::vector<int> opened;
+    // Every socket is bound before any worker exists, so a refused address leaves nothing
+    // behind on a loop (the application's, with start_on).
+    std::vector<std::vector<int>> fds(n);
     for (const ListenAddress &a : config_.listen) {
         uint16_t port = a.port;
         for (unsigned i = 0; i < n; ++i) {
             std::string err;
             int fd = bind_one(a, port, err);
             if (fd < 0) {
-                for (int o : opened)
-                    ::close(o);
-                workers_.clear();
+                for (auto &per : fds)
+                    for (int o : per)
+                        ::close(o);
                 std::string host =
                     a.host.find(':') != std::string::npos ? "[" + a.host + "]" : a.host;
                 throw StartError("server.listen: cannot listen on " + host + ":" +
                                  std::to_string(port) + ": " + err);
             }
-            opened.push_back(fd);
+            fds[i].push_back(fd);
             if (port == 0) {
                 sockaddr_storage ss;
                 socklen_t len = sizeof ss;
@@ -126,23 +140,68 @@ void ServerCore::start() {
                                  ? reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_port
                                  : reinterpret_cast<sockaddr_in *>(&ss)->sin_port);
             }
-            workers_[i]->add_listener(fd);
         }
         bound_.push_back({a.host, port});
         std::string host = a.host.find(':') != std::string::npos ? "[" + a.host + "]" : a.host;
         DT_LOG(LogLevel::info, "listening on %s:%u", host.c_str(), port);
     }
+    for (unsigned i = 0; i < n; ++i) {
+        workers_.push_back(std::make_unique<Worker>(*this, i, external));
+        for (int fd : fds[i])
+            workers_.back()->add_listener(fd);
+    }
+    started_wall_ = std::chrono::system_clock::now();
+    started_ms_ = uv_hrtime() / 1000000;
+    external_ = external;
     for (auto &w : workers_)
         w->start();
     started_ = true;
-    DT_LOG(LogLevel::info, "dialtone %s started: %u worker(s)", DIALTONE_VERSION, n);
+    if (external)
+        DT_LOG(LogLevel::info, "dialtone %s started on the application's loop", DIALTONE_VERSION);
+    else
+        DT_LOG(LogLevel::info, "dialtone %s started: %u worker(s)", DIALTONE_VERSION, n);
+}
+
+void ServerCore::worker_finished() {
+    if (finished_workers_.fetch_add(1, std::memory_order_acq_rel) + 1 != workers_.size())
+        return;
+    stopped_.store(true, std::memory_order_release);
+    if (options_.on_stopped)
+        options_.on_stopped();
+}
+
+ServerStats ServerCore::stats() const {
+    ServerStats s;
+    s.started = started_wall_;
+    s.uptime = std::chrono::milliseconds(started_ ? uv_hrtime() / 1000000 - started_ms_ : 0);
+    s.max_connections = max_connections_.load(std::memory_order_relaxed);
+    for (const auto &w : workers_) {
+        const WorkerCounters &c = w->counters();
+        auto get = [](const std::atomic<uint64_t> &v) { return v.load(std::memory_order_relaxed); };
+        s.workers.push_back({w->index(), get(c.connections), get(c.accepted), get(c.requests),
+                             get(c.active), get(c.suspended), get(c.bytes_sent)});
+    }
+    return s;
+}
+
+WorkerStats ServerStats::total() const {
+    WorkerStats t;
+    for (const WorkerStats &w : workers) {
+        t.connections += w.connections;
+        t.accepted += w.accepted;
+        t.requests += w.requests;
+        t.active += w.active;
+        t.suspended += w.suspended;
+        t.bytes_sent += w.bytes_sent;
+    }
+    return t;
 }
 
 void ServerCore::reload(const Config &config) {
     // Plugins load and instances are created here, on the caller's thread; connections keep
     // the generation they were accepted under, so in-flight requests finish on the old one and
     // its instances are destroyed when its last connection closes.
-    auto next = std::make_shared<const Generation>(config, options_.plugin_dirs);
+    auto next = std::make_shared<const Generation>(config, options_);
     if (config.listen.size() != config_.listen.size() || config.workers != config_.workers)
         DT_LOG(LogLevel::warn, "reload: server.listen and server.workers take effect only after a "
                                "restart; keeping the running ones");
@@ -191,6 +250,9 @@ Server::Server(Config config, ServerOptions options)
 
 Server::~Server() = default;
 void Server::start() { impl_->start(); }
+void Server::start_on(uv_loop_t *loop) { impl_->start_on(loop); }
+bool Server::stopped() const { return impl_->stopped(); }
+ServerStats Server::stats() const { return impl_->stats(); }
 std::vector<ListenAddress> Server::bound_addresses() const { return impl_->bound(); }
 void Server::stop() { impl_->stop(); }
 void Server::reload(const Config &config) { impl_->reload(config); }
@@ -198,7 +260,7 @@ void Server::wait() { impl_->wait(); }
 const Config &Server::config() const { return impl_->config(); }
 
 void check_config(const Config &config, const ServerOptions &options) {
-    Generation generation(config, options.plugin_dirs);
+    Generation generation(config, options);
 }
 
 } // namespace dialtone

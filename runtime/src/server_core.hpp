@@ -5,6 +5,7 @@
 #include "generation.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 
@@ -29,8 +30,13 @@ class ServerCore {
     int access_log_fd() const { return access_fd_; }
 
     void start();
+    void start_on(uv_loop_t *loop);
     void stop();
     void wait();
+    bool stopped() const { return stopped_.load(std::memory_order_acquire); }
+    ServerStats stats() const;
+    // A worker closed its last handle (on its thread). The last one runs on_stopped.
+    void worker_finished();
     // Builds a new generation from `config` and makes it current; throws StartError (the old
     // generation keeps serving).
     void reload(const Config &config);
@@ -42,6 +48,7 @@ class ServerCore {
 
   private:
     int bind_one(const ListenAddress &a, uint16_t port, std::string &err);
+    void start_workers(unsigned n, uv_loop_t *external);
 
     Config config_;
     ServerOptions options_;
@@ -54,6 +61,11 @@ class ServerCore {
     int access_fd_ = -1;
     bool started_ = false;
     bool joined_ = false;
+    uv_loop_t *external_ = nullptr;
+    std::atomic<unsigned> finished_workers_{0};
+    std::atomic<bool> stopped_{false};
+    std::chrono::system_clock::time_point started_wall_;
+    uint64_t started_ms_ = 0; // uv_hrtime()/1e6 at start
 };
 
 } // namespace dialtone

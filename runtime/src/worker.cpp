@@ -22,21 +22,25 @@ thread_local Worker *t_current = nullptr;
 
 Worker *Worker::current() { return t_current; }
 
-Worker::Worker(ServerCore &server, unsigned index)
-    : server_(server), index_(index), read_buf_(new char[read_buffer_size]) {
-    uv_loop_init(&loop_);
-    uv_async_init(&loop_, &async_, on_async);
+Worker::Worker(ServerCore &server, unsigned index, uv_loop_t *external)
+    : server_(server), index_(index), loop_(external ? external : &own_loop_),
+      external_(external != nullptr), read_buf_(new char[read_buffer_size]) {
+    if (!external_)
+        uv_loop_init(&own_loop_);
+    uv_async_init(loop_, &async_, on_async);
     async_.data = this;
-    uv_timer_init(&loop_, &tick_);
+    uv_timer_init(loop_, &tick_);
     tick_.data = this;
-    uv_timer_init(&loop_, &pause_);
+    uv_timer_init(loop_, &pause_);
     pause_.data = this;
 }
 
 Worker::~Worker() {
     join();
+    if (external_)
+        return; // the application's loop: it closes it
     // The loop ran to completion: every handle is closed.
-    int rc = uv_loop_close(&loop_);
+    int rc = uv_loop_close(&own_loop_);
     if (rc != 0)
         DT_LOG(LogLevel::error, "worker %u: loop closed with live handles", index_);
 }
@@ -45,7 +49,7 @@ void Worker::add_listener(int fd) {
     auto l = std::make_unique<Listener>();
     l->fd = fd;
     l->worker = this;
-    uv_poll_init_socket(&loop_, &l->poll, fd);
+    uv_poll_init_socket(loop_, &l->poll, fd);
     l->poll.data = l.get();
     listeners_.push_back(std::move(l));
 }
@@ -54,7 +58,10 @@ void Worker::start() {
     for (auto &l : listeners_)
         uv_poll_start(&l->poll, UV_READABLE, on_accept);
     uv_timer_start(&tick_, on_tick, 1000, 1000);
-    thread_ = std::thread([this] { run(); });
+    if (external_)
+        t_current = this; // the application's thread runs the loop
+    else
+        thread_ = std::thread([this] { run(); });
 }
 
 void Worker::join() {
@@ -64,7 +71,7 @@ void Worker::join() {
 
 void Worker::run() {
     t_current = this;
-    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_run(loop_, UV_RUN_DEFAULT);
     flush_access_log();
 }
 
@@ -152,6 +159,7 @@ void Worker::accept_from(Listener &l) {
 }
 
 void Worker::adopt(int fd, const sockaddr_storage &peer, socklen_t peer_len) {
+    WorkerCounters::add(counters_.accepted, 1);
     bool admitted = server_.open_connection();
     auto *c = new Connection(*this, fd, peer, peer_len, server_.generation());
     c->start();
@@ -171,7 +179,7 @@ RequestTimer *Worker::acquire_timer() {
         return t;
     }
     auto *t = new RequestTimer{};
-    uv_timer_init(&loop_, &t->handle);
+    uv_timer_init(loop_, &t->handle);
     t->handle.data = t;
     return t;
 }
@@ -195,6 +203,7 @@ void Worker::connection_opened(Connection *c) {
         conns_->prev = c;
     conns_ = c;
     ++conn_count_;
+    WorkerCounters::add(counters_.connections, 1);
 }
 
 void Worker::connection_closed(Connection *c) {
@@ -205,6 +214,7 @@ void Worker::connection_closed(Connection *c) {
     if (c->next)
         c->next->prev = c->prev;
     --conn_count_;
+    WorkerCounters::sub(counters_.connections, 1);
     if (c->counted)
         server_.connection_closed();
     if (draining_ && conn_count_ == 0)
@@ -215,7 +225,7 @@ void Worker::begin_stop() {
     if (draining_)
         return;
     draining_ = true;
-    grace_deadline_ = uv_now(&loop_) + server_.generation()->config().timeouts.grace_ms;
+    grace_deadline_ = uv_now(loop_) + server_.generation()->config().timeouts.grace_ms;
     for (auto &l : listeners_) {
         uv_poll_stop(&l->poll);
         uv_close(reinterpret_cast<uv_handle_t *>(&l->poll), nullptr);
@@ -248,13 +258,24 @@ void Worker::finish_stop() {
         stopped_ = true;
     }
     drain_inbox(); // tasks posted before the stop still run (they hold request references)
-    uv_close(reinterpret_cast<uv_handle_t *>(&async_), nullptr);
+    // The async handle is the worker's last: once it is closed nothing of ours is left on the
+    // loop (listeners, connections, timers closed before it, in order).
+    uv_close(reinterpret_cast<uv_handle_t *>(&async_), [](uv_handle_t *h) {
+        auto *w = static_cast<Worker *>(h->data);
+        if (w->external_) {
+            w->flush_access_log();
+            if (t_current == w)
+                t_current = nullptr;
+        }
+        w->finished_.store(true, std::memory_order_release);
+        w->server_.worker_finished();
+    });
 }
 
 void Worker::on_tick(uv_timer_t *h) {
     auto *w = static_cast<Worker *>(h->data);
     w->flush_access_log();
-    if (w->draining_ && uv_now(&w->loop_) >= w->grace_deadline_) {
+    if (w->draining_ && uv_now(w->loop_) >= w->grace_deadline_) {
         if (w->conn_count_ > 0)
             DT_LOG(LogLevel::warn, "worker %u: grace period over, aborting %zu connection(s)",
                    w->index_, w->conn_count_);

@@ -21,9 +21,24 @@ class Connection;
 class ServerCore;
 struct RequestTimer;
 
+// Live counters of one worker. Written only by the worker's own thread (a load and a store,
+// no locked instruction on the hot path); read by any thread.
+struct WorkerCounters {
+    std::atomic<uint64_t> connections{0}, accepted{0}, requests{0}, active{0}, suspended{0},
+        bytes_sent{0};
+    static void add(std::atomic<uint64_t> &c, uint64_t n) {
+        c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+    static void sub(std::atomic<uint64_t> &c, uint64_t n) {
+        c.store(c.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
+    }
+};
+
 class Worker {
   public:
-    Worker(ServerCore &server, unsigned index);
+    // With `external` the worker runs on that loop, owned and run by the application, on the
+    // thread that calls start() (no thread of its own); otherwise on its own loop and thread.
+    Worker(ServerCore &server, unsigned index, uv_loop_t *external = nullptr);
     ~Worker();
     Worker(const Worker &) = delete;
     Worker &operator=(const Worker &) = delete;
@@ -50,7 +65,12 @@ class Worker {
     bool on_own_thread() const { return current() == this; }
     // The worker whose thread is calling, or nullptr on any other thread.
     static Worker *current();
-    uv_loop_t *loop() { return &loop_; }
+    uv_loop_t *loop() { return loop_; }
+    // Owner thread writes, any thread reads.
+    WorkerCounters &counters() { return counters_; }
+    const WorkerCounters &counters() const { return counters_; }
+    // True once the worker closed its last handle (its loop has nothing of ours left).
+    bool finished() const { return finished_.load(std::memory_order_acquire); }
     ServerCore &server() { return server_; }
     unsigned index() const { return index_; }
     bool draining() const { return draining_; }
@@ -93,7 +113,11 @@ class Worker {
 
     ServerCore &server_;
     unsigned index_;
-    uv_loop_t loop_;
+    uv_loop_t own_loop_;
+    uv_loop_t *loop_;
+    bool external_;
+    std::atomic<bool> finished_{false};
+    alignas(64) WorkerCounters counters_;
     uv_async_t async_;
     uv_timer_t tick_;  // once a second: clock, access log, grace period
     uv_timer_t pause_; // accept back-off after EMFILE

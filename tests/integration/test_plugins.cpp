@@ -2,6 +2,8 @@
 // a message that points at the problem, and compatible plugins load.
 #include "test_support.hpp"
 
+#include <dialtone/plugin.h>
+
 using namespace dialtone::test;
 using Catch::Matchers::Contains;
 
@@ -37,7 +39,9 @@ TEST_CASE("a plugin built for another ABI major is refused with its path and bot
     ProcessResult run = expect_refusal(one_plugin("wrong_abi"));
     CHECK_THAT(run.err, Contains(plugin_path("wrong_abi")));
     CHECK_THAT(run.err, Contains("built for plugin ABI 99.0"));
-    CHECK_THAT(run.err, Contains("this host speaks 1.0"));
+    CHECK_THAT(run.err, Contains("this host speaks " + std::to_string(DT_ABI_MAJOR) + "." +
+                                 std::to_string(DT_ABI_MINOR)));
+    CHECK_THAT(run.err, Contains("rebuild the plugin against dialtone/plugin.h 1.x"));
 }
 
 TEST_CASE("a plugin without a dt_plugin_entry symbol is refused with its path and the symbol name",

@@ -1,5 +1,9 @@
 /*
- * dialtone/plugin.h — the dialtone plugin ABI, version 1.
+ * dialtone/plugin.h — the dialtone plugin ABI, version 1.1.
+ *
+ * History: 1.0 the first release; 1.1 adds server_stats (live counters for status pages) at the
+ * end of dt_api_t. Every released header is kept under tests/abi/ in dialtone's sources, and a
+ * plugin built against each keeps loading in every later 1.x host.
  *
  * This file is the whole contract between the dialtone runtime (the host) and a content-handler
  * plugin. It is pure C99, depends only on <stddef.h> and <stdint.h>, and compiles as C++.
@@ -39,7 +43,7 @@ extern "C" {
 #endif
 
 #define DT_ABI_MAJOR 1
-#define DT_ABI_MINOR 0
+#define DT_ABI_MINOR 1
 
 /* Marks the one symbol a plugin exports. Build plugins with -fvisibility=hidden. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -116,6 +120,29 @@ typedef struct dt_str {
 typedef struct dt_req dt_req_t;       /* one HTTP request and its response */
 typedef struct dt_config dt_config_t; /* one location's settings table for one plugin */
 typedef uint64_t dt_timer_id_t;       /* 0 is never a valid id */
+
+/* Live counters of one worker (since ABI 1.1). The caller sets `size` to sizeof(dt_worker_stats_t)
+ * before the call; the host fills the members that fit in `size` (and zeroes none beyond). */
+typedef struct dt_worker_stats {
+    uint32_t size;
+    uint32_t index;       /* the worker's number, 0.. */
+    uint64_t connections; /* open now */
+    uint64_t accepted;    /* connections taken since the start (including refused ones) */
+    uint64_t requests;    /* requests answered since the start (every status) */
+    uint64_t active;      /* requests in progress now, suspended ones included */
+    uint64_t suspended;   /* of those, requests whose handler returned DT_SUSPENDED */
+    uint64_t bytes_sent;  /* bytes written to clients since the start (heads and bodies) */
+} dt_worker_stats_t;
+
+/* The server a request belongs to (since ABI 1.1). `size` as for dt_worker_stats_t. */
+typedef struct dt_server_stats {
+    uint32_t size;
+    uint32_t workers;         /* how many workers (and dt_worker_stats_t entries) there are */
+    uint64_t started_unix_ms; /* wall-clock start time, ms since 1970 */
+    uint64_t uptime_ms;       /* monotonic time since the start */
+    uint64_t max_connections; /* the configured limit, over all workers */
+    const char *version;      /* the runtime's version, e.g. "0.2.0": static storage */
+} dt_server_stats_t;
 
 /* Callbacks a plugin passes to the host. `req` is valid for the duration of the call. */
 typedef void (*dt_release_cb)(void *arg);
@@ -283,6 +310,17 @@ typedef struct dt_api {
      * be NULL and may run on any worker thread. Threads: any thread. */
     int (*req_send_file_ref)(dt_req_t *req, int fd, uint64_t offset, uint64_t len,
                              dt_release_cb release, void *arg);
+
+    /* ---- Since ABI 1.1: check api->size (or api->abi_minor >= 1) before using these ------ */
+
+    /* Live counters of the server `req` arrived on, for status pages and metrics. Fills
+     * `*server` (may be NULL) and the first `max_workers` entries of `workers` (may be NULL
+     * when max_workers is 0); set each struct's `size` first. Returns the number of workers,
+     * which may exceed max_workers (call again with more room), or DT_EINVAL. Each counter is
+     * read atomically but the set is not one instant: the workers keep running.
+     * Ownership: the caller's structs; `version` is static. Threads: a hook or callback of req. */
+    int (*server_stats)(dt_req_t *req, dt_server_stats_t *server, dt_worker_stats_t *workers,
+                        uint32_t max_workers);
 } dt_api_t;
 
 /* ---------------------------------------------------------------------------------------------

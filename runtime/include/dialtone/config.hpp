@@ -75,6 +75,14 @@ class ConfigError : public std::runtime_error {
     std::vector<std::string> problems_;
 };
 
+// A location's plugin settings for a Config built in code, from the text of a TOML table
+// (`root = "www"` and so on, as under [location.<handler>] in a file). Relative paths resolve
+// against `dir`; `name` stands for the file in messages. Throws ConfigError on bad TOML (the
+// plugin checks the keys when the server creates its instance).
+std::shared_ptr<const PluginSettings> parse_plugin_settings(const std::string &toml,
+                                                            const std::string &dir = ".",
+                                                            const std::string &name = "settings");
+
 // Reads and validates a TOML config file. Throws ConfigError listing every problem.
 Config load_config_file(const std::string &path);
 // The same for TOML text; `path` names it in messages and sets the base folder.

@@ -1,17 +1,30 @@
-// The dialtone server: listeners, worker threads (one libuv loop each), plugins and locations.
-// An embedding application builds a Config (load_config_file or in code), then:
+// The dialtone server: listeners, workers (one libuv loop each), plugins and locations.
+// An embedding application builds a Config (load_config_file, load_config_text or in code),
+// then either runs it on worker threads of its own:
 //     dialtone::Server server(std::move(config), {.plugin_dirs = {...}});
-//     server.start();          // binds, starts workers; throws StartError
+//     server.start();          // binds, starts the workers; throws StartError
 //     ...                      // server.stop() from any thread, e.g. a signal handler's loop
 //     server.wait();
+// or single-threaded on a libuv loop the application owns and runs (examples/embed):
+//     server.start_on(loop);   // on the thread that runs `loop`
+//     uv_run(loop, UV_RUN_DEFAULT);  // serves beside the application's own handles; after
+//                                    // server.stop() the server's handles close and, once the
+//                                    // application closes its own, uv_run returns
 #pragma once
 
 #include "dialtone/config.hpp"
 
+#include <dialtone/plugin.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+typedef struct uv_loop_s uv_loop_t;
 
 namespace dialtone {
 
@@ -23,10 +36,43 @@ class StartError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// A plugin compiled into the application: the same descriptor and entry function as a shared
+// object's (dialtone/plugin.h), registered under a handler name instead of loaded with dlopen.
+// The entry is called once per process and name, with the host's function table.
+struct InProcessPlugin {
+    std::string name;         // the handler name locations use
+    dt_plugin_entry_fn entry; // returns the plugin's static descriptor
+};
+
 struct ServerOptions {
     // Folders searched, in order, for "<handler>.so" when a location names a handler that no
-    // [[plugin]] declares (the bundled plugins).
+    // [[plugin]] declares and no in-process plugin provides (the bundled plugins).
     std::vector<std::string> plugin_dirs;
+    // Handlers compiled into the application. A [[plugin]] declaration of the same name wins.
+    std::vector<InProcessPlugin> plugins;
+    // Called once when the server has stopped: every worker closed its connections and its
+    // handles. With start_on(), on the loop's thread (the loop has nothing of ours left); with
+    // start(), on the last worker's thread, just before it ends. May be empty.
+    std::function<void()> on_stopped;
+};
+
+// Live counters (Server::stats, and the status plugin through dt_api_t.server_stats).
+struct WorkerStats {
+    unsigned index = 0;
+    uint64_t connections = 0; // open now
+    uint64_t accepted = 0;    // connections taken since the start (refused ones too)
+    uint64_t requests = 0;    // requests answered since the start
+    uint64_t active = 0;      // requests in progress now (suspended ones included)
+    uint64_t suspended = 0;   // of those, suspended by their handler
+    uint64_t bytes_sent = 0;  // bytes written to clients since the start
+};
+
+struct ServerStats {
+    std::chrono::system_clock::time_point started; // wall-clock start
+    std::chrono::milliseconds uptime{0};
+    size_t max_connections = 0;
+    std::vector<WorkerStats> workers;
+    WorkerStats total() const; // sums (index 0)
 };
 
 class Server {
@@ -38,8 +84,16 @@ class Server {
     Server(const Server &) = delete;
     Server &operator=(const Server &) = delete;
 
-    // Binds every listener and starts the worker threads. Throws StartError.
+    // Binds every listener and starts config.workers worker threads. Throws StartError.
     void start();
+    // Binds every listener and serves with one worker on `loop`, which the application owns
+    // and runs (config.workers is ignored). Call on the thread that runs `loop`; every hook of
+    // every plugin then runs on that thread, inside the application's uv_run. The server's
+    // handles keep the loop alive until stop() completes (ServerOptions::on_stopped). The
+    // application must not close the loop or destroy the server before that; destroying a
+    // server whose loop is not running (uv_stop) first finishes the stop by running the loop.
+    // Throws StartError.
+    void start_on(uv_loop_t *loop);
     // The addresses actually bound (port 0 resolved), in config order. After start().
     std::vector<ListenAddress> bound_addresses() const;
     // Begins a graceful stop: no new connections; in-flight requests get timeouts.grace_ms,
@@ -53,8 +107,13 @@ class Server {
     // workers need a restart. Throws StartError and changes nothing if the config is refused.
     // Thread-safe: any thread, but not concurrently with itself.
     void reload(const Config &config);
-    // Blocks until every worker has stopped.
+    // Blocks until every worker has stopped. With start_on(): returns at once (the
+    // application's uv_run returns when the stop is complete; see on_stopped).
     void wait();
+    // True once a stop has completed (every worker's handles closed). Thread-safe.
+    bool stopped() const;
+    // Live counters. Thread-safe: any thread, any time after start().
+    ServerStats stats() const;
 
     const Config &config() const;
 
