@@ -153,9 +153,9 @@ void ServerCore::start_workers(unsigned n, uv_loop_t *external) {
     started_wall_ = std::chrono::system_clock::now();
     started_ms_ = uv_hrtime() / 1000000;
     external_ = external;
+    started_ = true; // before the first worker runs: stats() reads it from workers
     for (auto &w : workers_)
         w->start();
-    started_ = true;
     if (external)
         DT_LOG(LogLevel::info, "dialtone %s started on the application's loop", DIALTONE_VERSION);
     else
