@@ -1,5 +1,6 @@
 // A worker: one thread, one libuv loop, its listeners (SO_REUSEPORT sockets: the kernel
-// spreads connections over workers) and the connections accepted on them.
+// spreads connections over workers) and the connections accepted on them. With
+// Server::start_on the loop and the thread are the application's.
 #pragma once
 
 #include "generation.hpp"
