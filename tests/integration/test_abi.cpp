@@ -20,3 +20,14 @@ TEST_CASE("a plugin built against the released 1.0 header loads and serves in th
     CHECK(got.status() == 200);
     CHECK(got.body == "abi 1.0 ok\n");
 }
+
+TEST_CASE("a plugin built against the released 1.1 header uses server_stats in this host",
+          "[integration][plugins][abi]") {
+    const std::string toml = "[server]\nlisten = [\"127.0.0.1:0\"]\nworkers = 2\n\n"
+                             "[[plugin]]\nname = \"v1_1\"\npath = \"@PLUGINS@/v1_1.so\"\n\n"
+                             "[[location]]\nprefix = \"/\"\nhandler = \"v1_1\"\n";
+    HostProcess host(toml);
+    CurlResult got = curl({url(host.port(), "/")});
+    CHECK(got.status() == 200);
+    CHECK(got.body == "abi 1.1 ok: 2 workers\n");
+}
