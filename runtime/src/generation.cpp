@@ -21,10 +21,27 @@ Generation::Generation(const Config &config, const ServerOptions &options)
             problems.push_back(decl.where + ": " + e.what());
         }
     }
-    for (const auto &lc : config.locations) {
+    for (size_t i = 0; i < config.locations.size(); ++i) {
+        const LocationConfig &lc = config.locations[i];
+        // A file's locations were checked when it was read; a config built in code is checked
+        // here, as routing relies on it.
+        std::string name = lc.where.empty() ? "location[" + std::to_string(i) + "]" : lc.where;
+        std::string normal;
+        if (lc.prefix.empty() || lc.prefix[0] != '/' ||
+            http::normalize_path(lc.prefix, normal) != 0 ||
+            (normal != lc.prefix && normal + "/" != lc.prefix)) {
+            problems.push_back(name + ": prefix \"" + lc.prefix +
+                               "\" must be a normalised absolute path such as \"/\" or \"/site\"");
+            continue;
+        }
+        if (lc.handler.empty()) {
+            problems.push_back(name + ": no handler");
+            continue;
+        }
         Location loc;
         loc.prefix = lc.prefix;
-        loc.section = lc.section;
+        loc.section = lc.section.empty() ? "location[" + std::to_string(i) + "]." + lc.handler
+                                         : lc.section;
         loc.settings = lc.settings;
         std::string declared;
         for (const auto &decl : config.plugins)

@@ -205,6 +205,26 @@ TEST_CASE("embedding: settings in code, a bad in-process plugin refused", "[embe
             CHECK_THAT(e.what(), Catch::Contains("code.toml:1:"));
         }
     }
+    SECTION("a location built in code with a prefix routing cannot use is refused") {
+        for (const char *prefix : {"", "app", "/a/../b", "/a//b"}) {
+            dialtone::Config config;
+            config.listen.push_back({"127.0.0.1", 0});
+            dialtone::LocationConfig loc;
+            loc.prefix = prefix;
+            loc.handler = "hello";
+            config.locations.push_back(loc);
+            dialtone::ServerOptions options;
+            options.plugins.push_back({"hello", hello_entry});
+            INFO("prefix \"" << prefix << "\"");
+            try {
+                dialtone::Server server(std::move(config), std::move(options));
+                FAIL("no error");
+            } catch (const dialtone::StartError &e) {
+                CHECK_THAT(e.what(), Catch::Contains("location[0]: prefix \"" +
+                                                     std::string(prefix) + "\" must be"));
+            }
+        }
+    }
     SECTION("an in-process plugin of another ABI major is a StartError naming it") {
         dialtone::Config config = dialtone::load_config_text(
             "[server]\nlisten = [\"127.0.0.1:0\"]\n[[location]]\nprefix = \"/\"\n"
