@@ -377,15 +377,19 @@ Config from_table(const std::shared_ptr<const toml::table> &document, const std:
     return cfg;
 }
 
-Config parse(std::string_view text, const std::string &path) {
-    std::shared_ptr<const toml::table> document;
+// The parsed TOML document, kept whole (settings point into it); a syntax error is a
+// ConfigError at its position.
+std::shared_ptr<const toml::table> parse_document(std::string_view text, const std::string &path) {
     try {
-        document = std::make_shared<const toml::table>(toml::parse(text, path));
+        return std::make_shared<const toml::table>(toml::parse(text, path));
     } catch (const toml::parse_error &e) {
         throw ConfigError(
             {source_position(path, e.source()) + ": " + std::string(e.description())});
     }
-    return from_table(document, path);
+}
+
+Config parse(std::string_view text, const std::string &path) {
+    return from_table(parse_document(text, path), path);
 }
 
 } // namespace
@@ -421,13 +425,7 @@ namespace dialtone {
 std::shared_ptr<const PluginSettings> parse_plugin_settings(const std::string &text,
                                                             const std::string &dir,
                                                             const std::string &name) {
-    std::shared_ptr<const toml::table> document;
-    try {
-        document = std::make_shared<const toml::table>(toml::parse(text, name));
-    } catch (const toml::parse_error &e) {
-        throw ConfigError(
-            {source_position(name, e.source()) + ": " + std::string(e.description())});
-    }
+    std::shared_ptr<const toml::table> document = parse_document(text, name);
     const toml::table &table = *document;
     return std::make_shared<const PluginSettings>(std::move(document), table, name, dir, name);
 }
