@@ -6,6 +6,7 @@
 #include "dialtone/log.hpp"
 #include "generation.hpp"
 #include "http.hpp"
+#include "inbox.hpp"
 #include "plugin_settings.hpp"
 #include "request.hpp"
 #include "server_core.hpp"
@@ -342,13 +343,29 @@ int api_req_finish(dt_req_t *r) { return R(r)->submit(ResponseOp{ResponseOp::fin
 void api_req_retain(dt_req_t *r) { R(r)->retain(); }
 void api_req_release(dt_req_t *r) { R(r)->release(); }
 
+// Removes `id` from the request's pending timers; false if it was not there (ran, stopped,
+// or cancelled with the request).
+bool take_pending_timer(Request *q, dt_timer_id_t id) {
+    std::lock_guard<std::mutex> lock(q->mu);
+    auto &ids = q->pending_timer_ids;
+    for (size_t i = 0; i < ids.size(); ++i) {
+        if (ids[i] == id) {
+            ids[i] = ids.back();
+            ids.pop_back();
+            return true;
+        }
+    }
+    return false;
+}
+
 int api_req_resume(dt_req_t *r, dt_req_cb cb, void *arg) {
     Request *q = R(r);
     if (!cb)
         return DT_EINVAL;
     // From a worker thread the continuation runs on that worker (no hop, and the runtime's
     // work spreads over workers); from any other thread, on the connection's own worker.
-    Worker *target = Worker::current() ? Worker::current() : q->worker;
+    Worker *current = Worker::current();
+    Inbox *target = current ? current->inbox().get() : q->inbox.get();
     q->retain();
     auto task = [q, cb, arg] {
         q->run({Continuation::callback, cb, arg});
@@ -356,10 +373,11 @@ int api_req_resume(dt_req_t *r, dt_req_cb cb, void *arg) {
     };
     if (target->post(task))
         return 0;
-    if (target != q->worker && q->worker->post(task))
+    if (target != q->inbox.get() && q->inbox->post(task))
         return 0;
-    // Every worker has stopped (the server is going away): run it here, still one at a time
-    // with the request's other hooks, so the plugin always gets its callback exactly once.
+    // The request's worker has ended (the server is stopping or gone; the request was aborted
+    // when its connection closed): run it here, still one at a time with the request's other
+    // hooks, so that the plugin always gets its callback exactly once.
     task();
     return 0;
 }
@@ -377,49 +395,66 @@ void on_request_timer(uv_timer_t *h) {
     }
     dt_req_cb cb = t->cb;
     void *arg = t->arg;
+    dt_timer_id_t id = t->id;
     q->worker->release_timer(t);
+    if (!take_pending_timer(q, id))
+        return; // stopped from another thread meanwhile
     // Timers are cancelled when the request detaches, so the request is live here.
     q->run({Continuation::timer, cb, arg});
 }
 
-// Owner thread: arms a timer with a known id.
-int arm_timer(Request *q, uint64_t delay_ms, dt_req_cb cb, void *arg, dt_timer_id_t id) {
+// Owner thread: arms a timer that was started `started_ms` (uv_hrtime in ms) ago.
+void arm_timer(Request *q, uint64_t delay_ms, uint64_t started_ms, dt_req_cb cb, void *arg,
+               dt_timer_id_t id) {
     if (!q->conn)
-        return DT_EABORTED;
+        return; // detached before the owner got to it: the timer went with the request
+    uv_loop_t *loop = q->worker->loop();
+    uv_update_time(loop); // the delay counts from the call, not from the loop's cached time
+    uint64_t elapsed = uv_hrtime() / 1000000 - started_ms;
     RequestTimer *t = q->worker->acquire_timer();
     t->req = q;
     t->cb = cb;
     t->arg = arg;
     t->id = id;
-    uv_timer_start(&t->handle, on_request_timer, delay_ms, 0);
+    uv_timer_start(&t->handle, on_request_timer, delay_ms > elapsed ? delay_ms - elapsed : 0, 0);
     q->timers.push_back(t);
-    return 0;
 }
 
 int api_timer_start(dt_req_t *r, uint64_t delay_ms, dt_req_cb cb, void *arg, dt_timer_id_t *id) {
     Request *q = R(r);
     if (!cb)
         return DT_EINVAL;
-    if (q->gone.load(std::memory_order_acquire))
-        return DT_EABORTED;
+    uint64_t started = uv_hrtime() / 1000000;
     dt_timer_id_t tid = q->next_timer_id.fetch_add(1, std::memory_order_relaxed);
+    {
+        std::lock_guard<std::mutex> lock(q->mu);
+        // `gone` is set before the request's timers are cleared under this lock, so a timer
+        // registered here is either seen by that clearing or refused.
+        if (q->gone.load(std::memory_order_acquire))
+            return DT_EABORTED;
+        q->pending_timer_ids.push_back(tid);
+    }
     if (id)
         *id = tid;
-    if (q->worker->on_own_thread())
-        return arm_timer(q, delay_ms, cb, arg, tid);
+    if (q->on_owner_thread()) {
+        arm_timer(q, delay_ms, started, cb, arg, tid);
+        return 0;
+    }
     q->retain();
-    bool posted = q->worker->post([q, delay_ms, cb, arg, tid] {
-        arm_timer(q, delay_ms, cb, arg, tid);
+    bool posted = q->inbox->post([q, delay_ms, started, cb, arg, tid] {
+        arm_timer(q, delay_ms, started, cb, arg, tid);
         q->release();
     });
     if (!posted) {
+        take_pending_timer(q, tid);
         q->release();
         return DT_EABORTED;
     }
     return 0;
 }
 
-int stop_timer(Request *q, dt_timer_id_t id) {
+// Owner thread: disarms the uv timer of `id` if it is armed.
+void disarm_timer(Request *q, dt_timer_id_t id) {
     auto &timers = q->timers;
     for (size_t i = 0; i < timers.size(); ++i) {
         RequestTimer *t = timers[i];
@@ -428,23 +463,27 @@ int stop_timer(Request *q, dt_timer_id_t id) {
         timers[i] = timers.back();
         timers.pop_back();
         q->worker->release_timer(t);
-        return 0;
+        return;
     }
-    return DT_ENOENT;
 }
 
 int api_timer_stop(dt_req_t *r, dt_timer_id_t id) {
     Request *q = R(r);
-    if (q->worker->on_own_thread())
-        return stop_timer(q, id);
-    if (q->gone.load(std::memory_order_acquire))
+    // Once the id leaves the pending list the callback cannot run, whichever thread asks.
+    if (!take_pending_timer(q, id))
         return DT_ENOENT;
+    if (q->on_owner_thread()) {
+        if (q->conn)
+            disarm_timer(q, id);
+        return 0;
+    }
+    // Free the uv timer early rather than let it fire for nothing (best effort).
     q->retain();
-    bool posted = q->worker->post([q, id] {
-        stop_timer(q, id);
-        q->release();
-    });
-    if (!posted)
+    if (!q->inbox->post([q, id] {
+            if (q->conn)
+                disarm_timer(q, id);
+            q->release();
+        }))
         q->release();
     return 0;
 }
@@ -464,7 +503,12 @@ int api_server_stats(dt_req_t *r, dt_server_stats_t *server, dt_worker_stats_t *
     Request *q = Request::from(r);
     if (!q || (max_workers > 0 && !workers))
         return DT_EINVAL;
-    ServerStats s = q->worker->server().stats();
+    // Only from a worker of the request's server, which is then surely alive (a callback run
+    // on a plugin thread after the server stopped gets DT_ESTATE).
+    Worker *w = Worker::current();
+    if (!w || w->inbox()->server() != q->inbox->server())
+        return DT_ESTATE;
+    ServerStats s = w->server().stats();
     if (server) {
         dt_server_stats_t full{};
         full.workers = static_cast<uint32_t>(s.workers.size());

@@ -145,6 +145,11 @@ void Connection::on_poll(uv_poll_t *h, int status, int events) {
         c->on_writable_event();
     if (c->state_ == State::closed)
         return;
+    if (events & UV_PRIORITIZED) {
+        // Urgent data, watched only after the end of input: drop it, or it wakes us forever.
+        char oob;
+        (void)::recv(c->fd_, &oob, 1, MSG_OOB | MSG_DONTWAIT);
+    }
     if (events & UV_READABLE) {
         c->on_readable();
     } else if (events & UV_DISCONNECT) {
@@ -189,21 +194,45 @@ void Connection::on_readable() {
 }
 
 void Connection::on_eof() {
+    // The client half-closed: it sends nothing more, but may still read what we owe it (nc,
+    // HTTP/1.0 clients and health checkers shut down their side after the request). Requests
+    // received whole are answered, then the connection closes; a suspended request is not
+    // aborted for this. The client is gone only on a reset, a failed write or the send timeout.
+    input_ended_ = true;
     switch (state_) {
     case State::processing:
-        if (cur_)
-            abort_request("the client closed the connection");
-        close_now();
+        if (inbuf_.empty())
+            keep_alive_ = false; // this response is the last one
+        update_events();         // stop watching input: it would report the end over and over
+        break;
+    case State::head:
+    case State::body:
+        end_of_input();
         break;
     case State::closing_after_flush:
-        // The client stopped sending; it may still read what we owe it.
-        reading_paused_ = true;
         update_events();
         break;
-    default:
+    case State::lingering:
         close_now();
         break;
+    case State::closed:
+        break;
     }
+}
+
+void Connection::end_of_input() {
+    // Waiting for a request (or the rest of one) that can no longer come.
+    if (cur_)
+        abort_request("the client closed the connection mid-request");
+    keep_alive_ = false;
+    if (queued_ == 0) {
+        close_now();
+        return;
+    }
+    state_ = State::closing_after_flush; // earlier responses still go out
+    inbuf_.clear();
+    update_events();
+    flush();
 }
 
 void Connection::drive(const char *data, size_t len) {
@@ -216,6 +245,10 @@ void Connection::drive(const char *data, size_t len) {
         parse(pending.data(), pending.size());
     }
     driving_ = false;
+    if (input_ended_ && (state_ == State::head || state_ == State::body) && inbuf_.empty()) {
+        end_of_input(); // the last pipelined request was answered or is incomplete
+        return;
+    }
     if (state_ != State::closed)
         flush();
 }
@@ -526,7 +559,8 @@ int Connection::on_message_complete(llhttp_t *p) {
 
 void Connection::dispatch() {
     Request &r = *cur_;
-    keep_alive_ = keep_alive_ && r.keep_alive && !draining_ && !worker_.draining();
+    keep_alive_ = keep_alive_ && r.keep_alive && !draining_ && !worker_.draining() &&
+                  !(input_ended_ && inbuf_.empty());
     r.next_route = 0;
     run_handler();
 }
@@ -787,9 +821,9 @@ void Connection::request_finished() {
     if (r->suspended)
         WorkerCounters::sub(n.suspended, 1);
     log_access(*r);
+    r->gone.store(true, std::memory_order_release); // before the timers go: see timer_start
     r->cancel_timers();
     r->conn = nullptr;
-    r->gone.store(true, std::memory_order_release);
     r->release(); // the runtime's reference
     if (keep_alive_ && !draining_) {
         state_ = State::head;
@@ -822,9 +856,9 @@ void Connection::abort_request(const char *why) {
         notify = r->suspended && !r->finished;
         log = r->head_sent || r->status != 200;
     }
+    r->gone.store(true, std::memory_order_release);
     r->cancel_timers();
     r->conn = nullptr;
-    r->gone.store(true, std::memory_order_release);
     if (log)
         log_access(*r);
     // Exactly once, after any continuation still running on another worker.
@@ -1026,8 +1060,11 @@ void Connection::release_queue() {
 void Connection::update_events() {
     if (state_ == State::closed)
         return;
-    int want = UV_DISCONNECT;
-    if (!reading_paused_)
+    // After the end of input only errors matter: watching for urgent data keeps the socket in
+    // the poll set, so a reset is still reported (as an error), without the end of input waking
+    // the loop again and again.
+    int want = input_ended_ ? UV_PRIORITIZED : UV_DISCONNECT;
+    if (!reading_paused_ && !input_ended_)
         want |= UV_READABLE;
     if (write_blocked_)
         want |= UV_WRITABLE;
@@ -1135,7 +1172,7 @@ void Connection::start_lingering_close() {
     // close, and shutdown does not wait on clients that keep their end open.
     int unread = 0;
     ioctl(fd_, FIONREAD, &unread);
-    if (reading_paused_ || (!linger_needed_ && unread == 0)) {
+    if (input_ended_ || reading_paused_ || (!linger_needed_ && unread == 0)) {
         close_now(); // nothing to drain (or the client already half-closed)
         return;
     }

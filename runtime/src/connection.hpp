@@ -109,6 +109,7 @@ class Connection {
     WriteResult write_out();
     void call_on_writable();
     void on_eof();
+    void end_of_input();
     void update_events();
     void update_timer();
     void start_lingering_close();
@@ -140,6 +141,7 @@ class Connection {
     void keep_tail(const char *data, const char *end);
     bool driving_ = false;
     bool reading_paused_ = false;
+    bool input_ended_ = false; // the client half-closed: no further requests
     bool keep_alive_ = true;
     bool draining_ = false;
     int in_plugin_ = 0;

@@ -1,7 +1,9 @@
 #include "request.hpp"
 
 #include "connection.hpp"
+#include "dialtone/log.hpp"
 #include "http.hpp"
+#include "inbox.hpp"
 #include "worker.hpp"
 
 #include <cstddef>
@@ -29,11 +31,41 @@ void *Arena::alloc(size_t size) {
     return p;
 }
 
-Request::~Request() = default;
+Request::Request(Worker *w) : inbox(w->inbox()), worker(w) { inbox->request_created(); }
+
+Request::~Request() {
+    // Everything that may call into the plugin goes while its instance is surely alive:
+    // release callbacks of operations never applied, then the generation (on_destroy, if this
+    // request held the last reference to it), and only then does the request stop counting as
+    // alive for a server waiting on its plugins.
+    discard_pending();
+    generation.reset();
+    inbox->request_destroyed();
+}
 
 void Request::release() {
-    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) != 1)
+        return;
+    if (Worker::current()) {
         delete this;
+        return;
+    }
+    // A plugin's own thread let go last: the request ends on its worker, or on the thread
+    // destroying the server, so that on_destroy and release callbacks never run here (a
+    // plugin joining its threads in on_destroy would join itself).
+    if (inbox->hand_over([this] { delete this; }))
+        return;
+    // The server is gone and stopped waiting for its plugins long ago: free the request but
+    // not its plugin instances (their on_destroy would run on this thread).
+    DT_LOG(LogLevel::warn, "a request of a stopped server was released after the server's wait "
+                           "for its plugins ended: its plugin instances stay alive");
+    new std::shared_ptr<const Generation>(std::move(generation)); // deliberately leaked
+    delete this;
+}
+
+bool Request::on_owner_thread() const {
+    Worker *w = Worker::current();
+    return w && w->inbox() == inbox;
 }
 
 std::string_view Request::header(std::string_view name) const {
@@ -47,10 +79,12 @@ void Request::cancel_timers() {
     for (RequestTimer *t : timers)
         worker->release_timer(t);
     timers.clear();
+    std::lock_guard<std::mutex> lock(mu);
+    pending_timer_ids.clear();
 }
 
 int Request::submit(ResponseOp op) {
-    bool owner = worker->on_own_thread();
+    bool owner = on_owner_thread();
     bool post = false, head = false;
     std::vector<ResponseOp> earlier; // operations other threads queued before this one
     {
@@ -112,11 +146,14 @@ int Request::submit(ResponseOp op) {
     }
     if (post) {
         retain();
-        if (!worker->post([this] {
+        if (!inbox->post([this] {
                 apply_pending();
                 release();
-            }))
+            })) {
+            // The worker has ended, so the connection is gone: what was queued is not sent.
+            discard_pending();
             release();
+        }
     }
     return 0;
 }
@@ -135,6 +172,17 @@ void Request::apply_pending() {
     }
     for (ResponseOp &op : batch)
         op.discard(); // detached meanwhile
+}
+
+void Request::discard_pending() {
+    std::vector<ResponseOp> batch;
+    {
+        std::lock_guard<std::mutex> lock(mu);
+        batch.swap(ops);
+        ops_bytes = 0;
+    }
+    for (ResponseOp &op : batch)
+        op.discard();
 }
 
 void ResponseOp::discard() {
@@ -195,7 +243,7 @@ void Request::run(Continuation c) {
 
 void Request::run_now(const Continuation &c) {
     // On the owner, the connection defers closing until the plugin returns and flushes after.
-    Connection *owner_conn = worker->on_own_thread() ? conn : nullptr;
+    Connection *owner_conn = on_owner_thread() ? conn : nullptr;
     if (owner_conn)
         owner_conn->enter_plugin();
     bool is_aborted;

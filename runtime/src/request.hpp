@@ -17,6 +17,7 @@
 namespace dialtone {
 
 class Connection;
+class Inbox;
 class Worker;
 struct Location;
 class Generation;
@@ -78,7 +79,7 @@ struct RequestTimer {
 
 class Request {
   public:
-    explicit Request(Worker *worker) : worker(worker) {}
+    explicit Request(Worker *worker); // owner thread
     ~Request();
     Request(const Request &) = delete;
     Request &operator=(const Request &) = delete;
@@ -88,7 +89,12 @@ class Request {
     dt_req_t *c() { return reinterpret_cast<dt_req_t *>(this); }
 
     void retain() { refs.fetch_add(1, std::memory_order_relaxed); }
-    void release(); // frees on the last reference, from any thread
+    // Drops a reference, from any thread. The last one frees the request (and with it maybe
+    // its generation's plugin instances: on_destroy) on a worker thread, or on the thread
+    // destroying the server: never on a thread of a plugin's own.
+    void release();
+    // True on the request's own worker thread (its connection's).
+    bool on_owner_thread() const;
 
     std::string_view target() const { return {hbuf.data(), target_len}; }
     std::string_view header(std::string_view name) const;
@@ -108,6 +114,9 @@ class Request {
     int submit(ResponseOp op);
     // Owner thread: applies the operations other threads queued.
     void apply_pending();
+    // Gives back what queued operations hold (release callbacks, descriptors): they will not
+    // be sent.
+    void discard_pending();
 
     // Runs a continuation on the calling worker thread, unless another of this request's
     // continuations is running (on any thread): then it runs right after that one, on that
@@ -121,8 +130,13 @@ class Request {
 
     std::atomic<uint32_t> refs{1}; // the runtime's reference
     std::atomic<bool> gone{false}; // detached from its connection: finished or aborted
-    Worker *worker;                // the owning worker; stable for the request's life
-    Connection *conn = nullptr;    // owner thread only; null once detached
+    // The owning worker's inbox: valid for the request's whole life, also after the worker
+    // and its server are gone (posting then fails). Any thread.
+    std::shared_ptr<Inbox> inbox;
+    // The owning worker: use only on its thread while `conn` is set (the worker may be gone
+    // once the request is detached).
+    Worker *worker;
+    Connection *conn = nullptr; // owner thread only; null once detached
 
     // Request head.
     int method = 0;               // llhttp_method_t
@@ -170,7 +184,10 @@ class Request {
     void *plugin_data = nullptr;
     Arena arena;
 
-    std::vector<RequestTimer *> timers;
+    std::vector<RequestTimer *> timers; // owner thread: armed timers
+    // Under mu: ids of timers started and neither run nor stopped. A timer whose id left this
+    // list (timer_stop from any thread, the request's end) never runs its callback.
+    std::vector<dt_timer_id_t> pending_timer_ids;
     std::atomic<dt_timer_id_t> next_timer_id{1};
 };
 

@@ -4,6 +4,7 @@
 #include "server_core.hpp"
 #include "worker.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <csignal>
@@ -32,6 +33,7 @@ ServerCore::~ServerCore() {
                 uv_run(external_, UV_RUN_ONCE);
         }
         wait();
+        wait_for_plugins();
     }
     workers_.clear();
     if (access_fd_ >= 0)
@@ -231,6 +233,31 @@ void ServerCore::reload(const Config &config) {
 void ServerCore::stop() {
     for (auto &w : workers_)
         w->stop();
+}
+
+void ServerCore::wait_for_plugins() {
+    // Every request has been finished or aborted, but plugins may still hold references on
+    // their own threads (they were told with on_abort). Their instances must outlive those
+    // references and be destroyed on this thread: wait for them, within another grace period
+    // (at least a second: a plugin thread may be in the middle of a slice of work).
+    uint64_t grace = std::max<uint64_t>(generation()->config().timeouts.grace_ms, 1000);
+    uint64_t held = 0;
+    for (auto &w : workers_)
+        held += w->inbox()->live();
+    if (held == 0)
+        return;
+    DT_LOG(LogLevel::info, "waiting up to %llu ms for plugins to release %llu request(s)",
+           static_cast<unsigned long long>(grace), static_cast<unsigned long long>(held));
+    uint64_t deadline = uv_hrtime() / 1000000 + grace;
+    held = 0;
+    for (auto &w : workers_)
+        held += w->inbox()->reap(deadline);
+    if (held > 0)
+        DT_LOG(LogLevel::warn,
+               "plugins still hold %llu request(s) %llu ms after the stop: their instances are "
+               "not destroyed (on_destroy does not run); a plugin must release every request "
+               "soon after on_abort",
+               static_cast<unsigned long long>(held), static_cast<unsigned long long>(grace));
 }
 
 void ServerCore::wait() {

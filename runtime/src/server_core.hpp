@@ -48,6 +48,9 @@ class ServerCore {
 
   private:
     int bind_one(const ListenAddress &a, uint16_t port, std::string &err);
+    // After the workers ended: destroys the requests plugins release meanwhile, waiting up to
+    // timeouts.grace_ms for the last one.
+    void wait_for_plugins();
     void start_workers(unsigned n, uv_loop_t *external);
 
     Config config_;

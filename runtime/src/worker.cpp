@@ -24,15 +24,16 @@ Worker *Worker::current() { return t_current; }
 
 Worker::Worker(ServerCore &server, unsigned index, uv_loop_t *external)
     : server_(server), index_(index), loop_(external ? external : &own_loop_),
-      external_(external != nullptr), read_buf_(new char[read_buffer_size]) {
+      external_(external != nullptr), read_buf_(new char[read_buffer_size]),
+      inbox_(std::make_shared<Inbox>(&async_, &server)) {
     if (!external_)
         uv_loop_init(&own_loop_);
     uv_async_init(loop_, &async_, on_async);
     async_.data = this;
-    uv_timer_init(loop_, &tick_);
-    tick_.data = this;
-    uv_timer_init(loop_, &pause_);
-    pause_.data = this;
+    for (uv_timer_t *t : {&tick_, &pause_, &grace_}) {
+        uv_timer_init(loop_, t);
+        t->data = this;
+    }
 }
 
 Worker::~Worker() {
@@ -75,18 +76,6 @@ void Worker::run() {
     flush_access_log();
 }
 
-bool Worker::post(std::function<void()> task) {
-    std::lock_guard<std::mutex> lock(inbox_mu_);
-    if (stopped_)
-        return false;
-    bool wake = inbox_.empty(); // a send is already on its way otherwise
-    inbox_.push_back(std::move(task));
-    // Under the lock, so the handle cannot be closed between the check and the send.
-    if (wake)
-        uv_async_send(&async_);
-    return true;
-}
-
 void Worker::stop() {
     if (stop_requested_.exchange(true))
         return;
@@ -102,12 +91,7 @@ void Worker::stop() {
 void Worker::on_async(uv_async_t *h) { static_cast<Worker *>(h->data)->drain_inbox(); }
 
 void Worker::drain_inbox() {
-    std::vector<std::function<void()>> tasks;
-    {
-        std::lock_guard<std::mutex> lock(inbox_mu_);
-        tasks.swap(inbox_);
-    }
-    for (auto &t : tasks)
+    for (auto &t : inbox_->take())
         t();
 }
 
@@ -225,7 +209,9 @@ void Worker::begin_stop() {
     if (draining_)
         return;
     draining_ = true;
-    grace_deadline_ = uv_now(loop_) + server_.generation()->config().timeouts.grace_ms;
+    // Connections still busy when the grace period is over are cut then, to the millisecond
+    // configured (not at the next whole-second tick).
+    uv_timer_start(&grace_, on_grace_over, server_.generation()->config().timeouts.grace_ms, 0);
     for (auto &l : listeners_) {
         uv_poll_stop(&l->poll);
         uv_close(reinterpret_cast<uv_handle_t *>(&l->poll), nullptr);
@@ -251,13 +237,12 @@ void Worker::finish_stop() {
         uv_close(reinterpret_cast<uv_handle_t *>(&t->handle),
                  [](uv_handle_t *h) { delete static_cast<RequestTimer *>(h->data); });
     timer_pool_.clear();
-    uv_close(reinterpret_cast<uv_handle_t *>(&tick_), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t *>(&pause_), nullptr);
-    {
-        std::lock_guard<std::mutex> lock(inbox_mu_);
-        stopped_ = true;
-    }
-    drain_inbox(); // tasks posted before the stop still run (they hold request references)
+    for (uv_timer_t *t : {&tick_, &pause_, &grace_})
+        uv_close(reinterpret_cast<uv_handle_t *>(t), nullptr);
+    // Tasks posted before the inbox closed still run (they hold request references); later
+    // posts fail and their callers run or drop the work themselves.
+    for (auto &t : inbox_->close())
+        t();
     // The async handle is the worker's last: once it is closed nothing of ours is left on the
     // loop (listeners, connections, timers closed before it, in order).
     uv_close(reinterpret_cast<uv_handle_t *>(&async_), [](uv_handle_t *h) {
@@ -272,18 +257,17 @@ void Worker::finish_stop() {
     });
 }
 
-void Worker::on_tick(uv_timer_t *h) {
+void Worker::on_tick(uv_timer_t *h) { static_cast<Worker *>(h->data)->flush_access_log(); }
+
+void Worker::on_grace_over(uv_timer_t *h) {
     auto *w = static_cast<Worker *>(h->data);
-    w->flush_access_log();
-    if (w->draining_ && uv_now(w->loop_) >= w->grace_deadline_) {
-        if (w->conn_count_ > 0)
-            DT_LOG(LogLevel::warn, "worker %u: grace period over, aborting %zu connection(s)",
-                   w->index_, w->conn_count_);
-        for (Connection *c = w->conns_; c;) {
-            Connection *next = c->next;
-            c->close_now();
-            c = next;
-        }
+    if (w->conn_count_ > 0)
+        DT_LOG(LogLevel::warn, "worker %u: grace period over, aborting %zu connection(s)",
+               w->index_, w->conn_count_);
+    for (Connection *c = w->conns_; c;) {
+        Connection *next = c->next;
+        c->close_now();
+        c = next;
     }
 }
 

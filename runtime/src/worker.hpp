@@ -4,6 +4,7 @@
 #pragma once
 
 #include "generation.hpp"
+#include "inbox.hpp"
 
 #include <atomic>
 #include <functional>
@@ -58,7 +59,9 @@ class Worker {
 
     // Runs `task` on this worker's thread, in order of posting. Thread-safe: any thread.
     // Returns false once the worker has stopped (the task is dropped).
-    bool post(std::function<void()> task);
+    bool post(std::function<void()> task) { return inbox_->post(std::move(task)); }
+    // The worker's inbox, which outlives it (requests hold it).
+    const std::shared_ptr<Inbox> &inbox() const { return inbox_; }
     // Graceful stop (any thread): stop accepting, close idle connections, abort the rest
     // after the grace period.
     void stop();
@@ -104,6 +107,7 @@ class Worker {
     static void on_accept(uv_poll_t *h, int status, int events);
     static void on_async(uv_async_t *h);
     static void on_tick(uv_timer_t *h);
+    static void on_grace_over(uv_timer_t *h);
     void run();
     void accept_from(Listener &l);
     void drain_inbox();
@@ -122,19 +126,17 @@ class Worker {
     uv_async_t async_;
     uv_timer_t tick_;  // once a second: clock, access log, grace period
     uv_timer_t pause_; // accept back-off after EMFILE
+    uv_timer_t grace_; // stopping: the end of the grace period
     std::thread thread_;
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::unique_ptr<char[]> read_buf_;
 
-    std::mutex inbox_mu_;
-    std::vector<std::function<void()>> inbox_;
-    bool stopped_ = false; // guarded by inbox_mu_
+    std::shared_ptr<Inbox> inbox_;
     std::atomic<bool> stop_requested_{false};
 
     Connection *conns_ = nullptr; // intrusive list
     size_t conn_count_ = 0;
     bool draining_ = false;
-    uint64_t grace_deadline_ = 0;
 
     time_t clock_sec_ = 0;
     char date_line_[64];

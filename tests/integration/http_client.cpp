@@ -203,6 +203,14 @@ void RawClient::close() {
     fd_ = -1;
 }
 
+void RawClient::reset() {
+    if (fd_ < 0)
+        return;
+    linger l{1, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    close();
+}
+
 void RawClient::shutdown_write() {
     if (fd_ >= 0)
         ::shutdown(fd_, SHUT_WR);

@@ -58,6 +58,9 @@ class RawClient {
     bool send(std::string_view data);
     void shutdown_write();
     void close();
+    // Closes with a reset (SO_LINGER 0) rather than a FIN: how a client that is really gone
+    // looks (a FIN only says the client sends nothing more).
+    void reset();
 
     // Reads one response (parsing what is buffered first); nullopt on timeout, close or
     // unparsable bytes. Interim 1xx responses are returned like any other.

@@ -53,13 +53,6 @@ template <class F> bool eventually(F done, std::chrono::milliseconds timeout = 5
     return true;
 }
 
-// Closes with a reset (SO_LINGER 0) rather than a FIN: the other way a client vanishes.
-void reset(RawClient &c) {
-    linger l{1, 0};
-    setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    c.close();
-}
-
 // Reads a response head from `c` and returns its Content-Length (-1 if none arrived in time).
 long long read_head(RawClient &c) {
     auto until = Clock::now() + 5s;
@@ -257,7 +250,7 @@ handler = "suspend"
             REQUIRE(c.connected());
             phase.act(c);
             if (round % 2)
-                reset(c);
+                c.reset();
             else
                 c.close();
         }

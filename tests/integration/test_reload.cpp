@@ -57,7 +57,9 @@ TEST_CASE("a bad config on SIGHUP is refused with its errors and the old one kee
 }
 
 TEST_CASE("a paced transfer in flight finishes across a reload", "[integration][reload][dialup]") {
-    auto site = [](const fs::path &dir) { write_file(dir / "site" / "f.bin", std::string(20000, 'x')); };
+    auto site = [](const fs::path &dir) {
+        write_file(dir / "site" / "f.bin", std::string(20000, 'x'));
+    };
     std::string cfg = "[server]\nlisten = [\"127.0.0.1:0\"]\nworkers = 2\n"
                       "[[location]]\nprefix = \"/slow\"\nhandler = \"dialup\"\n"
                       "[location.dialup]\nroot = \"site\"\nbits_per_second = 160000\n";

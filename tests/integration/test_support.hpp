@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <cctype>
+#include <map>
 #include <optional>
 #include <regex>
 #include <string>
@@ -38,6 +39,16 @@ inline std::optional<HttpResponse> fetch(std::uint16_t port, std::string_view by
     if (!client.send(bytes))
         return std::nullopt;
     return client.read_response(5s, head_request);
+}
+
+// The "key=value" pairs of a stats or answer line.
+inline std::map<std::string, std::string> fields(const std::string &line) {
+    std::map<std::string, std::string> out;
+    std::regex kv(R"((\w+)=(\S+))");
+    for (auto it = std::sregex_iterator(line.begin(), line.end(), kv); it != std::sregex_iterator();
+         ++it)
+        out[(*it)[1]] = (*it)[2];
+    return out;
 }
 
 inline bool matches(const std::string &text, const std::string &pattern) {
