@@ -31,6 +31,19 @@ void *Arena::alloc(size_t size) {
     return p;
 }
 
+namespace {
+
+// Generations whose instances must not be destroyed (see Request::release), kept reachable for
+// the life of the process: deliberately never freed.
+void keep_forever(std::shared_ptr<const Generation> generation) {
+    static std::mutex mu;
+    static auto *kept = new std::vector<std::shared_ptr<const Generation>>;
+    std::lock_guard<std::mutex> lock(mu);
+    kept->push_back(std::move(generation));
+}
+
+} // namespace
+
 Request::Request(Worker *w) : inbox(w->inbox()), worker(w) { inbox->request_created(); }
 
 Request::~Request() {
@@ -59,7 +72,7 @@ void Request::release() {
     // not its plugin instances (their on_destroy would run on this thread).
     DT_LOG(LogLevel::warn, "a request of a stopped server was released after the server's wait "
                            "for its plugins ended: its plugin instances stay alive");
-    new std::shared_ptr<const Generation>(std::move(generation)); // deliberately leaked
+    keep_forever(std::move(generation));
     delete this;
 }
 

@@ -11,12 +11,17 @@
 #include <arpa/inet.h>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <netinet/in.h>
 #include <string>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
 #include <uv.h>
+
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -55,9 +60,73 @@ const dt_plugin_t *hello_entry(const dt_api_t *a) {
     return &hello_plugin;
 }
 
-dt_plugin_t wrong_major = {sizeof(dt_plugin_t), 99, 0, 0, 0, "old", "1", hello_create,
-                           nullptr, nullptr, nullptr, nullptr, {}};
+dt_plugin_t wrong_major = {sizeof(dt_plugin_t), 99,      0,       0,       0,       "old", "1",
+                           hello_create,        nullptr, nullptr, nullptr, nullptr, {}};
 const dt_plugin_t *wrong_entry(const dt_api_t *) { return &wrong_major; }
+
+// ---- An in-process plugin: "keeper" holds its request on a thread of its own, which goes on --
+// ---- using it after the abort, after the stop and maybe after the server is gone -------------
+
+struct Keeper {
+    std::mutex mu;
+    std::condition_variable cv;
+    dt_req_t *held = nullptr; // under mu
+    bool aborted = false;     // under mu
+    std::atomic<bool> destroyed{false};
+    std::thread::id destroyed_on, callback_on;
+    int write_rc = 1;
+} keeper;
+
+int keeper_handle(void *, dt_req_t *req) {
+    api->req_retain(req);
+    std::lock_guard<std::mutex> lock(keeper.mu);
+    keeper.held = req;
+    keeper.cv.notify_all();
+    return DT_SUSPENDED;
+}
+
+void keeper_abort(void *, dt_req_t *) {
+    std::lock_guard<std::mutex> lock(keeper.mu);
+    keeper.aborted = true;
+    keeper.cv.notify_all();
+}
+
+void keeper_destroy(void *) {
+    keeper.destroyed_on = std::this_thread::get_id();
+    keeper.destroyed = true;
+}
+
+const dt_plugin_t keeper_plugin = {
+    DT_PLUGIN_INIT, 0,  0, "keeper", "1", hello_create, keeper_destroy, keeper_handle, nullptr,
+    keeper_abort,   {},
+};
+
+const dt_plugin_t *keeper_entry(const dt_api_t *a) {
+    api = a;
+    return &keeper_plugin;
+}
+
+// The plugin's thread: once the request is aborted, works `notice` longer, then continues it
+// (the callback tries a write) and drops its reference.
+std::thread keeper_thread(std::chrono::milliseconds notice) {
+    return std::thread([notice] {
+        dt_req_t *req;
+        {
+            std::unique_lock<std::mutex> lock(keeper.mu);
+            keeper.cv.wait(lock, [] { return keeper.aborted; });
+            req = keeper.held;
+        }
+        std::this_thread::sleep_for(notice);
+        api->req_resume(
+            req,
+            [](dt_req_t *r, void *) {
+                keeper.callback_on = std::this_thread::get_id();
+                keeper.write_rc = api->req_write(r, "late", 4);
+            },
+            nullptr);
+        api->req_release(req);
+    });
+}
 
 // One GET on a fresh connection; the whole response ("" if the connection failed).
 std::string get(uint16_t port, const std::string &path) {
@@ -240,4 +309,58 @@ TEST_CASE("embedding: settings in code, a bad in-process plugin refused", "[embe
             CHECK_THAT(e.what(), Catch::Contains("built for plugin ABI 99.0"));
         }
     }
+}
+
+TEST_CASE("embedding: a request a plugin thread holds past the stop ends safely, then on_destroy",
+          "[embed][lifecycle]") {
+    // The thread notices the abort late: after the worker has ended, while the server's
+    // destructor waits for plugins (up to max(grace_ms, 1 s)), or after it gave up. Every call
+    // must stay safe (ASan: the resume once reached a freed worker) and on_destroy must run
+    // after the last release, on the thread destroying the server, or not at all.
+    auto notice = GENERATE(200ms, 1500ms);
+    {
+        std::lock_guard<std::mutex> lock(keeper.mu);
+        keeper.held = nullptr;
+        keeper.aborted = false;
+    }
+    keeper.destroyed = false;
+    keeper.write_rc = 1;
+    dialtone::ServerOptions options;
+    options.plugins.push_back({"keeper", keeper_entry});
+    auto server = std::make_unique<dialtone::Server>(
+        dialtone::load_config_text("[server]\nlisten = [\"127.0.0.1:0\"]\nworkers = 1\n"
+                                   "log_level = \"error\"\n[server.timeouts]\ngrace_ms = 100\n"
+                                   "[[location]]\nprefix = \"/\"\nhandler = \"keeper\"\n",
+                                   "keeper.toml"),
+        std::move(options));
+    server->start();
+    uint16_t port = server->bound_addresses().at(0).port;
+    std::string answer = "unset";
+    std::thread client([&] { answer = get(port, "/k"); });
+    {
+        std::unique_lock<std::mutex> lock(keeper.mu);
+        REQUIRE(keeper.cv.wait_for(lock, 5s, [] { return keeper.held != nullptr; }));
+    }
+    std::thread plugin_thread = keeper_thread(notice);
+    server->stop();
+    auto start = std::chrono::steady_clock::now();
+    server.reset();
+    auto waited = std::chrono::steady_clock::now() - start;
+    client.join();
+    CHECK(answer.empty()); // aborted: the connection closed without an answer
+
+    if (notice == 200ms) {
+        CHECK(keeper.destroyed); // after the release, which the destructor waited for
+        CHECK(keeper.destroyed_on == std::this_thread::get_id());
+        CHECK(waited < 1s);
+        plugin_thread.join();
+    } else {
+        CHECK(waited >= 900ms);        // gave up after max(grace_ms, 1 s) ...
+        CHECK_FALSE(keeper.destroyed); // ... and so never destroys the instance
+        plugin_thread.join();          // resumes and releases after the server is gone
+        CHECK_FALSE(keeper.destroyed);
+    }
+    CHECK(keeper.write_rc == DT_EABORTED); // the late callback ran, on the plugin's thread:
+    CHECK(keeper.callback_on != std::thread::id());
+    CHECK(keeper.callback_on != std::this_thread::get_id());
 }
