@@ -227,9 +227,12 @@ struct Cursor {
             return fail("obs-fold or whitespace before a field name");
         if (Step s = token(name, "a field name is not a token"); s != Step::ok)
             return s;
+        if (is_ws(peek()))
+            return fail("whitespace after a field name");
+        if (peek() == '\r' || peek() == '\n')
+            return fail("a field line has no colon");
         if (peek() != ':')
-            return fail(is_ws(peek()) ? "whitespace between a field name and its colon"
-                                      : "a field name is not a token");
+            return fail("a field name is not a token");
         ++pos;
         size_t begin = pos;
         while (!at_end() && is_field_byte(peek()))
