@@ -270,22 +270,45 @@ void Connection::keep_tail(const char *data, const char *end) {
 }
 
 void Connection::parse(const char *data, size_t len) {
+    // llhttp parses only what the framing check passed; the check stops where the head and the
+    // body end, so that llhttp has said what comes next before the check reads it.
     if (len == 0)
         return;
+    const char *end = data + len;
+    while (data < end) {
+        size_t passed = framing_.feed({data, static_cast<size_t>(end - data)});
+        if (passed > 0 && !execute(data, passed, end))
+            return; // a request was dispatched or refused
+        data += passed;
+        if (framing_.status() != 0) {
+            fail_parse(framing_.status(), framing_.reason());
+            return;
+        }
+        if (framing_.holding())
+            break; // an unknown method: the check answers once it is whole
+        if (passed == 0) {
+            // The check waits for llhttp to end the head or the message, and llhttp did not:
+            // the two disagree about the framing.
+            fail_parse(400, "llhttp and the framing check disagree on where a message ends");
+            return;
+        }
+    }
+    update_timer();
+}
+
+bool Connection::execute(const char *data, size_t len, const char *end) {
     parse_data_ = data;
     llhttp_errno_t err = llhttp_execute(&parser_, data, len);
     parse_data_ = nullptr;
     if (err == HPE_OK) {
         keep_tail(data, data + len);
-        update_timer();
-        return;
+        return true;
     }
     if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
         const char *pos = llhttp_get_error_pos(&parser_);
         if (!pos || pos < data || pos > data + len)
             pos = data + len;
         keep_tail(data, pos);
-        size_t rest = static_cast<size_t>(data + len - pos);
         if (err == HPE_PAUSED_UPGRADE)
             llhttp_resume_after_upgrade(&parser_); // upgrades are not supported: carry on
         else
@@ -294,14 +317,16 @@ void Connection::parse(const char *data, size_t len) {
             // After a request asking for an Upgrade, which on_message_complete paused as any
             // other, llhttp reports the upgrade once more when parsing goes on: there is no new
             // request to run, the next bytes are another request (we answered in HTTP/1.1).
-            parse(pos, rest);
-            return;
+            // The framing check read them already: it starts that request again.
+            framing_.next_message();
+            parse(pos, static_cast<size_t>(end - pos));
+            return false;
         }
         // on_message_complete paused the parser: keep the rest for the next request.
-        if (rest)
-            inbuf_.assign(pos, rest);
+        if (pos < end)
+            inbuf_.assign(pos, static_cast<size_t>(end - pos));
         dispatch();
-        return;
+        return false;
     }
     int status = parse_status_ ? parse_status_ : 400;
     // 505 for a well-formed version we do not speak ("HTTP/2.0"); a malformed one ("HTTP/1.x",
@@ -310,6 +335,7 @@ void Connection::parse(const char *data, size_t len) {
     if (err == HPE_INVALID_VERSION && reason && strcmp(reason, "Invalid HTTP version") == 0)
         status = 505;
     fail_parse(status, llhttp_get_error_reason(&parser_));
+    return false;
 }
 
 int Connection::fail_parse(int status, const char *why) {
@@ -393,6 +419,12 @@ int Connection::on_header_field_complete(llhttp_t *p) {
 int Connection::on_header_value(llhttp_t *p, const char *at, size_t len) {
     Connection *c = self(p);
     Request &r = *c->cur_;
+    // llhttp reports a line starting with whitespace as a value with no name before it (the
+    // framing check refuses such lines first).
+    if (r.headers.empty()) {
+        c->parse_status_ = 400;
+        return -1;
+    }
     HeaderRef &h = r.headers.back();
     // obs-fold (RFC 9112 §5.2): llhttp accepts a line break followed by whitespace inside a
     // value and goes on with the value after the line break. A server may reject it; we do
@@ -451,6 +483,8 @@ int Connection::on_headers_complete(llhttp_t *p) {
             te = r.header_value(h);
         else if (http::iequals(name, "expect"))
             expect = r.header_value(h);
+        else if (http::iequals(name, "connection") && http::has_token(r.header_value(h), "close"))
+            r.keep_alive = false; // llhttp 8.1 misses "close" followed by a tab
     }
     if (hosts > 1 || (hosts == 0 && r.http_version >= 11)) {
         c->parse_status_ = 400;
@@ -460,14 +494,12 @@ int Connection::on_headers_complete(llhttp_t *p) {
         c->parse_status_ = 501;
         return -1;
     }
-    // llhttp lets a tab and other controls through in the request-target; RFC 9112 §3.2 has
-    // none (no whitespace, no CTL): 400 rather than a path a plugin might log or echo.
+    // llhttp lets controls, a fragment, raw UTF-8 and other bytes outside RFC 9112 §3.2's
+    // grammar through in the request-target: 400 rather than a path a plugin might log or echo.
     std::string_view target = r.target();
-    for (char ch : target) {
-        if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f) {
-            c->parse_status_ = 400;
-            return -1;
-        }
+    if (!http::valid_target(target)) {
+        c->parse_status_ = 400;
+        return -1;
     }
     // Absolute-form (RFC 9112 §3.2.2) is accepted, but its authority must be the Host header
     // when there is one (HTTP/1.0 may omit it): a target naming another host than the one
@@ -515,16 +547,24 @@ int Connection::on_headers_complete(llhttp_t *p) {
         r.expect_continue = r.http_version >= 11;
     }
 
-    std::string_view path, query;
-    bool has_query;
-    http::split_target(origin_path(r.target()), path, query, has_query);
-    int status = http::normalize_path(path, r.path);
-    if (status != 0) {
-        c->parse_status_ = status;
-        return -1;
+    // Asterisk-form is for a server-wide OPTIONS only (RFC 9112 §3.2.4), which the runtime
+    // answers in dispatch; any other method with it is 400 (normalize_path refuses "*").
+    if (target != "*" || p->method != HTTP_OPTIONS) {
+        std::string_view path, query;
+        bool has_query;
+        http::split_target(origin_path(target), path, query, has_query);
+        int status = http::normalize_path(path, r.path);
+        if (status != 0) {
+            c->parse_status_ = status;
+            return -1;
+        }
     }
 
     bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length);
+    if (p->flags & F_CHUNKED)
+        c->framing_.expect_chunked();
+    else
+        c->framing_.expect_length(has_body ? p->content_length : 0);
     if (has_body) {
         c->state_ = State::body;
         c->last_progress_ = uv_now(c->worker_.loop());
@@ -552,6 +592,7 @@ int Connection::on_body(llhttp_t *p, const char *at, size_t len) {
 int Connection::on_message_complete(llhttp_t *p) {
     Connection *c = self(p);
     c->state_ = State::processing;
+    c->framing_.next_message();
     return HPE_PAUSED; // one request at a time: the rest waits in inbuf_
 }
 
@@ -561,8 +602,30 @@ void Connection::dispatch() {
     Request &r = *cur_;
     keep_alive_ = keep_alive_ && r.keep_alive && !draining_ && !worker_.draining() &&
                   !(input_ended_ && inbuf_.empty());
+    if (r.target() == "*") {
+        answer_server_options();
+        return;
+    }
     r.next_route = 0;
     run_handler();
+}
+
+// "OPTIONS *" asks about the server, not a resource: the runtime answers it, since no location
+// owns "*". Without Allow: the methods a server accepts are its plugins' business and differ
+// by location, so there is no truthful server-wide list (RFC 9110 §9.3.7 makes Allow optional).
+void Connection::answer_server_options() {
+    Request &r = *cur_;
+    {
+        std::lock_guard<std::mutex> lock(r.mu);
+        r.status = 200;
+        r.resp_length = 0;
+        r.head_sent = true;
+        r.finished = true;
+    }
+    start_response(r);
+    r.finish_applied = true;
+    r.conn_queued.store(queued_, std::memory_order_relaxed);
+    after_plugin_call();
 }
 
 void Connection::run_handler() {

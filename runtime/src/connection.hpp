@@ -8,6 +8,7 @@
 // are queued; on_writable runs once the queue drains to kLowWatermark or below.
 #pragma once
 
+#include "framing_check.hpp"
 #include "generation.hpp"
 #include "request.hpp"
 
@@ -93,11 +94,16 @@ class Connection {
     // Feeds bytes to the parser and runs every complete request it can (pipelining).
     void drive(const char *data, size_t len);
     void parse(const char *data, size_t len);
+    // llhttp over [data, data + len), bytes the framing check passed; `end` ends all the bytes
+    // received. False when parsing stops there: a request was dispatched (the rest waits in
+    // inbuf_) or refused.
+    bool execute(const char *data, size_t len, const char *end);
     int fail_parse(int status, const char *why);
     void dispatch();
     void run_handler();
     void handle_verdict(int verdict);
     void respond_error(int status);
+    void answer_server_options();
     void start_response(Request &r);
     void queue_copy(const void *data, size_t len);
     void queue_ref(const void *data, size_t len, dt_release_cb release, void *arg);
@@ -129,8 +135,9 @@ class Connection {
     sockaddr_storage peer_;
     llhttp_t parser_;
     State state_ = State::head;
-    Request *cur_ = nullptr; // the request being parsed or served; holds the runtime's ref
-    int parse_status_ = 0;   // HTTP status a parser callback asked for
+    Request *cur_ = nullptr;     // the request being parsed or served; holds the runtime's ref
+    int parse_status_ = 0;       // HTTP status a parser callback asked for
+    http::FramingCheck framing_; // what llhttp 8.1 lets through: checked before it parses
     bool field_done_ = true;
     size_t head_bytes_ = 0;
     std::string inbuf_;                 // received bytes not parsed yet (pipelined requests)

@@ -1,6 +1,8 @@
 #include "http.hpp"
 
+#include <arpa/inet.h>
 #include <cstdio>
+#include <netinet/in.h>
 
 namespace dialtone::http {
 
@@ -12,8 +14,6 @@ void split_target(std::string_view target, std::string_view &path, std::string_v
     query = has_query ? target.substr(q + 1) : std::string_view();
 }
 
-namespace {
-
 int hex_value(char c) {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -23,6 +23,8 @@ int hex_value(char c) {
         return c - 'A' + 10;
     return -1;
 }
+
+namespace {
 
 bool valid_utf8(std::string_view s) {
     size_t i = 0;
@@ -242,13 +244,126 @@ size_t format_http_date(time_t t, char *buf) {
                                         g.tm_year + 1900, g.tm_hour, g.tm_min, g.tm_sec));
 }
 
-bool valid_host(std::string_view host) {
-    for (char ch : host) {
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-        if (!ok && std::string_view("-._~!$&'()*+,;=:[]%").find(ch) == std::string_view::npos)
+namespace {
+
+bool is_unreserved(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
+bool is_sub_delim(char c) {
+    return std::string_view("!$&'()*+,;=").find(c) != std::string_view::npos;
+}
+
+// Whether s[i] begins a valid %XX escape.
+bool pct_encoded_at(std::string_view s, size_t i) {
+    return i + 2 < s.size() && s[i] == '%' && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0;
+}
+
+// The bytes allowed in `s` (RFC 3986): unreserved, sub-delims, %XX and those in `extra`.
+bool uri_chars(std::string_view s, std::string_view extra) {
+    for (size_t i = 0; i < s.size(); ++i) {
+        char c = s[i];
+        if (c == '%') {
+            if (!pct_encoded_at(s, i))
+                return false;
+            i += 2;
+        } else if (!is_unreserved(c) && !is_sub_delim(c) &&
+                   extra.find(c) == std::string_view::npos) {
             return false;
+        }
     }
     return true;
+}
+
+// IP-literal's inside (RFC 3986 §3.2.2): an IPv6 address or IPvFuture. Zone identifiers
+// (RFC 6874) are not accepted: they mean nothing to a server.
+bool valid_ip_literal(std::string_view inside) {
+    if (!inside.empty() && (inside[0] == 'v' || inside[0] == 'V')) {
+        size_t dot = inside.find('.');
+        if (dot == std::string_view::npos || dot < 2 || dot + 1 == inside.size())
+            return false;
+        for (char c : inside.substr(1, dot - 1))
+            if (hex_value(c) < 0)
+                return false;
+        for (char c : inside.substr(dot + 1))
+            if (!is_unreserved(c) && !is_sub_delim(c) && c != ':')
+                return false;
+        return true;
+    }
+    char text[INET6_ADDRSTRLEN];
+    if (inside.empty() || inside.size() >= sizeof text)
+        return false;
+    inside.copy(text, inside.size());
+    text[inside.size()] = '\0';
+    in6_addr addr;
+    return inet_pton(AF_INET6, text, &addr) == 1;
+}
+
+bool valid_port(std::string_view port) {
+    if (port.size() > 5)
+        return false;
+    unsigned value = 0;
+    for (char c : port) {
+        if (c < '0' || c > '9')
+            return false;
+        value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    return value <= 65535;
+}
+
+// path-abempty ["?" query] (RFC 3986 §3.3, §3.4).
+bool valid_path_and_query(std::string_view s) {
+    size_t q = s.find('?');
+    return uri_chars(s.substr(0, q), ":@/") &&
+           (q == std::string_view::npos || uri_chars(s.substr(q + 1), ":@/?"));
+}
+
+} // namespace
+
+bool valid_host(std::string_view host) {
+    if (host.empty())
+        return true;
+    std::string_view port;
+    bool has_port = false;
+    if (host[0] == '[') {
+        size_t close = host.find(']');
+        if (close == std::string_view::npos || !valid_ip_literal(host.substr(1, close - 1)))
+            return false;
+        std::string_view rest = host.substr(close + 1);
+        if (!rest.empty() && rest[0] != ':')
+            return false;
+        has_port = !rest.empty();
+        port = has_port ? rest.substr(1) : rest;
+    } else {
+        // reg-name has no ':', so the first one begins the port ("a:80:80" has a bad port).
+        size_t colon = host.find(':');
+        std::string_view name = host.substr(0, colon);
+        if (name.empty() || !uri_chars(name, ""))
+            return false;
+        has_port = colon != std::string_view::npos;
+        port = has_port ? host.substr(colon + 1) : std::string_view();
+    }
+    return !has_port || valid_port(port);
+}
+
+bool valid_target(std::string_view target) {
+    if (target == "*")
+        return true;
+    if (!target.empty() && target[0] == '/')
+        return valid_path_and_query(target);
+    for (std::string_view scheme : {"http://", "https://"}) {
+        if (target.size() >= scheme.size() && iequals(target.substr(0, scheme.size()), scheme)) {
+            std::string_view rest = target.substr(scheme.size());
+            size_t end = rest.find_first_of("/?");
+            std::string_view authority = rest.substr(0, end);
+            // An '@' is refused by valid_host: userinfo is an error in http URIs.
+            if (authority.empty() || !valid_host(authority))
+                return false;
+            return end == std::string_view::npos || valid_path_and_query(rest.substr(end));
+        }
+    }
+    return false;
 }
 
 bool iequals(std::string_view a, std::string_view b) {

@@ -29,10 +29,24 @@ std::string_view reason_phrase(int status);
 // Writes an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT", 29 chars) into buf (>= 30 bytes).
 size_t format_http_date(time_t t, char *buf);
 
-// Whether a Host header value is a uri-host with an optional port (RFC 9110 §7.2, RFC 3986):
-// reg-name characters, an IP literal in brackets, no spaces or controls. Empty is allowed
-// (HTTP/1.1 permits an empty Host for URIs without an authority).
+// Whether a Host header value is `uri-host [":" port]` (RFC 9110 §7.2, RFC 3986 §3.2.2): a
+// reg-name (unreserved, sub-delims, %XX) or an IP literal in brackets ("[::1]", IPvFuture),
+// then an optional port of at most 65535. Empty is allowed: it is the Host for a target URI
+// without an authority (RFC 9110 §7.2). An empty port ("a:") is allowed, as RFC 3986's
+// `port = *DIGIT` allows it and RFC 9110 §4.2.3 treats it as the default port; an empty host
+// with a port (":80") is not (RFC 9110 §4.2.1: an http URI with an empty host is invalid).
 bool valid_host(std::string_view host);
+
+// Whether a request-target has RFC 9112 §3.2's grammar: origin-form (absolute-path ["?" query]),
+// absolute-form with an http or https scheme, a non-empty authority that valid_host accepts and
+// no userinfo (RFC 9110 §4.2.4), or asterisk-form ("*"). Path and query bytes are RFC 3986's
+// pchar, '/' and (in the query) '?'; '%' must begin %XX. So a fragment ('#'), whitespace,
+// controls, raw bytes >= 0x80 and `"<>\^`{|}` are refused. Authority-form is not a target
+// this server accepts (CONNECT is refused before).
+bool valid_target(std::string_view target);
+
+// The value of a hexadecimal digit, or -1.
+int hex_value(char c);
 
 // Case-insensitive ASCII comparison.
 bool iequals(std::string_view a, std::string_view b);

@@ -1,5 +1,6 @@
 // Malformed requests and request-smuggling defences: each gets its status (400, or 501 for a
-// transfer coding the server does not implement) and a close, and the server keeps serving.
+// method or a transfer coding the server does not implement) and a close, and the server keeps
+// serving.
 #include "test_support.hpp"
 
 using namespace dialtone::test;
@@ -22,6 +23,37 @@ void expect_rejected(std::uint16_t port, const std::string &bytes, int status) {
     auto next = fetch(port, get("/still-serving"));
     REQUIRE(next);
     CHECK(next->status == 200);
+}
+
+struct Shape {
+    const char *name;
+    std::string bytes;
+    int status;
+};
+
+// Sends each shape on a fresh connection, at once and then one byte a read (the checks carry
+// their state across reads): each gets `status`, never reaches echo, and the connection closes.
+void expect_refused_before_plugins(std::uint16_t port, const std::vector<Shape> &shapes) {
+    for (bool trickle : {false, true}) {
+        for (const Shape &shape : shapes) {
+            INFO(shape.name << (trickle ? ", one byte a read" : ""));
+            RawClient client(port);
+            if (trickle) {
+                for (char ch : shape.bytes) {
+                    if (!client.send(std::string(1, ch)))
+                        break; // refused mid-way: the server may have closed already
+                    std::this_thread::sleep_for(200us);
+                }
+            } else {
+                REQUIRE(client.send(shape.bytes));
+            }
+            auto response = client.read_response(3s);
+            REQUIRE(response);
+            CHECK(response->status == shape.status);
+            CHECK_FALSE(response->header("X-Echo-Handled"));
+            CHECK(client.wait_closed(2s));
+        }
+    }
 }
 
 } // namespace
@@ -157,13 +189,8 @@ TEST_CASE("a malformed request pipelined after a good one gets the good answer f
 // gets its status and a close, and none reaches the plugin (echo counts what it handles).
 TEST_CASE("smuggling shapes and parser edge cases never reach a plugin",
           "[integration][malformed][smuggling]") {
-    struct Case {
-        const char *name;
-        std::string bytes;
-        int status;
-    };
     const std::string host = "Host: test\r\n";
-    const std::vector<Case> cases = {
+    const std::vector<Shape> cases = {
         {"Content-Length with Transfer-Encoding",
          "POST / HTTP/1.1\r\n" + host +
              "Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nX",
@@ -186,9 +213,12 @@ TEST_CASE("smuggling shapes and parser edge cases never reach a plugin",
         {"a tab in the target", "GET /a\tb HTTP/1.1\r\n" + host + "\r\n", 400},
         {"a DEL in the target", "GET /a\x7f HTTP/1.1\r\n" + host + "\r\n", 400},
         {"a control byte in a header name", "GET / HTTP/1.1\r\n" + host + "X\x01Y: z\r\n\r\n", 400},
-        {"an overlong method", std::string(300, 'A') + " / HTTP/1.1\r\n" + host + "\r\n", 400},
-        {"an unknown method", "BREW / HTTP/1.1\r\n" + host + "\r\n", 400},
-        {"a lower-case method", "get / HTTP/1.1\r\n" + host + "\r\n", 400},
+        // RFC 9112 section 3: a method longer than any the server implements SHOULD get 501;
+        // RFC 9110 section 9.1: so should any method token it does not implement.
+        {"an overlong method", std::string(300, 'A') + " / HTTP/1.1\r\n" + host + "\r\n", 501},
+        {"an unknown method", "BREW / HTTP/1.1\r\n" + host + "\r\n", 501},
+        {"a lower-case method", "get / HTTP/1.1\r\n" + host + "\r\n", 501},
+        {"a method that is not a token", "G@T / HTTP/1.1\r\n" + host + "\r\n", 400},
         {"absolute-form naming another host", "GET http://elsewhere/x HTTP/1.1\r\n" + host + "\r\n",
          400},
         {"absolute-form without a host", "GET http:///x HTTP/1.1\r\n" + host + "\r\n", 400},
@@ -210,16 +240,7 @@ TEST_CASE("smuggling shapes and parser edge cases never reach a plugin",
         {"HTTP/2.0 in an HTTP/1 request line", "GET / HTTP/2.0\r\n" + host + "\r\n", 505},
     };
     HostProcess host_process(config("", echo_everywhere));
-    for (const Case &c : cases) {
-        INFO(c.name);
-        RawClient client(host_process.port());
-        REQUIRE(client.send(c.bytes));
-        auto response = client.read_response(3s);
-        REQUIRE(response);
-        CHECK(response->status == c.status);
-        CHECK_FALSE(response->header("X-Echo-Handled"));
-        CHECK(client.wait_closed(2s));
-    }
+    expect_refused_before_plugins(host_process.port(), cases);
     // The checks that look back across read boundaries (obs-fold, the request line's CRLF), with
     // every byte in a read of its own; the good request sent that way is served.
     auto trickle = [&](const std::string &bytes) {
@@ -266,4 +287,212 @@ TEST_CASE("absolute-form matching Host, HTTP/1.0 without Host and dot segments i
     REQUIRE(inside);
     CHECK(inside->status == 200);
     CHECK(parse_echo(inside->body)["path"] == "/b/c");
+}
+
+// Issue 11: llhttp 8.1.0 takes a bare CR for a line end (CVE-2023-30589 is fixed in 8.1.1) and
+// skips any two bytes after chunk data; RFC 9112 sections 2.2 and 7.1 allow neither.
+TEST_CASE("a bare CR or LF in a head or in chunked framing gets 400 and never reaches a plugin",
+          "[integration][malformed][smuggling][framing]") {
+    const std::string host = "Host: test\r\n";
+    const std::string chunked = "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n";
+    const std::string second = "GET /second HTTP/1.1\r\n" + host + "\r\n";
+    const std::vector<Shape> shapes = {
+        {"CVE-2023-30589: a header value ended by a bare CR",
+         "POST / HTTP/1.1\r\n" + host +
+             "X-Abc: \rxTransfer-Encoding: chunked\r\n\r\n1\r\nA\r\n0\r\n\r\n",
+         400},
+        {"an empty header value ended by a bare CR (llhttp 8.1.1's test)",
+         "POST / HTTP/1.1\r\n" + host + "x:\rTransfer-Encoding: chunked\r\n\r\n1\r\nA\r\n0\r\n\r\n",
+         400},
+        {"a head ended by CRLF CR X", "GET / HTTP/1.1\r\n" + host + "\rX\r\n\r\n" + second, 400},
+        {"headers separated by a bare CR and a byte (llhttp 9.0.0's test)",
+         "GET / HTTP/1.1\r\n" + host + "\rZGET /evil: HTTP/1.1\r\n" + host + "\r\n", 400},
+        {"a bare CR instead of the empty line before a body",
+         "PUT / HTTP/1.1\r\n" + host + "Content-Length: 3\r\n\rabc", 400},
+        {"a head ended by a bare LF", "GET / HTTP/1.1\r\n" + host + "\n", 400},
+        {"a bare LF before the request line", "\nGET / HTTP/1.1\r\n" + host + "\r\n", 400},
+        {"a bare CR before the request line", "\rGET / HTTP/1.1\r\n" + host + "\r\n", 400},
+        {"chunk data not followed by CRLF", chunked + "5\r\nhelloXX0\r\n\r\n" + second, 400},
+        {"chunk data followed by a bare LF", chunked + "5\r\nhello\n0\r\n\r\n" + second, 400},
+        {"a chunk-size line ended by a bare CR", chunked + "5\rhello\r\n0\r\n\r\n", 400},
+        {"a chunk-size line ended by CR CR (llhttp 9.0.0's test)",
+         chunked + "5\r\r;ABCD\r\n34\r\nE\r\n0\r\n\r\n" + second, 400},
+        {"a chunk extension ended by a bare CR", chunked + "5;a=b\rhello\r\n0\r\n\r\n", 400},
+        {"the last chunk ended by CR CR LF", chunked + "0\r\r\n" + second, 400},
+        {"a trailer section ended by a bare LF", chunked + "0\r\n\n" + second, 400},
+        {"a trailer section ended by CR X", chunked + "0\r\n\rX" + second, 400},
+        {"a trailer line ended by a bare CR", chunked + "0\r\nT: a\rT2: b\r\n\r\n", 400},
+    };
+    HostProcess host_process(config("", echo_everywhere));
+    expect_refused_before_plugins(host_process.port(), shapes);
+
+    // Well-framed requests sent one byte a read are served, pipelined ones in order.
+    RawClient client(host_process.port());
+    for (char ch : chunked + "5;a=b\r\nhello\r\n0\r\nT: v\r\n\r\n" + "\r\n" + second) {
+        REQUIRE(client.send(std::string(1, ch)));
+        std::this_thread::sleep_for(200us);
+    }
+    auto first = client.read_response(3s);
+    REQUIRE(first);
+    CHECK(first->status == 200);
+    CHECK(parse_echo(first->body)["body"] == "hello");
+    auto next = client.read_response(3s);
+    REQUIRE(next);
+    CHECK(parse_echo(next->body)["path"] == "/second");
+    CHECK(next->header("X-Echo-Handled") == "2");
+}
+
+TEST_CASE("a field name that is not a token gets 400 and never reaches a plugin",
+          "[integration][malformed][smuggling][framing]") {
+    const std::string line = "GET / HTTP/1.1\r\nHost: test\r\n";
+    const std::vector<Shape> shapes = {
+        {"an empty field name", line + ": x\r\n\r\n", 400},
+        {"a space inside a field name", line + "X Y: z\r\n\r\n", 400},
+        {"a space before the colon", line + "X-A : z\r\n\r\n", 400},
+        {"a non-token byte in a field name", line + "X(A): z\r\n\r\n", 400},
+        {"whitespace before the first field line", "GET / HTTP/1.1\r\n X: y\r\nHost: test\r\n\r\n",
+         400},
+        {"obs-fold after an empty value", line + "X-A:\r\n two\r\n\r\n", 400},
+        {"CVE-2024-27982: whitespace before Content-Length (llhttp 8.1.2)",
+         "POST / HTTP/1.1\r\nHost: test\r\nFoo: bar\r\n Content-Length: 38\r\n\r\n"
+         "GET /second HTTP/1.1\r\nHost: test\r\n\r\n",
+         400},
+        {"an empty trailer field name",
+         "POST / HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n: x\r\n\r\n",
+         400},
+    };
+    HostProcess host_process(config("", echo_everywhere));
+    expect_refused_before_plugins(host_process.port(), shapes);
+}
+
+// Node.js's CVE-2024-22019: extensions read without bound. llhttp 8.1 counts them nowhere.
+TEST_CASE("a chunk-size line with more than 4 KiB of extensions gets 400",
+          "[integration][malformed][framing][limits]") {
+    const std::string chunked =
+        "POST / HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n";
+    HostProcess host_process(config("", echo_everywhere));
+    auto fits = fetch(host_process.port(),
+                      chunked + "5;" + std::string(4094, 'a') + "\r\nhello\r\n0\r\n\r\n");
+    REQUIRE(fits);
+    CHECK(fits->status == 200);
+    expect_rejected(host_process.port(),
+                    chunked + "5;" + std::string(4095, 'a') + "\r\nhello\r\n0\r\n\r\n", 400);
+    // Extensions that never end are cut at the cap, not read until a timeout.
+    RawClient client(host_process.port());
+    REQUIRE(client.send(chunked + "5;"));
+    for (int i = 0; i < 8 && client.send(std::string(1024, 'a')); ++i) {
+    }
+    auto response = client.read_response(3s);
+    REQUIRE(response);
+    CHECK(response->status == 400);
+}
+
+TEST_CASE("a Host that is not uri-host and an optional port gets 400",
+          "[integration][malformed][host]") {
+    const std::vector<Shape> shapes = {
+        {"a port that is not a number", "GET / HTTP/1.1\r\nHost: a:b\r\n\r\n", 400},
+        {"two ports", "GET / HTTP/1.1\r\nHost: a:80:80\r\n\r\n", 400},
+        {"a port over 65535", "GET / HTTP/1.1\r\nHost: a:65536\r\n\r\n", 400},
+        {"a port without a host", "GET / HTTP/1.1\r\nHost: :80\r\n\r\n", 400},
+        {"userinfo", "GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", 400},
+        {"an unclosed IPv6 literal", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400},
+        {"an IPv6 address without brackets", "GET / HTTP/1.1\r\nHost: ::1\r\n\r\n", 400},
+        {"a bad escape", "GET / HTTP/1.1\r\nHost: a%zz\r\n\r\n", 400},
+    };
+    HostProcess host_process(config("", echo_everywhere));
+    expect_refused_before_plugins(host_process.port(), shapes);
+    for (const char *good : {"[::1]:8080", "a:", "a:80", "127.0.0.1"}) {
+        INFO(good);
+        auto response = fetch(host_process.port(), "GET / HTTP/1.1\r\nHost: "s + good + "\r\n\r\n");
+        REQUIRE(response);
+        CHECK(response->status == 200);
+    }
+}
+
+TEST_CASE("a request-target outside RFC 9112's grammar gets 400",
+          "[integration][malformed][target]") {
+    std::vector<Shape> shapes;
+    for (const char *target :
+         {"/a#b", "/a#", "/a{b}", "/a|b", "/a^b", "/a`b", "/a\"b", "/a<b", "/a>b", "/a\\b",
+          "/caf\xc3\xa9", "/a?q=%", "/a?q=%zz", "/a?q#f", "http://test/a#b", "http://user@test/a"})
+        shapes.push_back({target, "GET "s + target + " HTTP/1.1\r\nHost: test\r\n\r\n", 400});
+    HostProcess host_process(config("", echo_everywhere));
+    expect_refused_before_plugins(host_process.port(), shapes);
+    auto good = fetch(host_process.port(), get("/a:b@c/!$&'()*+,;=-._~?/?:@%20"));
+    REQUIRE(good);
+    CHECK(good->status == 200);
+    CHECK(parse_echo(good->body)["query"] == "/?:@%20");
+}
+
+TEST_CASE("methods: unknown tokens get 501, registered ones reach plugins, OPTIONS * is answered",
+          "[integration][malformed][method]") {
+    HostProcess host_process(config("", echo_everywhere));
+    const std::vector<Shape> shapes = {
+        {"an unknown method", "BREW / HTTP/1.1\r\nHost: test\r\n\r\n", 501},
+        {"a lower-case method", "get / HTTP/1.1\r\nHost: test\r\n\r\n", 501},
+        {"a prefix of a known method", "GE / HTTP/1.1\r\nHost: test\r\n\r\n", 501},
+        {"an RTSP method", "DESCRIBE / HTTP/1.1\r\nHost: test\r\n\r\n", 501},
+        {"QUERY, which llhttp 8.1 does not know", "QUERY / HTTP/1.1\r\nHost: test\r\n\r\n", 501},
+        {"an overlong method", std::string(64, 'A') + " / HTTP/1.1\r\nHost: test\r\n\r\n", 501},
+        {"a method that is not a token", "G(T / HTTP/1.1\r\nHost: test\r\n\r\n", 400},
+        {"GET *", "GET * HTTP/1.1\r\nHost: test\r\n\r\n", 400},
+        {"POST *", "POST * HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\n\r\n", 400},
+    };
+    expect_refused_before_plugins(host_process.port(), shapes);
+
+    SECTION("registered methods reach the plugin") {
+        for (const char *method : {"PURGE", "PROPFIND", "MKCOL", "REPORT", "M-SEARCH", "LINK"}) {
+            INFO(method);
+            auto response = fetch(host_process.port(), request(method, "/x"));
+            REQUIRE(response);
+            CHECK(response->status == 200);
+            CHECK(parse_echo(response->body)["method"] == method);
+        }
+    }
+    SECTION("OPTIONS * gets 200 from the runtime and the connection stays open") {
+        RawClient client(host_process.port());
+        REQUIRE(client.send("OPTIONS * HTTP/1.1\r\nHost: test\r\n\r\n" + get("/after")));
+        auto options = client.read_response(3s);
+        REQUIRE(options);
+        CHECK(options->status == 200);
+        CHECK(options->header("Content-Length") == "0");
+        CHECK(options->body.empty());
+        CHECK_FALSE(options->header("X-Echo-Handled"));
+        auto after = client.read_response(3s);
+        REQUIRE(after);
+        CHECK(parse_echo(after->body)["path"] == "/after");
+    }
+}
+
+// The README's audit of llhttp's fixes since 8.1.0: the rows where llhttp 8.1's own answer
+// stands, and its exact test inputs for the rows the runtime's checks answer.
+TEST_CASE("shapes from llhttp's later fixes get 400 before reaching a plugin",
+          "[integration][malformed][smuggling][framing]") {
+    const std::string chunked =
+        "POST / HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const std::vector<Shape> shapes = {
+        {"several chunk-extension parameters (llhttp 9.1.3 parses them)",
+         chunked + "5;a=b;c=d\r\nhello\r\n0\r\n\r\n", 400},
+        {"a tab after Content-Length (llhttp 9.4.0 accepts it)",
+         "POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 3\t\r\n\r\nabc", 400},
+        {"UTF-8 and a fragment in the target (llhttp 9.0.0 refuses them)",
+         "GET /\xce\xb4\xc2\xb6/\xce\xb4t/pope?q=1#narf HTTP/1.1\r\nHost: test\r\n\r\n", 400},
+        {"a bare CR after the version (llhttp 9.0.0's test)",
+         "GET / HTTP/1.1\rLine: 1\r\nHost: test\r\n\r\n", 400},
+    };
+    HostProcess host_process(config("", echo_everywhere));
+    expect_refused_before_plugins(host_process.port(), shapes);
+}
+
+// llhttp 9.4.2's fix #866: llhttp 8.1 keeps the connection open after "Connection: close\t".
+TEST_CASE("Connection: close followed by a tab closes the connection",
+          "[integration][malformed][framing]") {
+    HostProcess host_process(config("", echo_everywhere));
+    RawClient client(host_process.port());
+    REQUIRE(client.send("GET / HTTP/1.1\r\nHost: test\r\nConnection: close\t\r\n\r\n"));
+    auto response = client.read_response(3s);
+    REQUIRE(response);
+    CHECK(response->status == 200);
+    CHECK(response->header("Connection") == "close");
+    CHECK(client.wait_closed(2s));
 }

@@ -117,3 +117,66 @@ TEST_CASE("Host values must be a host and an optional port", "[http][host]") {
     CHECK_FALSE(valid_host("a/b"));
     CHECK_FALSE(valid_host("a\"b"));
 }
+
+TEST_CASE("a Host port is digits up to 65535, possibly empty, after a non-empty host",
+          "[http][host]") {
+    using dialtone::http::valid_host;
+    CHECK(valid_host("a:"));
+    CHECK(valid_host("a:65535"));
+    CHECK(valid_host("[::1]"));
+    CHECK(valid_host("[::1]:8080"));
+    CHECK(valid_host("[2001:db8::7]:"));
+    CHECK(valid_host("[v1.fe80::a+en1]"));
+    CHECK(valid_host("xn--caf-dma.example"));
+    CHECK(valid_host("a%2Db.example"));
+    CHECK_FALSE(valid_host("a:b"));
+    CHECK_FALSE(valid_host("a:80:80"));
+    CHECK_FALSE(valid_host("a:65536"));
+    CHECK_FALSE(valid_host("a:000080"));
+    CHECK_FALSE(valid_host(":80"));
+    CHECK_FALSE(valid_host("::1"));
+    CHECK_FALSE(valid_host("[::1"));
+    CHECK_FALSE(valid_host("[::1]x"));
+    CHECK_FALSE(valid_host("[not-an-address]"));
+    CHECK_FALSE(valid_host("[fe80::1%25eth0]"));
+    CHECK_FALSE(valid_host("user@a"));
+    CHECK_FALSE(valid_host("a%zz"));
+    CHECK_FALSE(valid_host("a%2"));
+    CHECK_FALSE(valid_host("caf\xc3\xa9.example"));
+}
+
+TEST_CASE("request-targets follow RFC 9112 section 3.2", "[http][target]") {
+    using dialtone::http::valid_target;
+    SECTION("origin-form, absolute-form and asterisk-form are accepted") {
+        CHECK(valid_target("/"));
+        CHECK(valid_target("/a/b.txt?x=1&y=%20z"));
+        CHECK(valid_target("/a:b@c/!$&'()*+,;=-._~?/?:@"));
+        CHECK(valid_target("/hello%20world.txt"));
+        CHECK(valid_target("http://example.com/x?q"));
+        CHECK(valid_target("HTTPS://[::1]:8443/x"));
+        CHECK(valid_target("http://example.com"));
+        CHECK(valid_target("*"));
+    }
+    SECTION("a fragment and bytes outside the URI grammar are refused") {
+        for (const char *target :
+             {"/a#b", "/a#", "/a{b", "/a}b", "/a|b", "/a^b", "/a`b", "/a\"b", "/a<b", "/a>b",
+              "/a\\b", "/a b", "/a\tb", "/a\x7f", "/caf\xc3\xa9", "/?q=\xff", "/?q#f", "/a[b]"})
+            CHECK_FALSE(valid_target(target));
+    }
+    SECTION("'%' must begin an escape, in the query too") {
+        CHECK_FALSE(valid_target("/a%zz"));
+        CHECK_FALSE(valid_target("/a%2"));
+        CHECK_FALSE(valid_target("/a?b=%"));
+        CHECK_FALSE(valid_target("/a?b=%g0"));
+    }
+    SECTION("other forms are refused") {
+        CHECK_FALSE(valid_target(""));
+        CHECK_FALSE(valid_target("a/b"));
+        CHECK_FALSE(valid_target("example.com:443"));
+        CHECK_FALSE(valid_target("ftp://example.com/x"));
+        CHECK_FALSE(valid_target("http:///x"));
+        CHECK_FALSE(valid_target("http://user@example.com/x"));
+        CHECK_FALSE(valid_target("http://example.com:x/"));
+        CHECK_FALSE(valid_target("**"));
+    }
+}

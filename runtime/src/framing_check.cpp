@@ -1,0 +1,269 @@
+#include "framing_check.hpp"
+
+#include "http.hpp"
+
+#include <algorithm>
+#include <llhttp.h>
+
+namespace dialtone::http {
+
+namespace {
+
+// The methods llhttp 8.1 parses in request mode; it refuses every other one as it refuses a
+// malformed request line, so the check answers them itself.
+constexpr std::string_view kParserMethods[] = {
+#define DIALTONE_METHOD(num, name, string) #string,
+    HTTP_METHOD_MAP(DIALTONE_METHOD)
+#undef DIALTONE_METHOD
+        "PRI", // the HTTP/2 preface: llhttp answers it
+};
+
+constexpr size_t longest_method() {
+    size_t n = 0;
+    for (std::string_view m : kParserMethods)
+        n = std::max(n, m.size());
+    return n;
+}
+
+bool parser_knows(std::string_view method, bool whole) {
+    for (std::string_view m : kParserMethods) {
+        if (whole ? m == method : m.substr(0, method.size()) == method)
+            return true;
+    }
+    return false;
+}
+
+// tchar (RFC 9110 §5.6.2).
+bool is_tchar(unsigned char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+// A control byte other than HTAB (RFC 9110 §5.5: not allowed in a field value).
+bool is_ctl(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; }
+
+} // namespace
+
+size_t FramingCheck::feed(std::string_view data) {
+    size_t passed = 0; // bytes the parser may take
+    size_t i = 0;
+    while (i < data.size()) {
+        switch (phase_) {
+        case Phase::head_done:
+        case Phase::message_done:
+        case Phase::refused:
+            return passed; // the parser goes first, or nothing more is taken
+        case Phase::length_body:
+        case Phase::chunk_data: {
+            // Body bytes are the parser's to count; only where they end matters here.
+            auto n = static_cast<size_t>(std::min<uint64_t>(remaining_, data.size() - i));
+            i += n;
+            remaining_ -= n;
+            passed = i;
+            if (remaining_ == 0)
+                phase_ = phase_ == Phase::length_body ? Phase::message_done : Phase::chunk_data_cr;
+            continue;
+        }
+        default:
+            break;
+        }
+        step(static_cast<unsigned char>(data[i]));
+        if (phase_ == Phase::refused)
+            return passed;
+        ++i;
+        if (!holding())
+            passed = i;
+    }
+    return passed;
+}
+
+void FramingCheck::expect_chunked() {
+    phase_ = Phase::chunk_size;
+    line_len_ = 0;
+    chunk_digits_ = 0;
+    remaining_ = 0;
+}
+
+void FramingCheck::expect_length(uint64_t length) {
+    remaining_ = length;
+    phase_ = length ? Phase::length_body : Phase::message_done;
+}
+
+void FramingCheck::next_message() { *this = FramingCheck(); }
+
+void FramingCheck::refuse(int status, const char *why) {
+    phase_ = Phase::refused;
+    status_ = status;
+    reason_ = why;
+}
+
+void FramingCheck::method_byte(unsigned char c) {
+    static_assert(longest_method() <= sizeof method_);
+    if (c == ' ') {
+        if (phase_ == Phase::unknown_method || !parser_knows({method_, method_len_}, true))
+            phase_ = Phase::unknown_target;
+        else
+            phase_ = Phase::request_line;
+    } else if (!is_tchar(c)) {
+        refuse(400, "a method that is not a token");
+    } else if (method_len_ == longest_method()) {
+        refuse(501, "a method longer than any the server implements");
+    } else {
+        method_[method_len_++] = static_cast<char>(c);
+        if (phase_ == Phase::method && !parser_knows({method_, method_len_}, false))
+            phase_ = Phase::unknown_method;
+    }
+}
+
+void FramingCheck::step(unsigned char c) {
+    switch (phase_) {
+    case Phase::before_line:
+        // RFC 9112 §2.2: empty lines before the request line are ignored; bare CR or LF is not.
+        if (c == '\r')
+            phase_ = Phase::before_line_lf;
+        else if (c == '\n')
+            refuse(400, "a bare LF before the request line");
+        else {
+            phase_ = Phase::method;
+            method_byte(c);
+        }
+        break;
+    case Phase::before_line_lf:
+        if (c == '\n')
+            phase_ = Phase::before_line;
+        else
+            refuse(400, "a bare CR before the request line");
+        break;
+    case Phase::method:
+    case Phase::unknown_method:
+        method_byte(c);
+        break;
+    case Phase::unknown_target:
+        // The rest of a request line with a method llhttp would refuse: 501 only if the line
+        // is otherwise one (RFC 9112 §3), so that "HELLO THERE" stays a bad request.
+        if (c == ' ' && line_len_ > 0) {
+            phase_ = Phase::unknown_version;
+            line_len_ = 0;
+        } else if (c > 0x20 && c != 0x7f) {
+            ++line_len_;
+        } else {
+            refuse(400, "a request line that is not method, target and version");
+        }
+        break;
+    case Phase::unknown_version: {
+        constexpr std::string_view version = "HTTP/0.0\r\n"; // '0': any digit
+        char want = version[line_len_++];
+        if (want == '0' ? c < '0' || c > '9' : c != static_cast<unsigned char>(want))
+            refuse(400, "a request line that is not method, target and version");
+        else if (line_len_ == version.size())
+            refuse(501, "a method the server does not implement");
+        break;
+    }
+    case Phase::request_line:
+        // The target and the version are checked once parsed; here only where the line ends.
+        if (c == '\r')
+            phase_ = Phase::line_lf;
+        else if (c == '\n')
+            refuse(400, "a bare LF ending the request line");
+        break;
+    case Phase::line_lf:
+        if (c == '\n')
+            phase_ = Phase::field_start;
+        else
+            refuse(400, "a bare CR in a line");
+        break;
+    case Phase::field_start:
+        if (c == '\r')
+            phase_ = Phase::section_lf;
+        else if (is_tchar(c))
+            phase_ = Phase::field_name;
+        else if (c == ' ' || c == '\t')
+            // obs-fold, or whitespace before the first field (RFC 9112 §2.2, §5.2): llhttp would
+            // take the line as the previous value's continuation.
+            refuse(400, "whitespace at the start of a field line");
+        else if (c == ':')
+            refuse(400, "an empty field name");
+        else if (c == '\n')
+            refuse(400, "a bare LF in the head");
+        else
+            refuse(400, "a field name that is not a token");
+        break;
+    case Phase::field_name:
+        if (c == ':')
+            phase_ = Phase::field_value;
+        else if (!is_tchar(c))
+            refuse(400, "a field name that is not a token"); // a space before the colon too
+        break;
+    case Phase::field_value:
+        if (c == '\r')
+            phase_ = Phase::line_lf;
+        else if (c == '\n')
+            refuse(400, "a bare LF ending a field line");
+        else if (is_ctl(c))
+            refuse(400, "a control byte in a field value");
+        break;
+    case Phase::section_lf:
+        if (c == '\n')
+            phase_ = trailers_ ? Phase::message_done : Phase::head_done;
+        else
+            refuse(400, trailers_ ? "a bare CR ending the trailer section"
+                                  : "a bare CR ending the head");
+        break;
+    case Phase::chunk_size:
+        ++line_len_;
+        if (int d = hex_value(static_cast<char>(c)); d >= 0) {
+            if (++chunk_digits_ > 16)
+                refuse(400, "a chunk size of more than 16 hex digits");
+            remaining_ = remaining_ * 16 + static_cast<uint64_t>(d);
+        } else if (chunk_digits_ == 0) {
+            refuse(400, "a chunk-size line without a size");
+        } else if (c == '\r') {
+            phase_ = Phase::chunk_size_lf;
+        } else if (c == ';' || c == ' ' || c == '\t') {
+            phase_ = Phase::chunk_ext; // the extension grammar is llhttp's to check
+        } else {
+            refuse(400, "a chunk size that is not hexadecimal");
+        }
+        break;
+    case Phase::chunk_ext:
+        if (c == '\r')
+            phase_ = Phase::chunk_size_lf;
+        else if (++line_len_ > kMaxChunkLine)
+            refuse(400, "a chunk-size line longer than 4 KiB");
+        else if (is_ctl(c))
+            refuse(400, c == '\n' ? "a bare LF ending a chunk-size line"
+                                  : "a control byte in a chunk extension");
+        break;
+    case Phase::chunk_size_lf:
+        if (c != '\n') {
+            refuse(400, "a bare CR in a chunk-size line");
+        } else if (remaining_ == 0) {
+            trailers_ = true; // the last chunk: the trailer section follows
+            phase_ = Phase::field_start;
+        } else {
+            phase_ = Phase::chunk_data;
+        }
+        break;
+    case Phase::chunk_data_cr:
+        if (c == '\r')
+            phase_ = Phase::chunk_data_lf;
+        else
+            refuse(400, "chunk data not followed by CRLF");
+        break;
+    case Phase::chunk_data_lf:
+        if (c == '\n')
+            expect_chunked(); // the next chunk-size line
+        else
+            refuse(400, "chunk data not followed by CRLF");
+        break;
+    case Phase::head_done:
+    case Phase::length_body:
+    case Phase::chunk_data:
+    case Phase::message_done:
+    case Phase::refused:
+        break; // feed does not step these
+    }
+}
+
+} // namespace dialtone::http
