@@ -514,7 +514,9 @@ int Connection::on_headers_complete(llhttp_t *p) {
     // RFC 9112 §6.3: a request whose last transfer coding is not chunked has no reliable
     // length: 400. §6.1: chunked last but another coding we do not implement before it: 501.
     if (!te.empty()) {
-        if (!(p->flags & F_CHUNKED)) {
+        // §6.1: Transfer-Encoding in an HTTP/1.0 message means its framing is faulty (an
+        // HTTP/1.0 hop before us would not have decoded it): refuse rather than guess.
+        if (!(p->flags & F_CHUNKED) || r.http_version < 11) {
             c->parse_status_ = 400;
             return -1;
         }

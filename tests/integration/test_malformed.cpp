@@ -199,6 +199,12 @@ TEST_CASE("smuggling shapes and parser edge cases never reach a plugin",
          "POST / HTTP/1.1\r\n" + host + "Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400},
         {"a Content-Length list", "POST / HTTP/1.1\r\n" + host + "Content-Length: 3, 3\r\n\r\nabc",
          400},
+        // RFC 9112 section 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing
+        // (keep-alive would let the next bytes be read as another request).
+        {"Transfer-Encoding in HTTP/1.0",
+         "POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "5\r\nhello\r\n0\r\n\r\nGET /second HTTP/1.0\r\n\r\n",
+         400},
         {"Transfer-Encoding chunked twice",
          "POST / HTTP/1.1\r\n" + host +
              "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
