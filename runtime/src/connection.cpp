@@ -146,9 +146,8 @@ void Connection::on_poll(uv_poll_t *h, int status, int events) {
     if (c->state_ == State::closed)
         return;
     if (events & UV_PRIORITIZED) {
-        // Urgent data, watched only after the end of input: drop it, or it wakes us forever.
-        char oob;
-        (void)::recv(c->fd_, &oob, 1, MSG_OOB | MSG_DONTWAIT);
+        c->on_error_watch();
+        return;
     }
     if (events & UV_READABLE) {
         c->on_readable();
@@ -218,6 +217,26 @@ void Connection::on_eof() {
     case State::closed:
         break;
     }
+}
+
+void Connection::on_error_watch() {
+    // After the end of input only errors are watched (update_events), and a wake-up here is
+    // urgent data, a hang-up (the client closed its side entirely: a socketpair reports it as
+    // such, TCP as an error) or a spurious event. Urgent data is dropped, or it wakes us
+    // forever; a hang-up shows as a failed empty send, which means the client is gone.
+    char oob;
+    if (::recv(fd_, &oob, 1, MSG_OOB | MSG_DONTWAIT) == 1)
+        return;
+    if (::send(fd_, nullptr, 0, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN &&
+        errno != EINTR) {
+        if (cur_ && state_ == State::processing)
+            abort_request("the client hung up");
+        close_now();
+        return;
+    }
+    // Nothing to learn: stop watching rather than be woken again (a write still finds out).
+    error_watch_ = false;
+    update_events();
 }
 
 void Connection::end_of_input() {
@@ -1128,13 +1147,16 @@ void Connection::update_events() {
     // After the end of input only errors matter: watching for urgent data keeps the socket in
     // the poll set, so a reset is still reported (as an error), without the end of input waking
     // the loop again and again.
-    int want = input_ended_ ? UV_PRIORITIZED : UV_DISCONNECT;
+    int want = input_ended_ ? (error_watch_ ? UV_PRIORITIZED : 0) : UV_DISCONNECT;
     if (!reading_paused_ && !input_ended_)
         want |= UV_READABLE;
     if (write_blocked_)
         want |= UV_WRITABLE;
     if (want != poll_events_) {
-        uv_poll_start(&poll_, want, on_poll);
+        if (want == 0)
+            uv_poll_stop(&poll_);
+        else
+            uv_poll_start(&poll_, want, on_poll);
         poll_events_ = want;
     }
 }

@@ -116,6 +116,7 @@ class Connection {
     void call_on_writable();
     void on_eof();
     void end_of_input();
+    void on_error_watch();
     void update_events();
     void update_timer();
     void start_lingering_close();
@@ -149,6 +150,7 @@ class Connection {
     bool driving_ = false;
     bool reading_paused_ = false;
     bool input_ended_ = false; // the client half-closed: no further requests
+    bool error_watch_ = true;  // after the end of input: still polled for errors
     bool keep_alive_ = true;
     bool draining_ = false;
     int in_plugin_ = 0;

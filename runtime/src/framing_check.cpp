@@ -101,10 +101,13 @@ void FramingCheck::refuse(int status, const char *why) {
 void FramingCheck::method_byte(unsigned char c) {
     static_assert(longest_method() <= sizeof method_);
     if (c == ' ') {
-        if (phase_ == Phase::unknown_method || !parser_knows({method_, method_len_}, true))
+        if (phase_ == Phase::unknown_method || !parser_knows({method_, method_len_}, true)) {
             phase_ = Phase::unknown_target;
-        else
+        } else {
             phase_ = Phase::request_line;
+            line_len_ = 0; // spaces after the target
+            after_space_ = true;
+        }
     } else if (!is_tchar(c)) {
         refuse(400, "a method that is not a token");
     } else if (method_len_ == longest_method()) {
@@ -161,11 +164,22 @@ void FramingCheck::step(unsigned char c) {
         break;
     }
     case Phase::request_line:
-        // The target and the version are checked once parsed; here only where the line ends.
-        if (c == '\r')
+        // The target and the version are checked once parsed; here where the line ends, and
+        // that one SP separates them (RFC 9112 §3: llhttp also takes several, so "GET /a  B"
+        // would mean another target to a parser that splits on single spaces).
+        if (c == ' ') {
+            if (after_space_ || line_len_++ > 0)
+                refuse(400, "a request line that is not method SP target SP version");
+            after_space_ = true;
+        } else if (c == '\r' && (after_space_ || line_len_ != 1)) {
+            refuse(400, "a request line that is not method SP target SP version");
+        } else if (c == '\r') {
             phase_ = Phase::line_lf;
-        else if (c == '\n')
+        } else if (c == '\n') {
             refuse(400, "a bare LF ending the request line");
+        } else {
+            after_space_ = false;
+        }
         break;
     case Phase::line_lf:
         if (c == '\n')

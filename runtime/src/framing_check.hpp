@@ -96,6 +96,7 @@ class FramingCheck {
     size_t line_len_ = 0;    // bytes of the current chunk-size line; of the version read
     uint64_t remaining_ = 0; // bytes of the current chunk or of a length body still to come
     int chunk_digits_ = 0;
+    bool after_space_ = false; // request line: the last byte was SP
     int status_ = 0;
     const char *reason_ = "";
 };

@@ -8,7 +8,8 @@
 // every location is the echo plugin, so that every answer says which request it was for. The
 // fuzzer writes the input, reads everything the server answers, half-closes once the server
 // waits for more input, and checks:
-//   - the connection is closed within bounded time after the client's EOF (no hang, no leak of
+//   - the connection is closed within bounded time after the client's EOF and hang-up (no hang, no
+//   leak of
 //     the connection's slot: the worker and the server both count zero connections after);
 //   - what came out is a valid sequence of HTTP/1.1 responses (llhttp in response mode, HEAD
 //     answers without a body), nothing after a "Connection: close" response, statuses 100..599;
@@ -426,8 +427,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         open = open && pump_output(client, out, 0);
     }
 
-    // Wait until the server has answered everything it can, then half-close. A request that
-    // stays suspended (e.g. /suspend/park) is aborted by the EOF.
+    // Wait until the server has answered everything it can, then half-close.
     // Settled: the server has read everything and answered all it will (not cut short by time).
     bool settled = false;
     auto busy_until = Clock::now() + 500ms;
@@ -444,11 +444,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (settled)
             break;
     }
+    // A half-close means "no further requests": what was received whole is still answered,
+    // then the server closes. A request a plugin keeps (e.g. /suspend/park) ends only when the
+    // client is really gone, so after a short wait the client hangs up entirely, which must
+    // abort it.
     shutdown(client, SHUT_WR);
+    auto hang_up_at = Clock::now() + 300ms;
     auto close_by = Clock::now() + 4s;
+    bool hung_up = false;
     while (open) {
         if (Clock::now() > close_by)
-            fail("the connection was not closed after the client's EOF", in, out);
+            fail("the connection was not closed after the client's EOF and hang-up", in, out);
+        if (!hung_up && Clock::now() > hang_up_at) {
+            shutdown(client, SHUT_RDWR);
+            hung_up = true;
+        }
         open = pump_output(client, out, 10);
     }
     ::close(client);

@@ -217,6 +217,8 @@ TEST_CASE("smuggling shapes and parser edge cases never reach a plugin",
         {"a NUL byte in a header value", "GET / HTTP/1.1\r\n" + host + "X-A: a\0b\r\n\r\n"s, 400},
         {"a NUL byte in the target", "GET /a\0b HTTP/1.1\r\n"s + host + "\r\n", 400},
         {"a tab in the target", "GET /a\tb HTTP/1.1\r\n" + host + "\r\n", 400},
+        {"two spaces before the version", "GET /a  HTTP/1.1\r\n" + host + "\r\n", 400},
+        {"two spaces before the target", "GET  /a HTTP/1.1\r\n" + host + "\r\n", 400},
         {"a DEL in the target", "GET /a\x7f HTTP/1.1\r\n" + host + "\r\n", 400},
         {"a control byte in a header name", "GET / HTTP/1.1\r\n" + host + "X\x01Y: z\r\n\r\n", 400},
         // RFC 9112 section 3: a method longer than any the server implements SHOULD get 501;

@@ -146,6 +146,15 @@ TEST_CASE("a field line that is not token colon value gets 400", "[http][framing
     }
 }
 
+TEST_CASE("a request line is method, one SP, target, one SP, version", "[http][framing]") {
+    CHECK(status_of("GET / HTTP/1.1\r\nHost: a\r\n\r\n") == 0);
+    CHECK(status_of("GET /a  HTTP/1.1\r\nHost: a\r\n\r\n") == 400); // found by fuzz_connection
+    CHECK(status_of("GET  /a HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+    CHECK(status_of("GET /a HTTP/1.1 \r\nHost: a\r\n\r\n") == 400);
+    CHECK(status_of("GET /a b HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+    CHECK(status_of("GET /a\r\nHost: a\r\n\r\n") == 400); // no version (HTTP/0.9)
+}
+
 TEST_CASE("a method llhttp does not parse gets 501 if it is a token, else 400",
           "[http][framing][method]") {
     CHECK(status_of("BREW / HTTP/1.1\r\n\r\n") == 501);
