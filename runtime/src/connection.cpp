@@ -478,6 +478,7 @@ int Connection::on_headers_complete(llhttp_t *p) {
     // RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one in HTTP/1.0.
     size_t hosts = 0;
     std::string_view te, expect, host;
+    bool has_te = false; // present, even empty: an empty coding list is no framing either
     for (HeaderRef &h : r.headers) {
         // Field values exclude trailing whitespace (RFC 9110 §5.5); llhttp keeps it.
         while (h.value_len > 0 && (r.hbuf[h.value_off + h.value_len - 1] == ' ' ||
@@ -498,12 +499,15 @@ int Connection::on_headers_complete(llhttp_t *p) {
                 c->parse_status_ = 400;
                 return -1;
             }
-        } else if (http::iequals(name, "transfer-encoding"))
+        } else if (http::iequals(name, "transfer-encoding")) {
             te = r.header_value(h);
-        else if (http::iequals(name, "expect"))
+            has_te = true;
+        } else if (http::iequals(name, "expect")) {
             expect = r.header_value(h);
-        else if (http::iequals(name, "connection") && http::has_token(r.header_value(h), "close"))
+        } else if (http::iequals(name, "connection") &&
+                   http::has_token(r.header_value(h), "close")) {
             r.keep_alive = false; // llhttp 8.1 misses "close" followed by a tab
+        }
     }
     if (hosts > 1 || (hosts == 0 && r.http_version >= 11)) {
         c->parse_status_ = 400;
@@ -532,7 +536,7 @@ int Connection::on_headers_complete(llhttp_t *p) {
     }
     // RFC 9112 §6.3: a request whose last transfer coding is not chunked has no reliable
     // length: 400. §6.1: chunked last but another coding we do not implement before it: 501.
-    if (!te.empty()) {
+    if (has_te) {
         // §6.1: Transfer-Encoding in an HTTP/1.0 message means its framing is faulty (an
         // HTTP/1.0 hop before us would not have decoded it): refuse rather than guess.
         if (!(p->flags & F_CHUNKED) || r.http_version < 11) {

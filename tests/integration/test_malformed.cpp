@@ -205,6 +205,8 @@ TEST_CASE("smuggling shapes and parser edge cases never reach a plugin",
          "POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
          "5\r\nhello\r\n0\r\n\r\nGET /second HTTP/1.0\r\n\r\n",
          400},
+        {"an empty Transfer-Encoding", // found by fuzz_connection's oracle
+         "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: \r\n\r\n0\r\n\r\n", 400},
         {"Transfer-Encoding chunked twice",
          "POST / HTTP/1.1\r\n" + host +
              "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
