@@ -138,7 +138,8 @@ int main(int argc, char **argv) {
         return 1;
     }
     dialtone::set_log_level(config.log_level);
-    dialtone::ServerOptions options{plugin_dirs()};
+    dialtone::ServerOptions options;
+    options.plugin_dirs = plugin_dirs();
 
     if (check) {
         try {

@@ -64,7 +64,18 @@ int app_create(const dt_config_t *, void **instance, char *, size_t) {
 }
 
 const dt_plugin_t app_plugin = {
-    DT_PLUGIN_INIT, 1, 0, "app", "1.0.0", app_create, nullptr, app_handle, nullptr, nullptr, {},
+    DT_PLUGIN_INIT,
+    1,
+    0,
+    "app",
+    "1.0.0",
+    app_create,
+    nullptr,
+    app_handle,
+    nullptr, // on_writable
+    nullptr, // on_abort: nothing is held past on_handle
+    nullptr, // on_stop
+    {},
 };
 
 // The entry function a shared object would export as dt_plugin_entry; here it is handed to the

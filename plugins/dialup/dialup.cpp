@@ -247,6 +247,7 @@ const dt_plugin_t plugin = {
     on_handle,
     on_writable,
     on_abort,
+    nullptr,
     {},
 };
 

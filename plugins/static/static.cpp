@@ -78,6 +78,7 @@ const dt_plugin_t plugin = {
     on_handle,
     nullptr, // on_writable: req_send_file queues the whole range
     nullptr, // on_abort: nothing is held past on_handle
+    nullptr, // on_stop: nothing waits
     {},
 };
 

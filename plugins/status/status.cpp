@@ -540,6 +540,7 @@ const dt_plugin_t plugin = {
     on_handle,
     nullptr, // on_writable: a page is far below the write watermark
     nullptr, // on_abort: nothing is held past on_handle
+    nullptr, // on_stop: nothing waits
     {},
 };
 

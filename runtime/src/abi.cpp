@@ -25,6 +25,7 @@ struct dt_config {
     std::string section;
     std::set<std::string, std::less<>> used;
     std::vector<std::string> problems;
+    void *context = nullptr; // the application's, for an in-process plugin
 };
 
 namespace dialtone {
@@ -180,6 +181,8 @@ void api_config_error(const dt_config_t *cfg, const char *key, const char *fmt, 
     c->problems.push_back(where(c, n) + ": " + c->section + (key ? "." + std::string(key) : "") +
                           ": " + msg);
 }
+
+void *api_config_context(const dt_config_t *cfg) { return cfg ? cfg->context : nullptr; }
 
 // ---- Requests -------------------------------------------------------------------------------
 
@@ -577,14 +580,16 @@ const dt_api_t g_api = {
     api_now_ms,
     api_req_send_file_ref,
     api_server_stats,
+    api_config_context,
 };
 
 } // namespace
 
 const dt_api_t *host_api() { return &g_api; }
 
-std::string create_instance(Location &loc, const Config &) {
+std::string create_instance(Location &loc, const Config &, void *context) {
     dt_config cfg;
+    cfg.context = context;
     cfg.loc = &loc;
     cfg.table = loc.settings ? &loc.settings->table : nullptr;
     cfg.file = loc.settings ? loc.settings->file : "";

@@ -15,6 +15,6 @@ const dt_api_t *host_api();
 
 // Calls the location's plugin on_create with its settings. Returns "" on success (and sets
 // loc.instance, loc.created) or every problem as "file:line:col: key: message" lines.
-std::string create_instance(Location &loc, const Config &config);
+std::string create_instance(Location &loc, const Config &config, void *context);
 
 } // namespace dialtone

@@ -9,8 +9,7 @@
 
 namespace dialtone {
 
-Generation::Generation(const Config &config, const ServerOptions &options)
-    : config_(config) {
+Generation::Generation(const Config &config, const ServerOptions &options) : config_(config) {
     std::vector<std::string> problems;
     auto &registry = PluginRegistry::process();
     // Declared plugins load even when no location uses them, so --check vets them all.
@@ -40,8 +39,8 @@ Generation::Generation(const Config &config, const ServerOptions &options)
         }
         Location loc;
         loc.prefix = lc.prefix;
-        loc.section = lc.section.empty() ? "location[" + std::to_string(i) + "]." + lc.handler
-                                         : lc.section;
+        loc.section =
+            lc.section.empty() ? "location[" + std::to_string(i) + "]." + lc.handler : lc.section;
         loc.settings = lc.settings;
         std::string declared;
         for (const auto &decl : config.plugins)
@@ -55,7 +54,13 @@ Generation::Generation(const Config &config, const ServerOptions &options)
                                ".handler: " + e.what());
             continue;
         }
-        std::string err = create_instance(loc, config);
+        // An in-process plugin's context is the registering application's, per server.
+        void *context = nullptr;
+        if (declared.empty())
+            for (const InProcessPlugin &p : options.plugins)
+                if (p.name == lc.handler && loc.plugin->handle == nullptr)
+                    context = p.context;
+        std::string err = create_instance(loc, config, context);
         if (!err.empty()) {
             problems.push_back(err);
             continue;
@@ -80,6 +85,15 @@ Generation::~Generation() {
     for (auto &loc : locations_)
         if (loc.created && loc.plugin->desc->on_destroy)
             loc.plugin->desc->on_destroy(loc.instance);
+}
+
+void Generation::notify_stop() const {
+    for (const auto &loc : locations_) {
+        const dt_plugin_t *d = loc.plugin->desc;
+        // Older plugins keep a reserved (NULL) slot there; the version says so too.
+        if (loc.created && d->abi_minor >= 2 && d->on_stop)
+            d->on_stop(loc.instance);
+    }
 }
 
 int Generation::route(std::string_view path, size_t from) const {

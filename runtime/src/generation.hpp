@@ -42,6 +42,9 @@ class Generation {
     // Index of the first location at or after position `from` (in longest-first order) that
     // matches `path`, or -1.
     int route(std::string_view path, size_t from) const;
+    // The server began to stop: runs each instance's on_stop (plugins of ABI 1.2 and later)
+    // on the calling thread.
+    void notify_stop() const;
 
   private:
     Config config_;

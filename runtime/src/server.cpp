@@ -224,6 +224,8 @@ void ServerCore::reload(const Config &config) {
     max_connections_.store(config.limits.max_connections);
     {
         std::lock_guard<std::mutex> lock(gen_mu_);
+        std::erase_if(retired_, [](const auto &weak) { return weak.expired(); });
+        retired_.push_back(generation_);
         generation_ = std::move(next);
     }
     DT_LOG(LogLevel::info, "reloaded %s: new connections use the new configuration",
@@ -233,6 +235,20 @@ void ServerCore::reload(const Config &config) {
 void ServerCore::stop() {
     for (auto &w : workers_)
         w->stop();
+    if (!started_ || stop_notified_.exchange(true))
+        return;
+    // Every instance that may still serve a request hears it once: the current generation's
+    // and those a reload retired that connections still use.
+    std::vector<std::shared_ptr<const Generation>> live;
+    {
+        std::lock_guard<std::mutex> lock(gen_mu_);
+        live.push_back(generation_);
+        for (auto &weak : retired_)
+            if (auto g = weak.lock())
+                live.push_back(std::move(g));
+    }
+    for (auto &g : live)
+        g->notify_stop();
 }
 
 void ServerCore::wait_for_plugins() {

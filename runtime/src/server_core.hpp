@@ -57,6 +57,8 @@ class ServerCore {
     ServerOptions options_;
     mutable std::mutex gen_mu_;
     std::shared_ptr<const Generation> generation_;
+    std::vector<std::weak_ptr<const Generation>> retired_; // under gen_mu_: replaced by reloads
+    std::atomic<bool> stop_notified_{false};               // on_stop ran
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<ListenAddress> bound_;
     std::atomic<size_t> connections_{0};

@@ -229,3 +229,48 @@ TEST_CASE("timers started and stopped from a plugin thread keep their contract",
         CHECK(elapsed < 400);
     }
 }
+
+TEST_CASE("on_stop lets a plugin answer its waiting requests at once",
+          "[integration][lifecycle][shutdown][on_stop]") {
+    // grace_ms is 10 s and the jobs would wait 20 s: without on_stop (ABI 1.2) the host would sit
+    // out the grace period and abort them.
+    HostProcess host(hold_config("[server.timeouts]\ngrace_ms = 10000\n",
+                                 "threads = 8\nanswer_on_stop = true\n"));
+    auto clients = open_clients(host.port(), 8, get("/hold/job?ms=20000"));
+    std::this_thread::sleep_for(200ms);
+    auto signalled = Clock::now();
+    REQUIRE(kill(host.pid(), SIGTERM) == 0);
+    for (auto &c : clients) {
+        auto r = c->read_response(2s);
+        REQUIRE(r);
+        CHECK(r->status == 503);
+        CHECK(r->body == "stopping\n");
+    }
+    CHECK(host.wait_exit(5s) == 0);
+    CHECK(Clock::now() - signalled < 2s);
+    std::string log = host.stderr_text();
+    CHECK(count(log, "hold: on_stop") == 1);
+    CHECK_THAT(log, !Contains("grace period over"));
+}
+
+TEST_CASE("on_stop reaches the instances a reload retired that still serve requests",
+          "[integration][lifecycle][reload][on_stop]") {
+    HostProcess host(
+        hold_config("[server.timeouts]\ngrace_ms = 10000\n", "answer_on_stop = true\n"));
+    RawClient old_config(host.port());
+    REQUIRE(old_config.send(get("/hold/job?ms=20000")));
+    std::this_thread::sleep_for(100ms);
+    REQUIRE(kill(host.pid(), SIGHUP) == 0);
+    REQUIRE(host.wait_for_stderr("reloaded"));
+    RawClient new_config(host.port());
+    REQUIRE(new_config.send(get("/hold/job?ms=20000")));
+    std::this_thread::sleep_for(100ms);
+    REQUIRE(kill(host.pid(), SIGTERM) == 0);
+    for (RawClient *c : {&old_config, &new_config}) {
+        auto r = c->read_response(2s);
+        REQUIRE(r);
+        CHECK(r->status == 503);
+    }
+    CHECK(host.wait_exit(5s) == 0);
+    CHECK(count(host.stderr_text(), "hold: on_stop") == 2); // one per live instance
+}

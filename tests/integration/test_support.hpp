@@ -51,6 +51,15 @@ inline std::map<std::string, std::string> fields(const std::string &line) {
     return out;
 }
 
+// How many times `needle` occurs in `text`.
+inline size_t count(std::string_view text, std::string_view needle) {
+    size_t n = 0;
+    for (size_t at = text.find(needle); at != std::string_view::npos;
+         at = text.find(needle, at + needle.size()))
+        ++n;
+    return n;
+}
+
 inline bool matches(const std::string &text, const std::string &pattern) {
     return std::regex_search(text, std::regex(pattern));
 }

@@ -128,7 +128,7 @@ static int on_handle(void *instance, dt_req_t *req) {
 }
 
 static const dt_plugin_t plugin = {
-    DT_PLUGIN_INIT, 0, 0, "hello", "1.0.0", on_create, on_destroy, on_handle, NULL, NULL, {0},
+    DT_PLUGIN_INIT, 0, 0, "hello", "1.0.0", on_create, on_destroy, on_handle, NULL, NULL, NULL, {0},
 };
 
 DT_PLUGIN_DEFINE(plugin, api)

@@ -234,7 +234,17 @@ void on_abort(void *, dt_req_t *req) {
 }
 
 const dt_plugin_t plugin = {
-    DT_PLUGIN_INIT, 0, 0, "primes", "1.0.0", on_create, on_destroy, on_handle, nullptr, on_abort,
+    DT_PLUGIN_INIT,
+    0,
+    0,
+    "primes",
+    "1.0.0",
+    on_create,
+    on_destroy,
+    on_handle,
+    nullptr,  // on_writable: answers are a few bytes
+    on_abort, // cancels the job
+    nullptr,  // on_stop: a job takes a fraction of a second, grace_ms lets it finish
     {},
 };
 

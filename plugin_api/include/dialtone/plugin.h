@@ -1,11 +1,13 @@
 /*
- * dialtone/plugin.h — the dialtone plugin ABI, version 1.1.
+ * dialtone/plugin.h — the dialtone plugin ABI, version 1.2.
  *
  * History: 1.0 the first release; 1.1 adds server_stats (live counters for status pages) at the
  * end of dt_api_t. 1.1 revised (same binary interface): the end of a request's and a server's
- * life written out — "Ending" below, on_abort, on_destroy, the timers from other threads. Every
- * released header is kept under tests/abi/ in dialtone's sources, and a plugin built against
- * each keeps loading in every later 1.x host.
+ * life written out — "Ending" below, on_abort, on_destroy, the timers from other threads. 1.2
+ * adds the on_stop hook (a stop began: answer waiting requests now) in the first reserved slot
+ * of dt_plugin_t, and config_context (an embedding application's pointer for its in-process
+ * plugin) at the end of dt_api_t. Every released header is kept under tests/abi/ in dialtone's
+ * sources, and a plugin built against each keeps loading in every later 1.x host.
  *
  * This file is the whole contract between the dialtone runtime (the host) and a content-handler
  * plugin. It is pure C99, depends only on <stddef.h> and <stdint.h>, and compiles as C++.
@@ -33,9 +35,10 @@
  * plugin must not change the process's signal dispositions.
  *
  * Ending. A request ends when it is finished (and its response queued) or aborted (on_abort).
- * A server ends in three steps: the stop begins (listeners close; new requests are refused),
- * then after timeouts.grace_ms every request still running is aborted, then the host waits for
- * plugins to drop the request references they still hold, at most max(grace_ms, 1 s). During
+ * A server ends in three steps: the stop begins (listeners close; new requests are refused;
+ * on_stop runs), then after timeouts.grace_ms every request still running is aborted, then the
+ * host waits for plugins to drop the request references they still hold, at most
+ * max(grace_ms, 1 s). During
  * all of it every request function stays safe to call on a held request from any thread the
  * function allows: after an abort they fail cleanly (DT_EABORTED, DT_ENOENT, DT_ESTATE) and
  * req_resume still runs its callback exactly once (on the calling thread once the workers are
@@ -62,7 +65,7 @@ extern "C" {
 #endif
 
 #define DT_ABI_MAJOR 1
-#define DT_ABI_MINOR 1
+#define DT_ABI_MINOR 2
 
 /* Marks the one symbol a plugin exports. Build plugins with -fvisibility=hidden. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -360,6 +363,16 @@ typedef struct dt_api {
      * Threads: a hook or callback of req. */
     int (*server_stats)(dt_req_t *req, dt_server_stats_t *server, dt_worker_stats_t *workers,
                         uint32_t max_workers);
+
+    /* ---- Since ABI 1.2: check api->size (or api->abi_minor >= 2) before using these ------ */
+
+    /* The pointer an embedding application registered with this in-process plugin for the
+     * server being configured (ServerOptions::plugins[i].context in dialtone/server.hpp), so
+     * that an instance reaches the application's objects without globals, and two servers in
+     * one process can host two applications with one plugin. NULL for a plugin loaded from a
+     * shared object and when the application gave none.
+     * Ownership: the application's; it outlives the server. Threads: only inside on_create. */
+    void *(*config_context)(const dt_config_t *cfg);
 } dt_api_t;
 
 /* ---------------------------------------------------------------------------------------------
@@ -406,7 +419,20 @@ typedef struct dt_plugin {
      * The plugin stops work on the request and drops its references soon (see "Ending"). */
     void (*on_abort)(void *instance, dt_req_t *req);
 
-    void *reserved[8]; /* future hooks: must be NULL */
+    /* Optional, since ABI 1.2 (the first of the reserved slots: NULL in older plugins). The
+     * server began to stop (SIGTERM, SIGINT, Server::stop): runs once per live instance — the
+     * current configuration's, and older ones still serving requests after a reload — right
+     * after the listeners close, before grace_ms has passed. A plugin whose requests wait on
+     * something (long-polls, event streams, jobs of its own) answers them now, for example
+     * with req_resume and then a 503 or a final event, instead of sitting out grace_ms to be
+     * aborted. Runs on the thread that asked for the stop (the dialtone binary's main thread;
+     * an application's thread calling Server::stop, which may be a worker), concurrently with
+     * the instance's request hooks on the workers; use only functions marked "any thread".
+     * Requests received before the stop may still reach on_handle afterwards: answer them at
+     * once too. */
+    void (*on_stop)(void *instance);
+
+    void *reserved[7]; /* future hooks: must be NULL */
 } dt_plugin_t;
 
 #define DT_PLUGIN_INIT sizeof(dt_plugin_t), DT_ABI_MAJOR, DT_ABI_MINOR

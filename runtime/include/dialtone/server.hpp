@@ -42,6 +42,9 @@ class StartError : public std::runtime_error {
 struct InProcessPlugin {
     std::string name;         // the handler name locations use
     dt_plugin_entry_fn entry; // returns the plugin's static descriptor
+    // The application's pointer for this plugin on this server: its on_create reads it with
+    // api->config_context(cfg) (ABI 1.2). Not owned; must outlive the server. May be null.
+    void *context = nullptr;
 };
 
 struct ServerOptions {

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <netinet/in.h>
@@ -52,7 +53,8 @@ int hello_create(const dt_config_t *, void **instance, char *, size_t) {
 }
 
 const dt_plugin_t hello_plugin = {
-    DT_PLUGIN_INIT, 0, 0, "hello", "1", hello_create, nullptr, hello_handle, nullptr, nullptr, {},
+    DT_PLUGIN_INIT, 0,       0,       "hello", "1", hello_create, nullptr,
+    hello_handle,   nullptr, nullptr, nullptr, {},
 };
 
 const dt_plugin_t *hello_entry(const dt_api_t *a) {
@@ -60,8 +62,8 @@ const dt_plugin_t *hello_entry(const dt_api_t *a) {
     return &hello_plugin;
 }
 
-dt_plugin_t wrong_major = {sizeof(dt_plugin_t), 99,      0,       0,       0,       "old", "1",
-                           hello_create,        nullptr, nullptr, nullptr, nullptr, {}};
+dt_plugin_t wrong_major = {sizeof(dt_plugin_t), 99,      0,       0,       0,       "old",   "1",
+                           hello_create,        nullptr, nullptr, nullptr, nullptr, nullptr, {}};
 const dt_plugin_t *wrong_entry(const dt_api_t *) { return &wrong_major; }
 
 // ---- An in-process plugin: "keeper" holds its request on a thread of its own, which goes on --
@@ -97,8 +99,18 @@ void keeper_destroy(void *) {
 }
 
 const dt_plugin_t keeper_plugin = {
-    DT_PLUGIN_INIT, 0,  0, "keeper", "1", hello_create, keeper_destroy, keeper_handle, nullptr,
-    keeper_abort,   {},
+    DT_PLUGIN_INIT,
+    0,
+    0,
+    "keeper",
+    "1",
+    hello_create,
+    keeper_destroy,
+    keeper_handle,
+    nullptr,
+    keeper_abort,
+    nullptr,
+    {},
 };
 
 const dt_plugin_t *keeper_entry(const dt_api_t *a) {
@@ -363,4 +375,70 @@ TEST_CASE("embedding: a request a plugin thread holds past the stop ends safely,
     CHECK(keeper.write_rc == DT_EABORTED); // the late callback ran, on the plugin's thread:
     CHECK(keeper.callback_on != std::thread::id());
     CHECK(keeper.callback_on != std::this_thread::get_id());
+}
+
+namespace {
+
+// An in-process plugin whose instances answer with the application's text, reached through
+// config_context (ABI 1.2) instead of a global.
+int context_create(const dt_config_t *cfg, void **instance, char *err, size_t err_len) {
+    *instance = api->config_context(cfg);
+    if (!*instance) {
+        snprintf(err, err_len, "no application context");
+        return 1;
+    }
+    return 0;
+}
+
+int context_handle(void *instance, dt_req_t *req) {
+    const std::string &text = *static_cast<const std::string *>(instance);
+    api->resp_set_length(req, text.size());
+    api->req_write(req, text.data(), text.size());
+    return DT_DONE;
+}
+
+const dt_plugin_t context_plugin = {
+    DT_PLUGIN_INIT, 0,       0,       "context", "1", context_create, nullptr,
+    context_handle, nullptr, nullptr, nullptr,   {},
+};
+
+const dt_plugin_t *context_entry(const dt_api_t *a) {
+    api = a;
+    return &context_plugin;
+}
+
+dialtone::Config context_config() {
+    return dialtone::load_config_text("[server]\nlisten = [\"127.0.0.1:0\"]\nworkers = 1\n"
+                                      "log_level = \"error\"\n"
+                                      "[[location]]\nprefix = \"/\"\nhandler = \"context\"\n",
+                                      "context.toml");
+}
+
+} // namespace
+
+TEST_CASE("embedding: two servers host one in-process plugin for two applications",
+          "[embed][context]") {
+    std::string first_app = "first application\n", second_app = "second application\n";
+    dialtone::ServerOptions first, second;
+    first.plugins.push_back({"context", context_entry, &first_app});
+    second.plugins.push_back({"context", context_entry, &second_app});
+    dialtone::Server a(context_config(), std::move(first));
+    dialtone::Server b(context_config(), std::move(second));
+    a.start();
+    b.start();
+    std::string from_a = get(a.bound_addresses().at(0).port, "/");
+    std::string from_b = get(b.bound_addresses().at(0).port, "/");
+    CHECK(from_a.substr(from_a.find("\r\n\r\n") + 4) == first_app);
+    CHECK(from_b.substr(from_b.find("\r\n\r\n") + 4) == second_app);
+
+    SECTION("without a context the plugin sees NULL") {
+        dialtone::ServerOptions none;
+        none.plugins.push_back({"context", context_entry});
+        try {
+            dialtone::Server c(context_config(), std::move(none));
+            FAIL("no error");
+        } catch (const dialtone::StartError &e) {
+            CHECK_THAT(e.what(), Catch::Contains("no application context"));
+        }
+    }
 }
