@@ -78,7 +78,8 @@ struct SignalContext {
 // the running configuration keeps serving.
 void on_reload_signal(uv_signal_t *h, int) {
     auto *ctx = static_cast<SignalContext *>(h->data);
-    if (!ctx->server) return;
+    if (!ctx->server)
+        return;
     DT_LOG(dialtone::LogLevel::info, "SIGHUP: reloading %s", ctx->config_path.c_str());
     try {
         ctx->server->reload(dialtone::load_config_file(ctx->config_path));

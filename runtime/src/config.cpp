@@ -286,8 +286,7 @@ void read_plugins(Checker &c, const toml::table &root, Config &cfg) {
     }
 }
 
-void read_locations(Checker &c, const std::shared_ptr<const toml::table> &document,
-                    Config &cfg) {
+void read_locations(Checker &c, const std::shared_ptr<const toml::table> &document, Config &cfg) {
     const toml::table &root = *document;
     const toml::array *arr = array_of_tables(c, root, "location");
     if (!arr) {
@@ -422,9 +421,8 @@ Config load_config_file(const std::string &path) {
 
 namespace dialtone {
 
-std::shared_ptr<const PluginSettings> parse_plugin_settings(const std::string &text,
-                                                            const std::string &dir,
-                                                            const std::string &name) {
+std::shared_ptr<const PluginSettings>
+parse_plugin_settings(const std::string &text, const std::string &dir, const std::string &name) {
     std::shared_ptr<const toml::table> document = parse_document(text, name);
     const toml::table &table = *document;
     return std::make_shared<const PluginSettings>(std::move(document), table, name, dir, name);

@@ -7,7 +7,7 @@ for so in "$@"; do
     if [ "$symbols" = dt_plugin_entry ]; then
         echo "ok: $so exports only dt_plugin_entry"
     else
-        echo "FAIL: $so exports:" $symbols
+        echo "FAIL: $so exports: $(echo "$symbols" | tr '\n' ' ')"
         status=1
     fi
 done

@@ -24,8 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         for (const auto &p : e.problems()) {
             if (!std::regex_search(p, where)) {
-                std::fprintf(stderr, "fuzz_config: problem without file:line:col: %s\n",
-                             p.c_str());
+                std::fprintf(stderr, "fuzz_config: problem without file:line:col: %s\n", p.c_str());
                 std::abort();
             }
         }

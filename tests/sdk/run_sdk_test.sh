@@ -129,8 +129,9 @@ check_hello() {
     expect "greeting key" 200 $'Howdy, partner!\n' "$base/howdy?x=1&name=partner"
     expect "pkg-config build" 200 $'Hi, world!\n' "$base/pc"
     curl -sS -I "$base/hello" >"$work/head" || fail "HEAD: curl"
-    grep -q '^HTTP/1.1 200' "$work/head" && grep -qi '^Content-Length: 14' "$work/head" ||
+    if ! grep -q '^HTTP/1.1 200' "$work/head" || ! grep -qi '^Content-Length: 14' "$work/head"; then
         fail "HEAD: $(cat "$work/head")"
+    fi
     expect "bad name" 400 '*' "$base/hello?name=%zz"
     expect "POST" 405 $'method not allowed\n' -d x "$base/hello"
     curl -sS -D - -o /dev/null -X DELETE "$base/hello" | grep -qi '^Allow: GET, HEAD' ||
@@ -226,7 +227,7 @@ start_host() {
         fail "dialtone --check refused the config"
     "$prefix/bin/dialtone" --config "$work/dialtone.toml" 2>"$work/host.err" &
     host_pid=$!
-    local port= i
+    local port="" i
     for i in $(seq 100); do
         port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/host.err" | head -1)
         [ -n "$port" ] && break
