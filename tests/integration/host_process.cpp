@@ -269,8 +269,12 @@ HostProcess::HostProcess(std::string_view toml, HostOptions options)
 HostProcess::~HostProcess() {
     int code = stop(SIGTERM, 15s);
     if (options_.expect_clean_exit && std::uncaught_exceptions() == 0) {
-        INFO("host stderr:\n" << last_lines(stderr_text()));
+        std::string err = stderr_text();
+        INFO("host stderr:\n" << last_lines(err));
         CHECK(code == 0);
+        // Every run of the host doubles as a leak check of libuv handles: a worker whose loop
+        // still holds one when it closes says so (Worker::~Worker).
+        CHECK(err.find("loop closed with live handles") == std::string::npos);
     }
 }
 
