@@ -10,6 +10,7 @@
 #include "plugin_settings.hpp"
 #include "request.hpp"
 #include "server_core.hpp"
+#include "timer.hpp"
 #include "worker.hpp"
 
 #include <chrono>
@@ -78,93 +79,96 @@ int type_error(const dt_config_t *cfg, const char *key, const toml::node *n, con
     return DT_ETYPE;
 }
 
-int api_config_string(const dt_config_t *cfg, const char *key, dt_str_t *out) {
+dt_str_t str(std::string_view v) { return {v.data(), v.size()}; }
+
+// One accessor: `key` absent is DT_ENOENT (`*out` untouched); `take(node)` false means another
+// type, reported as expecting `want`, DT_ETYPE.
+template <class Take>
+int read_config(const dt_config_t *cfg, const char *key, const char *want, Take take) {
     const toml::node *n = lookup(cfg, key);
     if (!n)
         return DT_ENOENT;
-    auto *s = n->as_string();
-    if (!s)
-        return type_error(cfg, key, n, "a string");
-    out->ptr = s->get().c_str();
-    out->len = s->get().size();
-    return 0;
+    return take(*n) ? 0 : type_error(cfg, key, n, want);
+}
+
+int api_config_string(const dt_config_t *cfg, const char *key, dt_str_t *out) {
+    return read_config(cfg, key, "a string", [&](const toml::node &n) {
+        auto *s = n.as_string();
+        if (s)
+            *out = str(s->get());
+        return s != nullptr;
+    });
 }
 
 int api_config_int(const dt_config_t *cfg, const char *key, int64_t *out) {
-    const toml::node *n = lookup(cfg, key);
-    if (!n)
-        return DT_ENOENT;
-    auto v = n->value_exact<int64_t>();
-    if (!v)
-        return type_error(cfg, key, n, "an integer");
-    *out = *v;
-    return 0;
+    return read_config(cfg, key, "an integer", [&](const toml::node &n) {
+        auto v = n.value_exact<int64_t>();
+        if (v)
+            *out = *v;
+        return v.has_value();
+    });
 }
 
 int api_config_bool(const dt_config_t *cfg, const char *key, int *out) {
-    const toml::node *n = lookup(cfg, key);
-    if (!n)
-        return DT_ENOENT;
-    auto v = n->value_exact<bool>();
-    if (!v)
-        return type_error(cfg, key, n, "a boolean (true or false)");
-    *out = *v ? 1 : 0;
-    return 0;
+    return read_config(cfg, key, "a boolean (true or false)", [&](const toml::node &n) {
+        auto v = n.value_exact<bool>();
+        if (v)
+            *out = *v ? 1 : 0;
+        return v.has_value();
+    });
 }
 
 int api_config_double(const dt_config_t *cfg, const char *key, double *out) {
-    const toml::node *n = lookup(cfg, key);
-    if (!n)
-        return DT_ENOENT;
-    auto v = n->value<double>(); // integers convert
-    if (!v || !(n->is_floating_point() || n->is_integer()))
-        return type_error(cfg, key, n, "a number");
-    *out = *v;
-    return 0;
+    return read_config(cfg, key, "a number", [&](const toml::node &n) {
+        auto v = n.value<double>(); // integers convert
+        bool number = v && (n.is_floating_point() || n.is_integer());
+        if (number)
+            *out = *v;
+        return number;
+    });
 }
 
 int api_config_path(const dt_config_t *cfg, const char *key, dt_str_t *out) {
-    const toml::node *n = lookup(cfg, key);
-    if (!n)
-        return DT_ENOENT;
-    auto *s = n->as_string();
-    if (!s)
-        return type_error(cfg, key, n, "a string (a file or folder path)");
-    auto *c = const_cast<Cfg *>(cfg);
-    const std::string &v = s->get();
-    const std::string &dir = c->loc->settings->dir;
-    auto owned = std::make_unique<std::string>(v.empty() || v[0] == '/' ? v : dir + "/" + v);
-    out->ptr = owned->c_str();
-    out->len = owned->size();
-    c->loc->owned.push_back(std::move(owned));
-    return 0;
+    return read_config(cfg, key, "a string (a file or folder path)", [&](const toml::node &n) {
+        auto *s = n.as_string();
+        if (!s)
+            return false;
+        // Relative to the folder of the config file that set it; owned by the location.
+        Location &loc = *cfg->loc;
+        const std::string &v = s->get();
+        auto owned = std::make_unique<std::string>(
+            v.empty() || v[0] == '/' ? v : loc.settings->dir + "/" + v);
+        *out = str(*owned);
+        loc.owned.push_back(std::move(owned));
+        return true;
+    });
 }
 
 int api_config_list_size(const dt_config_t *cfg, const char *key, size_t *count) {
-    const toml::node *n = lookup(cfg, key);
-    if (!n)
-        return DT_ENOENT;
-    auto *arr = n->as_array();
-    if (!arr)
-        return type_error(cfg, key, n, "an array of strings");
-    *count = arr->size();
-    return 0;
+    return read_config(cfg, key, "an array of strings", [&](const toml::node &n) {
+        auto *arr = n.as_array();
+        if (arr)
+            *count = arr->size();
+        return arr != nullptr;
+    });
 }
 
 int api_config_list_string(const dt_config_t *cfg, const char *key, size_t index, dt_str_t *out) {
-    const toml::node *n = lookup(cfg, key);
-    if (!n)
-        return DT_ENOENT;
-    auto *arr = n->as_array();
-    if (!arr)
-        return type_error(cfg, key, n, "an array of strings");
-    if (index >= arr->size())
+    const toml::node *item = nullptr;
+    int rc = read_config(cfg, key, "an array of strings", [&](const toml::node &n) {
+        auto *arr = n.as_array();
+        if (arr && index < arr->size())
+            item = arr->get(index);
+        return arr != nullptr;
+    });
+    if (rc != 0)
+        return rc;
+    if (!item)
         return DT_ERANGE;
-    auto *s = arr->get(index)->as_string();
+    auto *s = item->as_string();
     if (!s)
-        return type_error(cfg, key, arr->get(index), "an array of strings");
-    out->ptr = s->get().c_str();
-    out->len = s->get().size();
+        return type_error(cfg, key, item, "an array of strings");
+    *out = str(s->get());
     return 0;
 }
 
@@ -188,8 +192,6 @@ void *api_config_context(const dt_config_t *cfg) { return cfg ? cfg->context : n
 
 const Request *R(const dt_req_t *r) { return Request::from(r); }
 Request *R(dt_req_t *r) { return Request::from(r); }
-
-dt_str_t str(std::string_view v) { return {v.data(), v.size()}; }
 
 dt_str_t api_req_method(const dt_req_t *r) { return str(R(r)->method_name); }
 dt_str_t api_req_target(const dt_req_t *r) { return str(R(r)->target()); }
@@ -346,21 +348,6 @@ int api_req_finish(dt_req_t *r) { return R(r)->submit(ResponseOp{ResponseOp::fin
 void api_req_retain(dt_req_t *r) { R(r)->retain(); }
 void api_req_release(dt_req_t *r) { R(r)->release(); }
 
-// Removes `id` from the request's pending timers; false if it was not there (ran, stopped,
-// or cancelled with the request).
-bool take_pending_timer(Request *q, dt_timer_id_t id) {
-    std::lock_guard<std::mutex> lock(q->mu);
-    auto &ids = q->pending_timer_ids;
-    for (size_t i = 0; i < ids.size(); ++i) {
-        if (ids[i] == id) {
-            ids[i] = ids.back();
-            ids.pop_back();
-            return true;
-        }
-    }
-    return false;
-}
-
 int api_req_resume(dt_req_t *r, dt_req_cb cb, void *arg) {
     Request *q = R(r);
     if (!cb)
@@ -385,111 +372,11 @@ int api_req_resume(dt_req_t *r, dt_req_cb cb, void *arg) {
     return 0;
 }
 
-void on_request_timer(uv_timer_t *h) {
-    auto *t = static_cast<RequestTimer *>(h->data);
-    Request *q = t->req;
-    auto &timers = q->timers;
-    for (size_t i = 0; i < timers.size(); ++i) {
-        if (timers[i] == t) {
-            timers[i] = timers.back();
-            timers.pop_back();
-            break;
-        }
-    }
-    dt_req_cb cb = t->cb;
-    void *arg = t->arg;
-    dt_timer_id_t id = t->id;
-    q->worker->release_timer(t);
-    if (!take_pending_timer(q, id))
-        return; // stopped from another thread meanwhile
-    // Timers are cancelled when the request detaches, so the request is live here.
-    q->run({Continuation::timer, cb, arg});
-}
-
-// Owner thread: arms a timer that was started `started_ms` (uv_hrtime in ms) ago.
-void arm_timer(Request *q, uint64_t delay_ms, uint64_t started_ms, dt_req_cb cb, void *arg,
-               dt_timer_id_t id) {
-    if (!q->conn)
-        return; // detached before the owner got to it: the timer went with the request
-    uv_loop_t *loop = q->worker->loop();
-    uv_update_time(loop); // the delay counts from the call, not from the loop's cached time
-    uint64_t elapsed = uv_hrtime() / 1000000 - started_ms;
-    RequestTimer *t = q->worker->acquire_timer();
-    t->req = q;
-    t->cb = cb;
-    t->arg = arg;
-    t->id = id;
-    uv_timer_start(&t->handle, on_request_timer, delay_ms > elapsed ? delay_ms - elapsed : 0, 0);
-    q->timers.push_back(t);
-}
-
 int api_timer_start(dt_req_t *r, uint64_t delay_ms, dt_req_cb cb, void *arg, dt_timer_id_t *id) {
-    Request *q = R(r);
-    if (!cb)
-        return DT_EINVAL;
-    uint64_t started = uv_hrtime() / 1000000;
-    dt_timer_id_t tid = q->next_timer_id.fetch_add(1, std::memory_order_relaxed);
-    {
-        std::lock_guard<std::mutex> lock(q->mu);
-        // `gone` is set before the request's timers are cleared under this lock, so a timer
-        // registered here is either seen by that clearing or refused.
-        if (q->gone.load(std::memory_order_acquire))
-            return DT_EABORTED;
-        q->pending_timer_ids.push_back(tid);
-    }
-    if (id)
-        *id = tid;
-    if (q->on_owner_thread()) {
-        arm_timer(q, delay_ms, started, cb, arg, tid);
-        return 0;
-    }
-    q->retain();
-    bool posted = q->inbox->post([q, delay_ms, started, cb, arg, tid] {
-        arm_timer(q, delay_ms, started, cb, arg, tid);
-        q->release();
-    });
-    if (!posted) {
-        take_pending_timer(q, tid);
-        q->release();
-        return DT_EABORTED;
-    }
-    return 0;
+    return start_timer(*R(r), delay_ms, cb, arg, id);
 }
 
-// Owner thread: disarms the uv timer of `id` if it is armed.
-void disarm_timer(Request *q, dt_timer_id_t id) {
-    auto &timers = q->timers;
-    for (size_t i = 0; i < timers.size(); ++i) {
-        RequestTimer *t = timers[i];
-        if (t->id != id)
-            continue;
-        timers[i] = timers.back();
-        timers.pop_back();
-        q->worker->release_timer(t);
-        return;
-    }
-}
-
-int api_timer_stop(dt_req_t *r, dt_timer_id_t id) {
-    Request *q = R(r);
-    // Once the id leaves the pending list the callback cannot run, whichever thread asks.
-    if (!take_pending_timer(q, id))
-        return DT_ENOENT;
-    if (q->on_owner_thread()) {
-        if (q->conn)
-            disarm_timer(q, id);
-        return 0;
-    }
-    // Free the uv timer early rather than let it fire for nothing (best effort).
-    q->retain();
-    if (!q->inbox->post([q, id] {
-            if (q->conn)
-                disarm_timer(q, id);
-            q->release();
-        }))
-        q->release();
-    return 0;
-}
+int api_timer_stop(dt_req_t *r, dt_timer_id_t id) { return stop_timer(*R(r), id); }
 
 uint64_t api_now_ms() { return uv_hrtime() / 1000000; }
 

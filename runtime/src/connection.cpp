@@ -3,6 +3,7 @@
 #include "dialtone/log.hpp"
 #include "http.hpp"
 #include "server_core.hpp"
+#include "timer.hpp"
 #include "worker.hpp"
 
 #include <arpa/inet.h>
@@ -910,7 +911,7 @@ void Connection::request_finished() {
         WorkerCounters::sub(n.suspended, 1);
     log_access(*r);
     r->gone.store(true, std::memory_order_release); // before the timers go: see timer_start
-    r->cancel_timers();
+    cancel_timers(*r);
     r->conn = nullptr;
     r->release(); // the runtime's reference
     if (keep_alive_ && !draining_) {
@@ -945,7 +946,7 @@ void Connection::abort_request(const char *why) {
         log = r->head_sent || r->status != 200;
     }
     r->gone.store(true, std::memory_order_release);
-    r->cancel_timers();
+    cancel_timers(*r);
     r->conn = nullptr;
     if (log)
         log_access(*r);

@@ -88,14 +88,6 @@ std::string_view Request::header(std::string_view name) const {
     return {};
 }
 
-void Request::cancel_timers() {
-    for (RequestTimer *t : timers)
-        worker->release_timer(t);
-    timers.clear();
-    std::lock_guard<std::mutex> lock(mu);
-    pending_timer_ids.clear();
-}
-
 int Request::submit(ResponseOp op) {
     bool owner = on_owner_thread();
     bool post = false, head = false;

@@ -18,6 +18,7 @@ namespace dialtone {
 
 class Connection;
 class Inbox;
+struct RequestTimer;
 class Worker;
 struct Location;
 class Generation;
@@ -68,15 +69,6 @@ struct Continuation {
     void *arg;
 };
 
-// A runtime timer of a request (dt_api_t.timer_start). Lives on the owning worker's loop.
-struct RequestTimer {
-    uv_timer_t handle;
-    Request *req;
-    dt_req_cb cb;
-    void *arg;
-    dt_timer_id_t id;
-};
-
 class Request {
   public:
     explicit Request(Worker *worker); // owner thread
@@ -104,9 +96,6 @@ class Request {
     std::string_view header_value(const HeaderRef &h) const {
         return {hbuf.data() + h.value_off, h.value_len};
     }
-
-    // Cancels and frees every pending timer (owner thread).
-    void cancel_timers();
 
     // Queues a response operation from any thread, with the ABI's state checks (DT_EABORTED,
     // DT_ESTATE, DT_EAGAIN, DT_ERANGE). On the owner thread it is applied at once; elsewhere it

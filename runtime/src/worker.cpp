@@ -25,7 +25,7 @@ Worker *Worker::current() { return t_current; }
 Worker::Worker(ServerCore &server, unsigned index, uv_loop_t *external)
     : server_(server), index_(index), loop_(external ? external : &own_loop_),
       external_(external != nullptr), read_buf_(new char[read_buffer_size]),
-      inbox_(std::make_shared<Inbox>(&async_, &server)) {
+      inbox_(std::make_shared<Inbox>(&async_, &server)), timers_(loop_) {
     if (!external_)
         uv_loop_init(&own_loop_);
     uv_async_init(loop_, &async_, on_async);
@@ -156,31 +156,6 @@ void Worker::adopt(int fd, const sockaddr_storage &peer, socklen_t peer_len) {
     }
 }
 
-RequestTimer *Worker::acquire_timer() {
-    if (!timer_pool_.empty()) {
-        RequestTimer *t = timer_pool_.back();
-        timer_pool_.pop_back();
-        return t;
-    }
-    auto *t = new RequestTimer{};
-    uv_timer_init(loop_, &t->handle);
-    t->handle.data = t;
-    return t;
-}
-
-void Worker::release_timer(RequestTimer *t) {
-    uv_timer_stop(&t->handle);
-    t->req = nullptr;
-    t->cb = nullptr;
-    t->arg = nullptr;
-    if (!timers_closed_ && timer_pool_.size() < 65536) {
-        timer_pool_.push_back(t);
-        return;
-    }
-    uv_close(reinterpret_cast<uv_handle_t *>(&t->handle),
-             [](uv_handle_t *h) { delete static_cast<RequestTimer *>(h->data); });
-}
-
 void Worker::connection_opened(Connection *c) {
     c->next = conns_;
     if (conns_)
@@ -230,13 +205,10 @@ void Worker::begin_stop() {
 
 void Worker::finish_stop() {
     // Last one out: close the worker's own handles so that the loop ends.
-    if (timers_closed_)
+    if (handles_closed_)
         return;
-    timers_closed_ = true;
-    for (RequestTimer *t : timer_pool_)
-        uv_close(reinterpret_cast<uv_handle_t *>(&t->handle),
-                 [](uv_handle_t *h) { delete static_cast<RequestTimer *>(h->data); });
-    timer_pool_.clear();
+    handles_closed_ = true;
+    timers_.close();
     for (uv_timer_t *t : {&tick_, &pause_, &grace_})
         uv_close(reinterpret_cast<uv_handle_t *>(t), nullptr);
     // Tasks posted before the inbox closed still run (they hold request references); later

@@ -5,6 +5,7 @@
 
 #include "generation.hpp"
 #include "inbox.hpp"
+#include "timer.hpp"
 
 #include <atomic>
 #include <functional>
@@ -21,7 +22,6 @@ namespace dialtone {
 
 class Connection;
 class ServerCore;
-struct RequestTimer;
 
 // Live counters of one worker. Written only by the worker's own thread (a load and a store,
 // no locked instruction on the hot path); read by any thread.
@@ -90,10 +90,8 @@ class Worker {
 
     void log_access(std::string_view line); // buffered; flushed each second and at exit
 
-    // Request timers come from a per-worker pool of initialised, stopped uv timers: a paced
-    // transfer arms ten a second, and a pool saves an allocation and a close per tick.
-    RequestTimer *acquire_timer();
-    void release_timer(RequestTimer *t); // stops it
+    // The pool request timers come from (owner thread).
+    TimerPool &timers() { return timers_; }
 
     void connection_opened(Connection *c);
     void connection_closed(Connection *c);
@@ -144,8 +142,8 @@ class Worker {
     char log_time_[40];
     size_t log_time_len_ = 0;
     std::string access_buf_;
-    std::vector<RequestTimer *> timer_pool_;
-    bool timers_closed_ = false;
+    TimerPool timers_;
+    bool handles_closed_ = false;
 };
 
 } // namespace dialtone
