@@ -25,7 +25,7 @@ ServerCore::ServerCore(Config config, ServerOptions options)
 }
 
 ServerCore::~ServerCore() {
-    if (started_) {
+    if (started()) {
         stop();
         if (external_) {
             // The application's loop: finish the stop on it (it must not be running now).
@@ -88,16 +88,31 @@ int ServerCore::bind_one(const ListenAddress &a, uint16_t port, std::string &err
     return fd;
 }
 
-void ServerCore::start() {
-    if (started_)
+void ServerCore::check_startable() const {
+    switch (phase_.load(std::memory_order_acquire)) {
+    case Phase::created:
+    case Phase::stop_pending:
         return;
+    case Phase::running:
+        throw StartError("the server is already running: start() or start_on() once per Server");
+    case Phase::stopping:
+    case Phase::stopped:
+        break;
+    }
+    throw StartError("the server has been stopped, and a Server runs once: create a new one "
+                     "(from the same Config) to serve again");
+}
+
+void ServerCore::start() {
+    std::lock_guard<std::mutex> lock(life_mu_);
+    check_startable();
     unsigned n = config_.workers ? config_.workers : std::thread::hardware_concurrency();
     start_workers(n == 0 ? 1 : n, nullptr);
 }
 
 void ServerCore::start_on(uv_loop_t *loop) {
-    if (started_)
-        return;
+    std::lock_guard<std::mutex> lock(life_mu_);
+    check_startable();
     if (!loop)
         throw StartError("start_on: no loop");
     start_workers(1, loop);
@@ -110,8 +125,9 @@ void ServerCore::start_workers(unsigned n, uv_loop_t *external) {
         signal(SIGPIPE, SIG_IGN);
 
     if (!config_.access_log.empty()) {
-        access_fd_ =
-            ::open(config_.access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (access_fd_ < 0) // kept from a start that failed
+            access_fd_ =
+                ::open(config_.access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         if (access_fd_ < 0)
             throw StartError("server.access_log: cannot open " + config_.access_log + ": " +
                              strerror(errno));
@@ -119,6 +135,7 @@ void ServerCore::start_workers(unsigned n, uv_loop_t *external) {
     // Every socket is bound before any worker exists, so a refused address leaves nothing
     // behind on a loop (the application's, with start_on).
     std::vector<std::vector<int>> fds(n);
+    bound_.clear(); // of a start that failed
     for (const ListenAddress &a : config_.listen) {
         uint16_t port = a.port;
         for (unsigned i = 0; i < n; ++i) {
@@ -155,19 +172,24 @@ void ServerCore::start_workers(unsigned n, uv_loop_t *external) {
     started_wall_ = std::chrono::system_clock::now();
     started_ms_ = uv_hrtime() / 1000000;
     external_ = external;
-    started_ = true; // before the first worker runs: stats() reads it from workers
+    bool stop_now = phase_ == Phase::stop_pending;
+    phase_ = Phase::running; // before the first worker runs: stats() reads it from workers
     for (auto &w : workers_)
         w->start();
     if (external)
         DT_LOG(LogLevel::info, "dialtone %s started on the application's loop", DIALTONE_VERSION);
     else
         DT_LOG(LogLevel::info, "dialtone %s started: %u worker(s)", DIALTONE_VERSION, n);
+    if (stop_now) {
+        DT_LOG(LogLevel::info, "stopping at once: stop() was called before the start");
+        stop_workers();
+    }
 }
 
 void ServerCore::worker_finished() {
     if (finished_workers_.fetch_add(1, std::memory_order_acq_rel) + 1 != workers_.size())
         return;
-    stopped_.store(true, std::memory_order_release);
+    phase_.store(Phase::stopped, std::memory_order_release);
     if (options_.on_stopped)
         options_.on_stopped();
 }
@@ -175,7 +197,7 @@ void ServerCore::worker_finished() {
 ServerStats ServerCore::stats() const {
     ServerStats s;
     s.started = started_wall_;
-    s.uptime = std::chrono::milliseconds(started_ ? uv_hrtime() / 1000000 - started_ms_ : 0);
+    s.uptime = std::chrono::milliseconds(started() ? uv_hrtime() / 1000000 - started_ms_ : 0);
     s.max_connections = max_connections_.load(std::memory_order_relaxed);
     for (const auto &w : workers_) {
         const WorkerCounters &c = w->counters();
@@ -231,6 +253,23 @@ void ServerCore::reload(const Config &config) {
 }
 
 void ServerCore::stop() {
+    std::lock_guard<std::mutex> lock(life_mu_);
+    switch (phase_.load(std::memory_order_acquire)) {
+    case Phase::created:
+        phase_ = Phase::stop_pending; // kept for the start, which then stops at once
+        break;
+    case Phase::running:
+        stop_workers();
+        break;
+    case Phase::stop_pending:
+    case Phase::stopping:
+    case Phase::stopped:
+        break;
+    }
+}
+
+void ServerCore::stop_workers() {
+    phase_ = Phase::stopping; // before any worker can finish and mark the server stopped
     for (auto &w : workers_)
         w->stop();
 }

@@ -52,7 +52,8 @@ struct ServerOptions {
     std::vector<InProcessPlugin> plugins;
     // Called once when the server has stopped: every worker closed its connections and its
     // handles. With start_on(), on the loop's thread (the loop has nothing of ours left); with
-    // start(), on the last worker's thread, just before it ends. May be empty.
+    // start(), on the last worker's thread, just before it ends. Never for a server that was
+    // not started. May be empty.
     std::function<void()> on_stopped;
 };
 
@@ -84,6 +85,13 @@ class Server {
     Server(const Server &) = delete;
     Server &operator=(const Server &) = delete;
 
+    // A Server runs once. start() or start_on() a second time, while it runs or after it
+    // stopped, throws StartError: build a new Server (from a copy of config()) to serve again.
+    // A start that threw (an address in use) may be tried again. A stop() that came before the
+    // start is kept, so a shutdown asked for while the application was still setting up is not
+    // lost: the start binds and starts as usual, then begins the stop at once, and on_stopped
+    // runs as after any stop (never from inside start or start_on).
+
     // Binds every listener and starts config.workers worker threads. Throws StartError.
     void start();
     // Binds every listener and serves with one worker on `loop`, which the application owns
@@ -97,7 +105,8 @@ class Server {
     // The addresses actually bound (port 0 resolved), in config order. After start().
     std::vector<ListenAddress> bound_addresses() const;
     // Begins a graceful stop: no new connections; in-flight requests get timeouts.grace_ms,
-    // then are aborted. Returns at once. Thread-safe: any thread, any number of times.
+    // then are aborted. Returns at once. Before the start: kept for it (see start). Thread-safe:
+    // any thread, any number of times, also while another thread starts the server.
     void stop();
     // Reloads: loads plugins and creates every location's instance from `config` (on the
     // calling thread), then new connections use them while connections already open finish on
@@ -107,8 +116,8 @@ class Server {
     // workers need a restart. Throws StartError and changes nothing if the config is refused.
     // Thread-safe: any thread, but not concurrently with itself.
     void reload(const Config &config);
-    // Blocks until every worker has stopped. With start_on(): returns at once (the
-    // application's uv_run returns when the stop is complete; see on_stopped).
+    // Blocks until every worker has stopped. With start_on(), or before a start: returns at
+    // once (the application's uv_run returns when the stop is complete; see on_stopped).
     void wait();
     // True once a stop has completed (every worker's handles closed). Thread-safe.
     bool stopped() const;

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <netinet/in.h>
@@ -363,4 +364,122 @@ TEST_CASE("embedding: a request a plugin thread holds past the stop ends safely,
     CHECK(keeper.write_rc == DT_EABORTED); // the late callback ran, on the plugin's thread:
     CHECK(keeper.callback_on != std::thread::id());
     CHECK(keeper.callback_on != std::this_thread::get_id());
+}
+
+// ---- Misuse an embedding application must hear about (issue 12) ------------------------------
+
+namespace {
+
+dialtone::ServerOptions hello_options(std::function<void()> on_stopped = {}) {
+    dialtone::ServerOptions options;
+    options.plugins.push_back({"hello", hello_entry});
+    options.on_stopped = std::move(on_stopped);
+    return options;
+}
+
+std::string start_error(const std::function<void()> &f) {
+    try {
+        f();
+    } catch (const dialtone::StartError &e) {
+        return e.what();
+    }
+    return "(no StartError)";
+}
+
+// Runs `loop` until the server's handles are closed; a guard stops the server after 5 s so a
+// server that never stops fails the test instead of hanging it.
+bool run_until_stopped(uv_loop_t *loop, dialtone::Server &server) {
+    struct Guard {
+        dialtone::Server *server;
+        bool fired = false;
+    } guard{&server};
+    uv_timer_t timer;
+    uv_timer_init(loop, &timer);
+    timer.data = &guard;
+    uv_timer_start(
+        &timer,
+        [](uv_timer_t *t) {
+            auto *g = static_cast<Guard *>(t->data);
+            g->fired = true;
+            g->server->stop();
+        },
+        5000, 0);
+    uv_unref(reinterpret_cast<uv_handle_t *>(&timer)); // the server's handles keep the loop up
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_close(reinterpret_cast<uv_handle_t *>(&timer), nullptr);
+    uv_run(loop, UV_RUN_DEFAULT);
+    return !guard.fired;
+}
+
+} // namespace
+
+TEST_CASE("embedding: a Server runs once; starting it again is a StartError", "[embed][misuse]") {
+    SECTION("on the application's loop, after the stop") {
+        uv_loop_t loop;
+        REQUIRE(uv_loop_init(&loop) == 0);
+        int stopped_calls = 0;
+        dialtone::Server server(hello_config(), hello_options([&] { ++stopped_calls; }));
+        server.start_on(&loop);
+        CHECK_THAT(start_error([&] { server.start_on(&loop); }), Catch::Contains("already"));
+        server.stop();
+        REQUIRE(run_until_stopped(&loop, server));
+        CHECK(stopped_calls == 1);
+        std::string again = start_error([&] { server.start_on(&loop); });
+        CHECK_THAT(again, Catch::Contains("a Server runs once"));
+        CHECK_THAT(again, Catch::Contains("create a new one"));
+        CHECK_THAT(start_error([&] { server.start(); }), Catch::Contains("a Server runs once"));
+        CHECK(server.stopped());
+        CHECK(stopped_calls == 1);
+        CHECK(uv_loop_close(&loop) == 0);
+    }
+    SECTION("on its own threads, after the stop") {
+        dialtone::Server server(hello_config(), hello_options());
+        server.start();
+        CHECK_THAT(start_error([&] { server.start(); }), Catch::Contains("already"));
+        server.stop();
+        server.wait();
+        CHECK_THAT(start_error([&] { server.start(); }), Catch::Contains("a Server runs once"));
+        CHECK(server.stopped());
+    }
+}
+
+TEST_CASE("embedding: a stop before the start is kept: the start stops at once, on_stopped runs",
+          "[embed][misuse]") {
+    SECTION("on its own threads") {
+        std::atomic<int> stopped_calls{0};
+        dialtone::Server server(hello_config(), hello_options([&] { ++stopped_calls; }));
+        server.stop(); // e.g. SIGTERM arrived while the application was still setting up
+        server.start();
+        REQUIRE(server.bound_addresses().size() == 1); // bound, as after every start
+        for (int i = 0; i < 500 && !server.stopped(); ++i)
+            std::this_thread::sleep_for(10ms);
+        bool stopped_by_itself = server.stopped();
+        server.stop(); // a server that did not stop by itself is stopped here, not hung
+        server.wait();
+        CHECK(stopped_by_itself);
+        CHECK(stopped_calls == 1);
+        CHECK(get(server.bound_addresses().at(0).port, "/in/x").empty()); // nothing listens
+    }
+    SECTION("on the application's loop") {
+        uv_loop_t loop;
+        REQUIRE(uv_loop_init(&loop) == 0);
+        int stopped_calls = 0;
+        dialtone::Server server(hello_config(), hello_options([&] { ++stopped_calls; }));
+        server.stop();
+        server.start_on(&loop);
+        CHECK(stopped_calls == 0); // on_stopped comes from uv_run, never from inside start_on
+        CHECK(run_until_stopped(&loop, server));
+        CHECK(stopped_calls == 1);
+        CHECK(server.stopped());
+        CHECK(uv_loop_close(&loop) == 0);
+    }
+    SECTION("a server never started is destroyed without running on_stopped") {
+        int stopped_calls = 0;
+        {
+            dialtone::Server server(hello_config(), hello_options([&] { ++stopped_calls; }));
+            server.stop();
+            server.wait(); // nothing to wait for
+        }
+        CHECK(stopped_calls == 0);
+    }
 }
