@@ -17,10 +17,61 @@
 
 namespace dialtone {
 
+namespace {
+
+// What a Config built in code can get wrong that the TOML loader refuses, and what only
+// ServerOptions can get wrong (a file cannot register plugins).
+std::vector<std::string> embedding_problems(const Config &config, const ServerOptions &options) {
+    std::vector<std::string> problems;
+    if (config.listen.empty())
+        problems.push_back("server.listen: no address to listen on (add one to Config::listen, "
+                           "e.g. {\"127.0.0.1\", 8080})");
+    for (const ListenAddress &a : config.listen) {
+        unsigned char buf[sizeof(in6_addr)];
+        if (inet_pton(AF_INET, a.host.c_str(), buf) != 1 &&
+            inet_pton(AF_INET6, a.host.c_str(), buf) != 1)
+            problems.push_back("server.listen: \"" + a.host +
+                               "\" is not an IP address (names are not resolved: use "
+                               "127.0.0.1, ::1, 0.0.0.0 or ::)");
+    }
+    const std::vector<InProcessPlugin> &plugins = options.plugins;
+    for (size_t i = 0; i < plugins.size(); ++i) {
+        for (size_t j = 0; j < i; ++j) {
+            if (plugins[j].name != plugins[i].name)
+                continue;
+            problems.push_back("ServerOptions::plugins: in-process plugin \"" + plugins[i].name +
+                               "\" is registered twice (entries " + std::to_string(j) + " and " +
+                               std::to_string(i) + "): register each name once");
+            break;
+        }
+    }
+    return problems;
+}
+
+// The first generation, once what only an embedding application can get wrong is checked too.
+// Throws StartError listing every problem.
+std::shared_ptr<const Generation> first_generation(const Config &config,
+                                                   const ServerOptions &options) {
+    std::vector<std::string> problems = embedding_problems(config, options);
+    try {
+        auto generation = std::make_shared<const Generation>(config, options);
+        if (problems.empty())
+            return generation;
+    } catch (const StartError &e) {
+        problems.push_back(e.what());
+    }
+    std::string all;
+    for (const auto &p : problems)
+        all += (all.empty() ? "" : "\n") + p;
+    throw StartError(all);
+}
+
+} // namespace
+
 ServerCore::ServerCore(Config config, ServerOptions options)
     : config_(std::move(config)), options_(std::move(options)) {
     set_log_level(config_.log_level);
-    generation_ = std::make_shared<const Generation>(config_, options_);
+    generation_ = first_generation(config_, options_);
     max_connections_.store(config_.limits.max_connections);
 }
 
@@ -326,7 +377,7 @@ void Server::wait() { impl_->wait(); }
 const Config &Server::config() const { return impl_->config(); }
 
 void check_config(const Config &config, const ServerOptions &options) {
-    Generation generation(config, options);
+    first_generation(config, options);
 }
 
 } // namespace dialtone

@@ -52,11 +52,11 @@ struct LocationConfig {
 };
 
 struct Config {
-    std::string file; // the config file's path ("" when built in code)
-    std::string dir;  // relative paths resolve against this folder
-    std::vector<ListenAddress> listen;
-    unsigned workers = 0;   // 0: number of cores
-    std::string access_log; // "" = off
+    std::string file;                  // the config file's path ("" when built in code)
+    std::string dir;                   // relative paths resolve against this folder
+    std::vector<ListenAddress> listen; // at least one; IP addresses only (names not resolved)
+    unsigned workers = 0;              // 0: number of cores
+    std::string access_log;            // "" = off
     LogLevel log_level = LogLevel::info;
     Limits limits;
     Timeouts timeouts;

@@ -38,7 +38,11 @@ class StartError : public std::runtime_error {
 
 // A plugin compiled into the application: the same descriptor and entry function as a shared
 // object's (dialtone/plugin.h), registered under a handler name instead of loaded with dlopen.
-// The entry is called once per process and name, with the host's function table.
+// The entry is called once per process and entry function, with the host's function table: an
+// entry registered by several servers, again after a reload, or under several names is entered
+// once. It passes the load checks of a shared object: a refused descriptor is a StartError, and
+// a descriptor whose name differs from `name` is logged as a warning (`name` counts), as for a
+// [[plugin]] whose file calls itself otherwise. A name registered twice is a StartError.
 struct InProcessPlugin {
     std::string name;         // the handler name locations use
     dt_plugin_entry_fn entry; // returns the plugin's static descriptor
@@ -79,7 +83,9 @@ struct ServerStats {
 class Server {
   public:
     // Loads the plugins the config names and creates one instance per location (on this
-    // thread). Throws StartError.
+    // thread). Throws StartError, listing every problem: also what only a Config or options
+    // built in code can get wrong (no listen address, a host name for one, a plugin name
+    // registered twice).
     Server(Config config, ServerOptions options);
     ~Server(); // stops (graceful) and waits if still running
     Server(const Server &) = delete;

@@ -20,7 +20,9 @@
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 #include <uv.h>
+#include <vector>
 
 using namespace std::chrono_literals;
 
@@ -481,5 +483,86 @@ TEST_CASE("embedding: a stop before the start is kept: the start stops at once, 
             server.wait(); // nothing to wait for
         }
         CHECK(stopped_calls == 0);
+    }
+}
+
+// ---- Configs and options built in code: what a file cannot get wrong -------------------------
+
+namespace {
+
+// A config built in code, as an application without a TOML file writes it.
+dialtone::Config code_config(std::vector<std::pair<std::string, std::string>> locations) {
+    dialtone::Config config;
+    config.listen.push_back({"127.0.0.1", 0});
+    config.workers = 1;
+    config.log_level = dialtone::LogLevel::warn;
+    for (auto &[prefix, handler] : locations) {
+        dialtone::LocationConfig loc;
+        loc.prefix = prefix;
+        loc.handler = handler;
+        config.locations.push_back(loc);
+    }
+    return config;
+}
+
+// "renamed" is registered under another name than its descriptor's, and has an entry of its
+// own, so the process-wide registry loads it afresh; its warning is captured.
+const dt_plugin_t renamed_plugin = {
+    DT_PLUGIN_INIT, 0, 0, "hello", "1", hello_create, nullptr, hello_handle, nullptr, nullptr, {},
+};
+
+const dt_plugin_t *renamed_entry(const dt_api_t *a) {
+    api = a;
+    return &renamed_plugin;
+}
+
+std::mutex log_mu;
+std::string log_lines; // under log_mu
+
+void capture_log(dialtone::LogLevel, std::string_view line) {
+    std::lock_guard<std::mutex> lock(log_mu);
+    log_lines += line;
+}
+
+} // namespace
+
+TEST_CASE("embedding: a Config built in code must name an address to listen on",
+          "[embed][misuse]") {
+    SECTION("no address") {
+        dialtone::Config config = code_config({{"/", "hello"}});
+        config.listen.clear();
+        std::string why = start_error([&] { dialtone::Server(config, hello_options()); });
+        CHECK_THAT(why, Catch::StartsWith("server.listen: no address to listen on"));
+        CHECK_THAT(start_error([&] { dialtone::check_config(config, hello_options()); }),
+                   Catch::StartsWith("server.listen: no address"));
+    }
+    SECTION("a host name, which would otherwise bind every address") {
+        dialtone::Config config = code_config({{"/", "hello"}});
+        config.listen[0].host = "localhost";
+        std::string why = start_error([&] { dialtone::Server(config, hello_options()); });
+        CHECK_THAT(why, Catch::Contains("server.listen: \"localhost\" is not an IP address"));
+    }
+}
+
+TEST_CASE("embedding: in-process plugins are registered once per name, under their own name",
+          "[embed][misuse]") {
+    SECTION("two registrations of one name are a StartError naming it") {
+        dialtone::ServerOptions options = hello_options();
+        options.plugins.push_back({"hello", keeper_entry});
+        std::string why = start_error([&] {
+            dialtone::Server(code_config({{"/", "hello"}}), std::move(options));
+        });
+        CHECK_THAT(why, Catch::Contains("in-process plugin \"hello\" is registered twice"));
+    }
+    SECTION("a descriptor that calls itself otherwise is used under its registered name, with a "
+            "warning, as a shared object is") {
+        dialtone::set_log_sink(capture_log);
+        dialtone::ServerOptions options;
+        options.plugins.push_back({"greeter", renamed_entry});
+        { dialtone::Server server(code_config({{"/", "greeter"}}), std::move(options)); }
+        dialtone::set_log_sink(nullptr);
+        std::lock_guard<std::mutex> lock(log_mu);
+        CHECK_THAT(log_lines, Catch::Contains("[warn] in-process plugin \"greeter\" calls itself "
+                                              "\"hello\"; configs use it as \"greeter\""));
     }
 }
