@@ -6,11 +6,28 @@
 #include "plugin_settings.hpp"
 
 #include <algorithm>
+#include <sstream>
 
 namespace dialtone {
 
-Generation::Generation(const Config &config, const ServerOptions &options)
-    : config_(config) {
+namespace {
+
+// A plugin's complaint reads "file:line:col: section.key: ..."; with no settings table to point
+// into (a location built in code without one) the position is empty: drop it, not print ": ...".
+std::string without_empty_positions(const std::string &lines) {
+    std::istringstream in(lines);
+    std::string line, out;
+    while (std::getline(in, line)) {
+        if (line.rfind(": ", 0) == 0)
+            line.erase(0, 2);
+        out += (out.empty() ? "" : "\n") + line;
+    }
+    return out;
+}
+
+} // namespace
+
+Generation::Generation(const Config &config, const ServerOptions &options) : config_(config) {
     std::vector<std::string> problems;
     auto &registry = PluginRegistry::process();
     // Declared plugins load even when no location uses them, so --check vets them all.
@@ -24,8 +41,11 @@ Generation::Generation(const Config &config, const ServerOptions &options)
     for (size_t i = 0; i < config.locations.size(); ++i) {
         const LocationConfig &lc = config.locations[i];
         // A file's locations were checked when it was read; a config built in code is checked
-        // here, as routing relies on it.
-        std::string name = lc.where.empty() ? "location[" + std::to_string(i) + "]" : lc.where;
+        // here, as routing relies on it. Its messages name the location by its index, where a
+        // file's name a position.
+        bool in_code = lc.where.empty();
+        std::string index = "location[" + std::to_string(i) + "]";
+        std::string name = in_code ? index + " (built in code)" : lc.where;
         std::string normal;
         if (lc.prefix.empty() || lc.prefix[0] != '/' ||
             http::normalize_path(lc.prefix, normal) != 0 ||
@@ -40,8 +60,10 @@ Generation::Generation(const Config &config, const ServerOptions &options)
         }
         Location loc;
         loc.prefix = lc.prefix;
-        loc.section = lc.section.empty() ? "location[" + std::to_string(i) + "]." + lc.handler
-                                         : lc.section;
+        if (!lc.section.empty())
+            loc.section = lc.section;
+        else
+            loc.section = in_code ? name + ": " + lc.handler : index + "." + lc.handler;
         loc.settings = lc.settings;
         std::string declared;
         for (const auto &decl : config.plugins)
@@ -50,14 +72,14 @@ Generation::Generation(const Config &config, const ServerOptions &options)
         try {
             loc.plugin = &registry.get(lc.handler, declared, options);
         } catch (const StartError &e) {
-            problems.push_back(lc.handler_where + ": " +
-                               lc.section.substr(0, lc.section.rfind('.')) +
-                               ".handler: " + e.what());
+            problems.push_back(
+                (in_code ? name + ": handler: " : lc.handler_where + ": " + index + ".handler: ") +
+                e.what());
             continue;
         }
         std::string err = create_instance(loc, config);
         if (!err.empty()) {
-            problems.push_back(err);
+            problems.push_back(without_empty_positions(err));
             continue;
         }
         locations_.push_back(std::move(loc));

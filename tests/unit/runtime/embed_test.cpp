@@ -292,7 +292,7 @@ TEST_CASE("embedding: settings in code, a bad in-process plugin refused", "[embe
                 dialtone::Server server(std::move(config), std::move(options));
                 FAIL("no error");
             } catch (const dialtone::StartError &e) {
-                CHECK_THAT(e.what(), Catch::Contains("location[0]: prefix \"" +
+                CHECK_THAT(e.what(), Catch::Contains("location[0] (built in code): prefix \"" +
                                                      std::string(prefix) + "\" must be"));
             }
         }
@@ -564,5 +564,66 @@ TEST_CASE("embedding: in-process plugins are registered once per name, under the
         std::lock_guard<std::mutex> lock(log_mu);
         CHECK_THAT(log_lines, Catch::Contains("[warn] in-process plugin \"greeter\" calls itself "
                                               "\"hello\"; configs use it as \"greeter\""));
+    }
+}
+
+namespace {
+
+// The entry function of a descriptor of this file: each has its own, so the process-wide
+// registry (keyed by entry) loads each afresh.
+template <const dt_plugin_t *descriptor> const dt_plugin_t *entry_of(const dt_api_t *a) {
+    api = a;
+    return descriptor;
+}
+
+// "strict" insists on a `greeting` setting.
+int strict_create(const dt_config_t *cfg, void **instance, char *, size_t) {
+    dt_str_t greeting;
+    if (api->config_string(cfg, "greeting", &greeting) != 0) {
+        api->config_error(cfg, "greeting", "required");
+        return -1;
+    }
+    *instance = nullptr;
+    return 0;
+}
+
+const dt_plugin_t strict_plugin = {
+    DT_PLUGIN_INIT, 0, 0, "strict", "1", strict_create, nullptr, hello_handle, nullptr, nullptr, {},
+};
+
+} // namespace
+
+TEST_CASE("embedding: problems with locations built in code name the location, not a position",
+          "[embed][misuse]") {
+    SECTION("an unknown handler") {
+        std::string why = start_error([] {
+            dialtone::Server(code_config({{"/", "hello"}, {"/x", "nosuch"}}), hello_options());
+        });
+        CHECK_THAT(why, Catch::StartsWith("location[1] (built in code): handler: handler "
+                                          "\"nosuch\" is not a bundled or in-process plugin"));
+    }
+    SECTION("an unknown handler, with a section named by the application") {
+        dialtone::Config config = code_config({{"/x", "nosuch"}});
+        config.locations[0].section = "api";
+        std::string why = start_error([&] { dialtone::Server(config, hello_options()); });
+        CHECK_THAT(why, Catch::StartsWith("location[0] (built in code): handler: handler"));
+    }
+    SECTION("a missing setting, without a settings table") {
+        dialtone::ServerOptions options;
+        options.plugins.push_back({"strict", entry_of<&strict_plugin>});
+        std::string why = start_error([&] {
+            dialtone::Server(code_config({{"/", "strict"}}), std::move(options));
+        });
+        CHECK(why == "location[0] (built in code): strict.greeting: required");
+    }
+    SECTION("a bad setting in settings from parse_plugin_settings") {
+        dialtone::Config config = code_config({{"/", "strict"}});
+        config.locations[0].settings =
+            dialtone::parse_plugin_settings("greeting = 1\n", ".", "app");
+        dialtone::ServerOptions options;
+        options.plugins.push_back({"strict", entry_of<&strict_plugin>});
+        std::string why = start_error([&] { dialtone::Server(config, std::move(options)); });
+        CHECK_THAT(why, Catch::StartsWith(
+                            "app:1:12: location[0] (built in code): strict.greeting: expected"));
     }
 }
