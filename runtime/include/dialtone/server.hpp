@@ -50,7 +50,9 @@ struct InProcessPlugin {
 
 struct ServerOptions {
     // Folders searched, in order, for "<handler>.so" when a location names a handler that no
-    // [[plugin]] declares and no in-process plugin provides (the bundled plugins).
+    // [[plugin]] declares and no in-process plugin provides (the bundled plugins). The library
+    // reads no environment variable: the dialtone binary puts the folders of
+    // DIALTONE_PLUGIN_PATH here, and an application that wants the variable honoured does too.
     std::vector<std::string> plugin_dirs;
     // Handlers compiled into the application. A [[plugin]] declaration of the same name wins.
     std::vector<InProcessPlugin> plugins;
@@ -97,6 +99,12 @@ class Server {
     // start is kept, so a shutdown asked for while the application was still setting up is not
     // lost: the start binds and starts as usual, then begins the stop at once, and on_stopped
     // runs as after any stop (never from inside start or start_on).
+    //
+    // SIGPIPE: the start sets it to SIG_IGN for the whole process if it is SIG_DFL. File bodies
+    // go out with sendfile(2), which cannot take MSG_NOSIGNAL as writes do, and a client that
+    // disconnects mid-send must not kill the process. Only SIG_DFL is changed (and never
+    // restored): an application that wants its own handler installs it before the start and
+    // keeps it; the failed send then reports EPIPE as well.
 
     // Binds every listener and starts config.workers worker threads. Throws StartError.
     void start();

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -626,4 +627,82 @@ TEST_CASE("embedding: problems with locations built in code name the location, n
         CHECK_THAT(why, Catch::StartsWith(
                             "app:1:12: location[0] (built in code): strict.greeting: expected"));
     }
+}
+
+TEST_CASE("embedding: the library reads no environment and keeps an application's SIGPIPE choice",
+          "[embed]") {
+    SECTION("DIALTONE_PLUGIN_PATH is the host binary's; embedded, only plugin_dirs counts") {
+        setenv("DIALTONE_PLUGIN_PATH", "/opt/dialtone/lib/dialtone", 1);
+        std::string why = start_error([] {
+            dialtone::Server(code_config({{"/", "static"}}), dialtone::ServerOptions{});
+        });
+        unsetenv("DIALTONE_PLUGIN_PATH");
+        CHECK_THAT(why, Catch::Contains("(looked for no folders)"));
+    }
+    SECTION("SIGPIPE: SIG_DFL becomes SIG_IGN; a handler of the application's stays") {
+        struct sigaction old;
+        sigaction(SIGPIPE, nullptr, &old);
+        for (bool own : {false, true}) {
+            static void (*const handler)(int) = [](int) {};
+            signal(SIGPIPE, own ? handler : SIG_DFL);
+            dialtone::Server server(code_config({{"/", "hello"}}), hello_options());
+            server.start();
+            struct sigaction now;
+            sigaction(SIGPIPE, nullptr, &now);
+            CHECK(now.sa_handler == (own ? handler : SIG_IGN));
+        }
+        sigaction(SIGPIPE, &old, nullptr);
+    }
+}
+
+TEST_CASE("embedding: threaded beside the application's loop, on_stopped comes home by uv_async",
+          "[embed]") {
+    // The README's pattern: the server on its own threads, the application's loop doing its
+    // own work; on_stopped (on a worker) wakes the loop with a uv_async_t the application owns.
+    struct App {
+        uv_loop_t loop;
+        uv_timer_t work;    // the application's own handle: stops the server once served
+        uv_async_t stopped; // brings on_stopped back to the loop
+        dialtone::Server *server = nullptr;
+        std::atomic<bool> served{false};
+        std::thread::id stopped_on;
+        int homecomings = 0;
+    } app;
+    REQUIRE(uv_loop_init(&app.loop) == 0);
+    uv_timer_init(&app.loop, &app.work);
+    app.work.data = &app;
+    uv_timer_start(
+        &app.work,
+        [](uv_timer_t *t) {
+            auto *a = static_cast<App *>(t->data);
+            if (a->served)
+                a->server->stop();
+        },
+        10, 10);
+    uv_async_init(&app.loop, &app.stopped, [](uv_async_t *h) {
+        auto *a = static_cast<App *>(h->data);
+        ++a->homecomings;
+        uv_close(reinterpret_cast<uv_handle_t *>(&a->work), nullptr);
+        uv_close(reinterpret_cast<uv_handle_t *>(&a->stopped), nullptr);
+    });
+    app.stopped.data = &app;
+
+    dialtone::Server server(hello_config(), hello_options([&app] {
+                                app.stopped_on = std::this_thread::get_id();
+                                uv_async_send(&app.stopped);
+                            }));
+    app.server = &server;
+    server.start();
+    std::thread client([&] {
+        CHECK(get(server.bound_addresses().at(0).port, "/in/x").find("hello\n") !=
+              std::string::npos);
+        app.served = true;
+    });
+    uv_run(&app.loop, UV_RUN_DEFAULT);
+    client.join();
+    server.wait();
+    CHECK(app.homecomings == 1);
+    CHECK(app.stopped_on != std::this_thread::get_id());
+    CHECK(server.stopped());
+    CHECK(uv_loop_close(&app.loop) == 0);
 }
