@@ -65,17 +65,18 @@ const toml::node *lookup(const dt_config_t *cfg, const char *key) {
     return c->table ? c->table->get(key) : nullptr;
 }
 
+// "file:line:col: " for `n` (or the settings table), to start a message with; "" when there is
+// no position to give (a location built in code without a settings table).
 std::string where(const Cfg *c, const toml::node *n) {
-    if (n)
-        return source_position(c->file, n->source());
-    if (c->table)
-        return source_position(c->file, c->table->source());
-    return c->file;
+    std::string at = n          ? source_position(c->file, n->source())
+                     : c->table ? source_position(c->file, c->table->source())
+                                : c->file;
+    return at.empty() ? at : at + ": ";
 }
 
 int type_error(const dt_config_t *cfg, const char *key, const toml::node *n, const char *want) {
     auto *c = const_cast<Cfg *>(cfg);
-    c->problems.push_back(where(c, n) + ": " + c->section + "." + key + ": expected " + want);
+    c->problems.push_back(where(c, n) + c->section + "." + key + ": expected " + want);
     return DT_ETYPE;
 }
 
@@ -182,8 +183,8 @@ void api_config_error(const dt_config_t *cfg, const char *key, const char *fmt, 
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     const toml::node *n = key && c->table ? c->table->get(key) : nullptr;
-    c->problems.push_back(where(c, n) + ": " + c->section + (key ? "." + std::string(key) : "") +
-                          ": " + msg);
+    c->problems.push_back(where(c, n) + c->section + (key ? "." + std::string(key) : "") + ": " +
+                          msg);
 }
 
 void *api_config_context(const dt_config_t *cfg) { return cfg ? cfg->context : nullptr; }

@@ -23,8 +23,11 @@ Generation::Generation(const Config &config, const ServerOptions &options) : con
     for (size_t i = 0; i < config.locations.size(); ++i) {
         const LocationConfig &lc = config.locations[i];
         // A file's locations were checked when it was read; a config built in code is checked
-        // here, as routing relies on it.
-        std::string name = lc.where.empty() ? "location[" + std::to_string(i) + "]" : lc.where;
+        // here, as routing relies on it. Its messages name the location by its index, where a
+        // file's name a position.
+        bool in_code = lc.where.empty();
+        std::string index = "location[" + std::to_string(i) + "]";
+        std::string name = in_code ? index + " (built in code)" : lc.where;
         std::string normal;
         if (lc.prefix.empty() || lc.prefix[0] != '/' ||
             http::normalize_path(lc.prefix, normal) != 0 ||
@@ -39,8 +42,10 @@ Generation::Generation(const Config &config, const ServerOptions &options) : con
         }
         Location loc;
         loc.prefix = lc.prefix;
-        loc.section =
-            lc.section.empty() ? "location[" + std::to_string(i) + "]." + lc.handler : lc.section;
+        if (!lc.section.empty())
+            loc.section = lc.section;
+        else
+            loc.section = in_code ? name + ": " + lc.handler : index + "." + lc.handler;
         loc.settings = lc.settings;
         std::string declared;
         for (const auto &decl : config.plugins)
@@ -49,9 +54,9 @@ Generation::Generation(const Config &config, const ServerOptions &options) : con
         try {
             loc.plugin = &registry.get(lc.handler, declared, options);
         } catch (const StartError &e) {
-            problems.push_back(lc.handler_where + ": " +
-                               lc.section.substr(0, lc.section.rfind('.')) +
-                               ".handler: " + e.what());
+            problems.push_back(
+                (in_code ? name + ": handler: " : lc.handler_where + ": " + index + ".handler: ") +
+                e.what());
             continue;
         }
         // An in-process plugin's context is the registering application's, per server.

@@ -79,6 +79,18 @@ std::unique_ptr<PluginModule> load_in_process(const InProcessPlugin &plugin) {
     return m;
 }
 
+namespace {
+
+// A load check that only warns, for shared objects and in-process plugins alike: the
+// configured (or registered) name is the one that counts. `what` names the plugin.
+void warn_if_renamed(const PluginModule &m, const std::string &what) {
+    if (m.desc->name != m.name)
+        DT_LOG(LogLevel::warn, "%s calls itself \"%s\"; configs use it as \"%s\"", what.c_str(),
+               m.desc->name, m.name.c_str());
+}
+
+} // namespace
+
 PluginRegistry &PluginRegistry::process() {
     static PluginRegistry registry;
     return registry;
@@ -102,6 +114,7 @@ const PluginModule &PluginRegistry::get(const std::string &name, const std::stri
             if (it != by_path_.end())
                 return *it->second;
             auto m = load_in_process(p);
+            warn_if_renamed(*m, m->path);
             auto &ref = *m;
             by_path_.emplace(key, std::move(m));
             return ref;
@@ -129,9 +142,7 @@ const PluginModule &PluginRegistry::get(const std::string &name, const std::stri
     if (it != by_path_.end())
         return *it->second;
     auto m = load_plugin(name, path);
-    if (m->desc->name != name)
-        DT_LOG(LogLevel::warn, "plugin %s calls itself \"%s\"; configs use it as \"%s\"",
-               path.c_str(), m->desc->name, name.c_str());
+    warn_if_renamed(*m, "plugin " + path);
     auto &ref = *m;
     by_path_.emplace(path, std::move(m));
     return ref;

@@ -17,15 +17,66 @@
 
 namespace dialtone {
 
+namespace {
+
+// What a Config built in code can get wrong that the TOML loader refuses, and what only
+// ServerOptions can get wrong (a file cannot register plugins).
+std::vector<std::string> embedding_problems(const Config &config, const ServerOptions &options) {
+    std::vector<std::string> problems;
+    if (config.listen.empty())
+        problems.push_back("server.listen: no address to listen on (add one to Config::listen, "
+                           "e.g. {\"127.0.0.1\", 8080})");
+    for (const ListenAddress &a : config.listen) {
+        unsigned char buf[sizeof(in6_addr)];
+        if (inet_pton(AF_INET, a.host.c_str(), buf) != 1 &&
+            inet_pton(AF_INET6, a.host.c_str(), buf) != 1)
+            problems.push_back("server.listen: \"" + a.host +
+                               "\" is not an IP address (names are not resolved: use "
+                               "127.0.0.1, ::1, 0.0.0.0 or ::)");
+    }
+    const std::vector<InProcessPlugin> &plugins = options.plugins;
+    for (size_t i = 0; i < plugins.size(); ++i) {
+        for (size_t j = 0; j < i; ++j) {
+            if (plugins[j].name != plugins[i].name)
+                continue;
+            problems.push_back("ServerOptions::plugins: in-process plugin \"" + plugins[i].name +
+                               "\" is registered twice (entries " + std::to_string(j) + " and " +
+                               std::to_string(i) + "): register each name once");
+            break;
+        }
+    }
+    return problems;
+}
+
+// The first generation, once what only an embedding application can get wrong is checked too.
+// Throws StartError listing every problem.
+std::shared_ptr<const Generation> first_generation(const Config &config,
+                                                   const ServerOptions &options) {
+    std::vector<std::string> problems = embedding_problems(config, options);
+    try {
+        auto generation = std::make_shared<const Generation>(config, options);
+        if (problems.empty())
+            return generation;
+    } catch (const StartError &e) {
+        problems.push_back(e.what());
+    }
+    std::string all;
+    for (const auto &p : problems)
+        all += (all.empty() ? "" : "\n") + p;
+    throw StartError(all);
+}
+
+} // namespace
+
 ServerCore::ServerCore(Config config, ServerOptions options)
     : config_(std::move(config)), options_(std::move(options)) {
     set_log_level(config_.log_level);
-    generation_ = std::make_shared<const Generation>(config_, options_);
+    generation_ = first_generation(config_, options_);
     max_connections_.store(config_.limits.max_connections);
 }
 
 ServerCore::~ServerCore() {
-    if (started_) {
+    if (started()) {
         stop();
         if (external_) {
             // The application's loop: finish the stop on it (it must not be running now).
@@ -88,16 +139,31 @@ int ServerCore::bind_one(const ListenAddress &a, uint16_t port, std::string &err
     return fd;
 }
 
-void ServerCore::start() {
-    if (started_)
+void ServerCore::check_startable() const {
+    switch (phase_.load(std::memory_order_acquire)) {
+    case Phase::created:
+    case Phase::stop_pending:
         return;
+    case Phase::running:
+        throw StartError("the server is already running: start() or start_on() once per Server");
+    case Phase::stopping:
+    case Phase::stopped:
+        break;
+    }
+    throw StartError("the server has been stopped, and a Server runs once: create a new one "
+                     "(from the same Config) to serve again");
+}
+
+void ServerCore::start() {
+    std::lock_guard<std::mutex> lock(life_mu_);
+    check_startable();
     unsigned n = config_.workers ? config_.workers : std::thread::hardware_concurrency();
     start_workers(n == 0 ? 1 : n, nullptr);
 }
 
 void ServerCore::start_on(uv_loop_t *loop) {
-    if (started_)
-        return;
+    std::lock_guard<std::mutex> lock(life_mu_);
+    check_startable();
     if (!loop)
         throw StartError("start_on: no loop");
     start_workers(1, loop);
@@ -110,8 +176,9 @@ void ServerCore::start_workers(unsigned n, uv_loop_t *external) {
         signal(SIGPIPE, SIG_IGN);
 
     if (!config_.access_log.empty()) {
-        access_fd_ =
-            ::open(config_.access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (access_fd_ < 0) // kept from a start that failed
+            access_fd_ =
+                ::open(config_.access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         if (access_fd_ < 0)
             throw StartError("server.access_log: cannot open " + config_.access_log + ": " +
                              strerror(errno));
@@ -119,6 +186,7 @@ void ServerCore::start_workers(unsigned n, uv_loop_t *external) {
     // Every socket is bound before any worker exists, so a refused address leaves nothing
     // behind on a loop (the application's, with start_on).
     std::vector<std::vector<int>> fds(n);
+    bound_.clear(); // of a start that failed
     for (const ListenAddress &a : config_.listen) {
         uint16_t port = a.port;
         for (unsigned i = 0; i < n; ++i) {
@@ -155,19 +223,24 @@ void ServerCore::start_workers(unsigned n, uv_loop_t *external) {
     started_wall_ = std::chrono::system_clock::now();
     started_ms_ = uv_hrtime() / 1000000;
     external_ = external;
-    started_ = true; // before the first worker runs: stats() reads it from workers
+    bool stop_now = phase_ == Phase::stop_pending;
+    phase_ = Phase::running; // before the first worker runs: stats() reads it from workers
     for (auto &w : workers_)
         w->start();
     if (external)
         DT_LOG(LogLevel::info, "dialtone %s started on the application's loop", DIALTONE_VERSION);
     else
         DT_LOG(LogLevel::info, "dialtone %s started: %u worker(s)", DIALTONE_VERSION, n);
+    if (stop_now) {
+        DT_LOG(LogLevel::info, "stopping at once: stop() was called before the start");
+        stop_workers();
+    }
 }
 
 void ServerCore::worker_finished() {
     if (finished_workers_.fetch_add(1, std::memory_order_acq_rel) + 1 != workers_.size())
         return;
-    stopped_.store(true, std::memory_order_release);
+    phase_.store(Phase::stopped, std::memory_order_release);
     if (options_.on_stopped)
         options_.on_stopped();
 }
@@ -175,7 +248,7 @@ void ServerCore::worker_finished() {
 ServerStats ServerCore::stats() const {
     ServerStats s;
     s.started = started_wall_;
-    s.uptime = std::chrono::milliseconds(started_ ? uv_hrtime() / 1000000 - started_ms_ : 0);
+    s.uptime = std::chrono::milliseconds(started() ? uv_hrtime() / 1000000 - started_ms_ : 0);
     s.max_connections = max_connections_.load(std::memory_order_relaxed);
     for (const auto &w : workers_) {
         const WorkerCounters &c = w->counters();
@@ -233,9 +306,33 @@ void ServerCore::reload(const Config &config) {
 }
 
 void ServerCore::stop() {
+    {
+        std::lock_guard<std::mutex> lock(life_mu_);
+        switch (phase_.load(std::memory_order_acquire)) {
+        case Phase::created:
+            phase_ = Phase::stop_pending; // kept for the start, which then stops at once
+            return;
+        case Phase::running:
+            stop_workers();
+            break;
+        case Phase::stop_pending:
+        case Phase::stopping:
+        case Phase::stopped:
+            return;
+        }
+    }
+    // Plugin code runs outside the lock: an on_stop may well call stop() again.
+    notify_stop();
+}
+
+void ServerCore::stop_workers() {
+    phase_ = Phase::stopping; // before any worker can finish and mark the server stopped
     for (auto &w : workers_)
         w->stop();
-    if (!started_ || stop_notified_.exchange(true))
+}
+
+void ServerCore::notify_stop() {
+    if (stop_notified_.exchange(true))
         return;
     // Every instance that may still serve a request hears it once: the current generation's
     // and those a reload retired that connections still use.
@@ -303,7 +400,7 @@ void Server::wait() { impl_->wait(); }
 const Config &Server::config() const { return impl_->config(); }
 
 void check_config(const Config &config, const ServerOptions &options) {
-    Generation generation(config, options);
+    first_generation(config, options);
 }
 
 } // namespace dialtone

@@ -33,7 +33,7 @@ class ServerCore {
     void start_on(uv_loop_t *loop);
     void stop();
     void wait();
-    bool stopped() const { return stopped_.load(std::memory_order_acquire); }
+    bool stopped() const { return phase_.load(std::memory_order_acquire) == Phase::stopped; }
     ServerStats stats() const;
     // A worker closed its last handle (on its thread). The last one runs on_stopped.
     void worker_finished();
@@ -52,6 +52,14 @@ class ServerCore {
     // timeouts.grace_ms for the last one.
     void wait_for_plugins();
     void start_workers(unsigned n, uv_loop_t *external);
+    // Runs on_stop of every live instance, once (not under life_mu_: plugin code).
+    void notify_stop();
+    // Under life_mu_, with the phase running: begins the graceful stop of every worker.
+    void stop_workers();
+    // Throws StartError unless the phase allows a start (under life_mu_).
+    void check_startable() const;
+    // Whether start() ran to completion (its workers exist).
+    bool started() const { return phase_.load(std::memory_order_acquire) >= Phase::running; }
 
     Config config_;
     ServerOptions options_;
@@ -64,11 +72,15 @@ class ServerCore {
     std::atomic<size_t> connections_{0};
     std::atomic<size_t> max_connections_{0};
     int access_fd_ = -1;
-    bool started_ = false;
-    bool joined_ = false;
+    // A server's life goes one way: a Server runs once. `stop_pending` is a stop() that came
+    // before the start: the start binds and starts as usual, then stops at once.
+    enum class Phase { created, stop_pending, running, stopping, stopped };
+    // Guards the phase changes of start() and stop() (and workers_ while start fills it):
+    // stop() may come from any thread, during a start too. stopped() reads phase_ unlocked.
+    std::mutex life_mu_;
+    std::atomic<Phase> phase_{Phase::created}; // changed under life_mu_, but for -> stopped
     uv_loop_t *external_ = nullptr;
     std::atomic<unsigned> finished_workers_{0};
-    std::atomic<bool> stopped_{false};
     std::chrono::system_clock::time_point started_wall_;
     uint64_t started_ms_ = 0; // uv_hrtime()/1e6 at start
 };

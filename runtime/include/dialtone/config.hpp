@@ -42,6 +42,11 @@ struct PluginDecl {
     std::string where; // "file:line:col" of the declaration, for messages
 };
 
+// One [[location]]. Built in code, fill `prefix` and `handler`, and `settings` if the plugin
+// takes any; leave the rest empty: they point messages into a config file, and a location
+// without `where` is named "location[<index>] (built in code)" instead (its settings as
+// "location[<index>] (built in code): <handler>"). A location the server cannot use (a prefix
+// that is not normalised, no handler) is refused with a StartError naming it so.
 struct LocationConfig {
     std::string prefix;                             // "/", "/site", "/site/"
     std::string handler;                            // plugin name
@@ -52,11 +57,11 @@ struct LocationConfig {
 };
 
 struct Config {
-    std::string file; // the config file's path ("" when built in code)
-    std::string dir;  // relative paths resolve against this folder
-    std::vector<ListenAddress> listen;
-    unsigned workers = 0;   // 0: number of cores
-    std::string access_log; // "" = off
+    std::string file;                  // the config file's path ("" when built in code)
+    std::string dir;                   // relative paths resolve against this folder
+    std::vector<ListenAddress> listen; // at least one; IP addresses only (names not resolved)
+    unsigned workers = 0;              // 0: number of cores
+    std::string access_log;            // "" = off
     LogLevel log_level = LogLevel::info;
     Limits limits;
     Timeouts timeouts;

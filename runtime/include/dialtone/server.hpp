@@ -38,7 +38,11 @@ class StartError : public std::runtime_error {
 
 // A plugin compiled into the application: the same descriptor and entry function as a shared
 // object's (dialtone/plugin.h), registered under a handler name instead of loaded with dlopen.
-// The entry is called once per process and name, with the host's function table.
+// The entry is called once per process and entry function, with the host's function table: an
+// entry registered by several servers, again after a reload, or under several names is entered
+// once. It passes the load checks of a shared object: a refused descriptor is a StartError, and
+// a descriptor whose name differs from `name` is logged as a warning (`name` counts), as for a
+// [[plugin]] whose file calls itself otherwise. A name registered twice is a StartError.
 struct InProcessPlugin {
     std::string name;         // the handler name locations use
     dt_plugin_entry_fn entry; // returns the plugin's static descriptor
@@ -49,13 +53,16 @@ struct InProcessPlugin {
 
 struct ServerOptions {
     // Folders searched, in order, for "<handler>.so" when a location names a handler that no
-    // [[plugin]] declares and no in-process plugin provides (the bundled plugins).
+    // [[plugin]] declares and no in-process plugin provides (the bundled plugins). The library
+    // reads no environment variable: the dialtone binary puts the folders of
+    // DIALTONE_PLUGIN_PATH here, and an application that wants the variable honoured does too.
     std::vector<std::string> plugin_dirs;
     // Handlers compiled into the application. A [[plugin]] declaration of the same name wins.
     std::vector<InProcessPlugin> plugins;
     // Called once when the server has stopped: every worker closed its connections and its
     // handles. With start_on(), on the loop's thread (the loop has nothing of ours left); with
-    // start(), on the last worker's thread, just before it ends. May be empty.
+    // start(), on the last worker's thread, just before it ends. Never for a server that was
+    // not started. May be empty.
     std::function<void()> on_stopped;
 };
 
@@ -81,11 +88,26 @@ struct ServerStats {
 class Server {
   public:
     // Loads the plugins the config names and creates one instance per location (on this
-    // thread). Throws StartError.
+    // thread). Throws StartError, listing every problem: also what only a Config or options
+    // built in code can get wrong (no listen address, a host name for one, a plugin name
+    // registered twice).
     Server(Config config, ServerOptions options);
     ~Server(); // stops (graceful) and waits if still running
     Server(const Server &) = delete;
     Server &operator=(const Server &) = delete;
+
+    // A Server runs once. start() or start_on() a second time, while it runs or after it
+    // stopped, throws StartError: build a new Server (from a copy of config()) to serve again.
+    // A start that threw (an address in use) may be tried again. A stop() that came before the
+    // start is kept, so a shutdown asked for while the application was still setting up is not
+    // lost: the start binds and starts as usual, then begins the stop at once, and on_stopped
+    // runs as after any stop (never from inside start or start_on).
+    //
+    // SIGPIPE: the start sets it to SIG_IGN for the whole process if it is SIG_DFL. File bodies
+    // go out with sendfile(2), which cannot take MSG_NOSIGNAL as writes do, and a client that
+    // disconnects mid-send must not kill the process. Only SIG_DFL is changed (and never
+    // restored): an application that wants its own handler installs it before the start and
+    // keeps it; the failed send then reports EPIPE as well.
 
     // Binds every listener and starts config.workers worker threads. Throws StartError.
     void start();
@@ -100,7 +122,8 @@ class Server {
     // The addresses actually bound (port 0 resolved), in config order. After start().
     std::vector<ListenAddress> bound_addresses() const;
     // Begins a graceful stop: no new connections; in-flight requests get timeouts.grace_ms,
-    // then are aborted. Returns at once. Thread-safe: any thread, any number of times.
+    // then are aborted. Returns at once. Before the start: kept for it (see start). Thread-safe:
+    // any thread, any number of times, also while another thread starts the server.
     void stop();
     // Reloads: loads plugins and creates every location's instance from `config` (on the
     // calling thread), then new connections use them while connections already open finish on
@@ -110,8 +133,8 @@ class Server {
     // workers need a restart. Throws StartError and changes nothing if the config is refused.
     // Thread-safe: any thread, but not concurrently with itself.
     void reload(const Config &config);
-    // Blocks until every worker has stopped. With start_on(): returns at once (the
-    // application's uv_run returns when the stop is complete; see on_stopped).
+    // Blocks until every worker has stopped. With start_on(), or before a start: returns at
+    // once (the application's uv_run returns when the stop is complete; see on_stopped).
     void wait();
     // True once a stop has completed (every worker's handles closed). Thread-safe.
     bool stopped() const;

@@ -12,7 +12,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <netinet/in.h>
@@ -20,7 +22,9 @@
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 #include <uv.h>
+#include <vector>
 
 using namespace std::chrono_literals;
 
@@ -301,7 +305,7 @@ TEST_CASE("embedding: settings in code, a bad in-process plugin refused", "[embe
                 dialtone::Server server(std::move(config), std::move(options));
                 FAIL("no error");
             } catch (const dialtone::StartError &e) {
-                CHECK_THAT(e.what(), Catch::Contains("location[0]: prefix \"" +
+                CHECK_THAT(e.what(), Catch::Contains("location[0] (built in code): prefix \"" +
                                                      std::string(prefix) + "\" must be"));
             }
         }
@@ -375,6 +379,346 @@ TEST_CASE("embedding: a request a plugin thread holds past the stop ends safely,
     CHECK(keeper.write_rc == DT_EABORTED); // the late callback ran, on the plugin's thread:
     CHECK(keeper.callback_on != std::thread::id());
     CHECK(keeper.callback_on != std::this_thread::get_id());
+}
+
+// ---- Misuse an embedding application must hear about (issue 12) ------------------------------
+
+namespace {
+
+dialtone::ServerOptions hello_options(std::function<void()> on_stopped = {}) {
+    dialtone::ServerOptions options;
+    options.plugins.push_back({"hello", hello_entry});
+    options.on_stopped = std::move(on_stopped);
+    return options;
+}
+
+std::string start_error(const std::function<void()> &f) {
+    try {
+        f();
+    } catch (const dialtone::StartError &e) {
+        return e.what();
+    }
+    return "(no StartError)";
+}
+
+// Runs `loop` until the server's handles are closed; a guard stops the server after 5 s so a
+// server that never stops fails the test instead of hanging it.
+bool run_until_stopped(uv_loop_t *loop, dialtone::Server &server) {
+    struct Guard {
+        dialtone::Server *server;
+        bool fired = false;
+    } guard{&server};
+    uv_timer_t timer;
+    uv_timer_init(loop, &timer);
+    timer.data = &guard;
+    uv_timer_start(
+        &timer,
+        [](uv_timer_t *t) {
+            auto *g = static_cast<Guard *>(t->data);
+            g->fired = true;
+            g->server->stop();
+        },
+        5000, 0);
+    uv_unref(reinterpret_cast<uv_handle_t *>(&timer)); // the server's handles keep the loop up
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_close(reinterpret_cast<uv_handle_t *>(&timer), nullptr);
+    uv_run(loop, UV_RUN_DEFAULT);
+    return !guard.fired;
+}
+
+} // namespace
+
+TEST_CASE("embedding: a Server runs once; starting it again is a StartError", "[embed][misuse]") {
+    SECTION("on the application's loop, after the stop") {
+        uv_loop_t loop;
+        REQUIRE(uv_loop_init(&loop) == 0);
+        int stopped_calls = 0;
+        dialtone::Server server(hello_config(), hello_options([&] { ++stopped_calls; }));
+        server.start_on(&loop);
+        CHECK_THAT(start_error([&] { server.start_on(&loop); }), Catch::Contains("already"));
+        server.stop();
+        REQUIRE(run_until_stopped(&loop, server));
+        CHECK(stopped_calls == 1);
+        std::string again = start_error([&] { server.start_on(&loop); });
+        CHECK_THAT(again, Catch::Contains("a Server runs once"));
+        CHECK_THAT(again, Catch::Contains("create a new one"));
+        CHECK_THAT(start_error([&] { server.start(); }), Catch::Contains("a Server runs once"));
+        CHECK(server.stopped());
+        CHECK(stopped_calls == 1);
+        CHECK(uv_loop_close(&loop) == 0);
+    }
+    SECTION("on its own threads, after the stop") {
+        dialtone::Server server(hello_config(), hello_options());
+        server.start();
+        CHECK_THAT(start_error([&] { server.start(); }), Catch::Contains("already"));
+        server.stop();
+        server.wait();
+        CHECK_THAT(start_error([&] { server.start(); }), Catch::Contains("a Server runs once"));
+        CHECK(server.stopped());
+    }
+}
+
+TEST_CASE("embedding: a stop before the start is kept: the start stops at once, on_stopped runs",
+          "[embed][misuse]") {
+    SECTION("on its own threads") {
+        std::atomic<int> stopped_calls{0};
+        dialtone::Server server(hello_config(), hello_options([&] { ++stopped_calls; }));
+        server.stop(); // e.g. SIGTERM arrived while the application was still setting up
+        server.start();
+        REQUIRE(server.bound_addresses().size() == 1); // bound, as after every start
+        for (int i = 0; i < 500 && !server.stopped(); ++i)
+            std::this_thread::sleep_for(10ms);
+        bool stopped_by_itself = server.stopped();
+        server.stop(); // a server that did not stop by itself is stopped here, not hung
+        server.wait();
+        CHECK(stopped_by_itself);
+        CHECK(stopped_calls == 1);
+        CHECK(get(server.bound_addresses().at(0).port, "/in/x").empty()); // nothing listens
+    }
+    SECTION("on the application's loop") {
+        uv_loop_t loop;
+        REQUIRE(uv_loop_init(&loop) == 0);
+        int stopped_calls = 0;
+        dialtone::Server server(hello_config(), hello_options([&] { ++stopped_calls; }));
+        server.stop();
+        server.start_on(&loop);
+        CHECK(stopped_calls == 0); // on_stopped comes from uv_run, never from inside start_on
+        CHECK(run_until_stopped(&loop, server));
+        CHECK(stopped_calls == 1);
+        CHECK(server.stopped());
+        CHECK(uv_loop_close(&loop) == 0);
+    }
+    SECTION("a server never started is destroyed without running on_stopped") {
+        int stopped_calls = 0;
+        {
+            dialtone::Server server(hello_config(), hello_options([&] { ++stopped_calls; }));
+            server.stop();
+            server.wait(); // nothing to wait for
+        }
+        CHECK(stopped_calls == 0);
+    }
+}
+
+// ---- Configs and options built in code: what a file cannot get wrong -------------------------
+
+namespace {
+
+// A config built in code, as an application without a TOML file writes it.
+dialtone::Config code_config(std::vector<std::pair<std::string, std::string>> locations) {
+    dialtone::Config config;
+    config.listen.push_back({"127.0.0.1", 0});
+    config.workers = 1;
+    config.log_level = dialtone::LogLevel::warn;
+    for (auto &[prefix, handler] : locations) {
+        dialtone::LocationConfig loc;
+        loc.prefix = prefix;
+        loc.handler = handler;
+        config.locations.push_back(loc);
+    }
+    return config;
+}
+
+// "renamed" is registered under another name than its descriptor's, and has an entry of its
+// own, so the process-wide registry loads it afresh; its warning is captured.
+const dt_plugin_t renamed_plugin = {
+    DT_PLUGIN_INIT, 0,       0,       "hello", "1", hello_create, nullptr,
+    hello_handle,   nullptr, nullptr, nullptr, {},
+};
+
+const dt_plugin_t *renamed_entry(const dt_api_t *a) {
+    api = a;
+    return &renamed_plugin;
+}
+
+std::mutex log_mu;
+std::string log_lines; // under log_mu
+
+void capture_log(dialtone::LogLevel, std::string_view line) {
+    std::lock_guard<std::mutex> lock(log_mu);
+    log_lines += line;
+}
+
+} // namespace
+
+TEST_CASE("embedding: a Config built in code must name an address to listen on",
+          "[embed][misuse]") {
+    SECTION("no address") {
+        dialtone::Config config = code_config({{"/", "hello"}});
+        config.listen.clear();
+        std::string why = start_error([&] { dialtone::Server(config, hello_options()); });
+        CHECK_THAT(why, Catch::StartsWith("server.listen: no address to listen on"));
+        CHECK_THAT(start_error([&] { dialtone::check_config(config, hello_options()); }),
+                   Catch::StartsWith("server.listen: no address"));
+    }
+    SECTION("a host name, which would otherwise bind every address") {
+        dialtone::Config config = code_config({{"/", "hello"}});
+        config.listen[0].host = "localhost";
+        std::string why = start_error([&] { dialtone::Server(config, hello_options()); });
+        CHECK_THAT(why, Catch::Contains("server.listen: \"localhost\" is not an IP address"));
+    }
+}
+
+TEST_CASE("embedding: in-process plugins are registered once per name, under their own name",
+          "[embed][misuse]") {
+    SECTION("two registrations of one name are a StartError naming it") {
+        dialtone::ServerOptions options = hello_options();
+        options.plugins.push_back({"hello", keeper_entry});
+        std::string why = start_error([&] {
+            dialtone::Server(code_config({{"/", "hello"}}), std::move(options));
+        });
+        CHECK_THAT(why, Catch::Contains("in-process plugin \"hello\" is registered twice"));
+    }
+    SECTION("a descriptor that calls itself otherwise is used under its registered name, with a "
+            "warning, as a shared object is") {
+        dialtone::set_log_sink(capture_log);
+        dialtone::ServerOptions options;
+        options.plugins.push_back({"greeter", renamed_entry});
+        { dialtone::Server server(code_config({{"/", "greeter"}}), std::move(options)); }
+        dialtone::set_log_sink(nullptr);
+        std::lock_guard<std::mutex> lock(log_mu);
+        CHECK_THAT(log_lines, Catch::Contains("[warn] in-process plugin \"greeter\" calls itself "
+                                              "\"hello\"; configs use it as \"greeter\""));
+    }
+}
+
+namespace {
+
+// The entry function of a descriptor of this file: each has its own, so the process-wide
+// registry (keyed by entry) loads each afresh.
+template <const dt_plugin_t *descriptor> const dt_plugin_t *entry_of(const dt_api_t *a) {
+    api = a;
+    return descriptor;
+}
+
+// "strict" insists on a `greeting` setting.
+int strict_create(const dt_config_t *cfg, void **instance, char *, size_t) {
+    dt_str_t greeting;
+    if (api->config_string(cfg, "greeting", &greeting) != 0) {
+        api->config_error(cfg, "greeting", "required");
+        return -1;
+    }
+    *instance = nullptr;
+    return 0;
+}
+
+const dt_plugin_t strict_plugin = {
+    DT_PLUGIN_INIT, 0,       0,       "strict", "1", strict_create, nullptr,
+    hello_handle,   nullptr, nullptr, nullptr,  {},
+};
+
+} // namespace
+
+TEST_CASE("embedding: problems with locations built in code name the location, not a position",
+          "[embed][misuse]") {
+    SECTION("an unknown handler") {
+        std::string why = start_error([] {
+            dialtone::Server(code_config({{"/", "hello"}, {"/x", "nosuch"}}), hello_options());
+        });
+        CHECK_THAT(why, Catch::StartsWith("location[1] (built in code): handler: handler "
+                                          "\"nosuch\" is not a bundled or in-process plugin"));
+    }
+    SECTION("an unknown handler, with a section named by the application") {
+        dialtone::Config config = code_config({{"/x", "nosuch"}});
+        config.locations[0].section = "api";
+        std::string why = start_error([&] { dialtone::Server(config, hello_options()); });
+        CHECK_THAT(why, Catch::StartsWith("location[0] (built in code): handler: handler"));
+    }
+    SECTION("a missing setting, without a settings table") {
+        dialtone::ServerOptions options;
+        options.plugins.push_back({"strict", entry_of<&strict_plugin>});
+        std::string why = start_error([&] {
+            dialtone::Server(code_config({{"/", "strict"}}), std::move(options));
+        });
+        CHECK(why == "location[0] (built in code): strict.greeting: required");
+    }
+    SECTION("a bad setting in settings from parse_plugin_settings") {
+        dialtone::Config config = code_config({{"/", "strict"}});
+        config.locations[0].settings =
+            dialtone::parse_plugin_settings("greeting = 1\n", ".", "app");
+        dialtone::ServerOptions options;
+        options.plugins.push_back({"strict", entry_of<&strict_plugin>});
+        std::string why = start_error([&] { dialtone::Server(config, std::move(options)); });
+        CHECK_THAT(why, Catch::StartsWith(
+                            "app:1:12: location[0] (built in code): strict.greeting: expected"));
+    }
+}
+
+TEST_CASE("embedding: the library reads no environment and keeps an application's SIGPIPE choice",
+          "[embed]") {
+    SECTION("DIALTONE_PLUGIN_PATH is the host binary's; embedded, only plugin_dirs counts") {
+        setenv("DIALTONE_PLUGIN_PATH", "/opt/dialtone/lib/dialtone", 1);
+        std::string why = start_error([] {
+            dialtone::Server(code_config({{"/", "static"}}), dialtone::ServerOptions{});
+        });
+        unsetenv("DIALTONE_PLUGIN_PATH");
+        CHECK_THAT(why, Catch::Contains("(looked for no folders)"));
+    }
+    SECTION("SIGPIPE: SIG_DFL becomes SIG_IGN; a handler of the application's stays") {
+        struct sigaction old;
+        sigaction(SIGPIPE, nullptr, &old);
+        for (bool own : {false, true}) {
+            static void (*const handler)(int) = [](int) {};
+            signal(SIGPIPE, own ? handler : SIG_DFL);
+            dialtone::Server server(code_config({{"/", "hello"}}), hello_options());
+            server.start();
+            struct sigaction now;
+            sigaction(SIGPIPE, nullptr, &now);
+            CHECK(now.sa_handler == (own ? handler : SIG_IGN));
+        }
+        sigaction(SIGPIPE, &old, nullptr);
+    }
+}
+
+TEST_CASE("embedding: threaded beside the application's loop, on_stopped comes home by uv_async",
+          "[embed]") {
+    // The README's pattern: the server on its own threads, the application's loop doing its
+    // own work; on_stopped (on a worker) wakes the loop with a uv_async_t the application owns.
+    struct App {
+        uv_loop_t loop;
+        uv_timer_t work;    // the application's own handle: stops the server once served
+        uv_async_t stopped; // brings on_stopped back to the loop
+        dialtone::Server *server = nullptr;
+        std::atomic<bool> served{false};
+        std::thread::id stopped_on;
+        int homecomings = 0;
+    } app;
+    REQUIRE(uv_loop_init(&app.loop) == 0);
+    uv_timer_init(&app.loop, &app.work);
+    app.work.data = &app;
+    uv_timer_start(
+        &app.work,
+        [](uv_timer_t *t) {
+            auto *a = static_cast<App *>(t->data);
+            if (a->served)
+                a->server->stop();
+        },
+        10, 10);
+    uv_async_init(&app.loop, &app.stopped, [](uv_async_t *h) {
+        auto *a = static_cast<App *>(h->data);
+        ++a->homecomings;
+        uv_close(reinterpret_cast<uv_handle_t *>(&a->work), nullptr);
+        uv_close(reinterpret_cast<uv_handle_t *>(&a->stopped), nullptr);
+    });
+    app.stopped.data = &app;
+
+    dialtone::Server server(hello_config(), hello_options([&app] {
+                                app.stopped_on = std::this_thread::get_id();
+                                uv_async_send(&app.stopped);
+                            }));
+    app.server = &server;
+    server.start();
+    std::thread client([&] {
+        CHECK(get(server.bound_addresses().at(0).port, "/in/x").find("hello\n") !=
+              std::string::npos);
+        app.served = true;
+    });
+    uv_run(&app.loop, UV_RUN_DEFAULT);
+    client.join();
+    server.wait();
+    CHECK(app.homecomings == 1);
+    CHECK(app.stopped_on != std::this_thread::get_id());
+    CHECK(server.stopped());
+    CHECK(uv_loop_close(&app.loop) == 0);
 }
 
 namespace {
