@@ -10,7 +10,8 @@
 # The load, all at once for the whole run: wrk's keep-alive requests for a small static file,
 # rounds of 2000 paced dialup downloads, clients that drop downloads or half-sent requests, and
 # slowloris heads the server must time out. Exit status 0 when RSS and descriptors are flat, the
-# server answers after the load and exits cleanly on SIGTERM; 1 otherwise.
+# server answers after the load and exits cleanly on SIGTERM; 1 otherwise. The report and the
+# verdict come from bench/report (`bench/report soak DIR` renders a kept --out folder again).
 set -euo pipefail
 
 prog=soak.sh
@@ -29,7 +30,7 @@ usage: bench/soak.sh [options]
                        default: a temporary folder, removed at exit)
   -h, --help           this help
 
-Needs: cmake, a C++20 compiler, libuv1-dev, wrk, curl, jq. Traffic goes to 127.0.0.1 only.
+Needs: cmake, a C++20 compiler, libuv1-dev, wrk, curl, python3. Traffic goes to 127.0.0.1 only.
 EOF
 }
 
@@ -58,7 +59,7 @@ fi
 duration=$((minutes * 60))
 # The verdict compares the first and last minute after warm-up; it needs at least one.
 [ $((duration - warmup)) -ge 60 ] || die "the run must last at least 60 s after warm-up"
-for tool in wrk curl jq; do
+for tool in wrk curl python3; do
     command -v "$tool" >/dev/null || die "$tool is missing (apt-get install $tool)"
 done
 if [ -n "$out_dir" ] && [ -e "$out_dir" ] && [ -n "$(ls -A "$out_dir")" ]; then
@@ -84,6 +85,7 @@ raise_open_files
 # --- build -------------------------------------------------------------------------------------
 
 find_binaries "$build_dir" "$build"
+report="$bench_dir/report"
 
 # --- work area, config, server -----------------------------------------------------------------
 
@@ -262,8 +264,9 @@ while [ "$(now_us)" -lt "$load_end_us" ]; do
     t=$((($(now_us) - load_start_us) / 1000000))
     if [ "$t" -ge "$next_note" ]; then
         next_note=$((next_note + 30))
-        tail -n 1 "$samples" | awk -F'\t' -v t="$t" '{ printf "soak.sh: %4d s  RSS %.1f MiB, " \
-            "%d fds, %d threads, CPU %s s\n", t, $3 / 1024, $4, $5, $6 }' >&2
+        IFS=$'\t' read -r _ _ rss fds thr cpu < <(tail -n 1 "$samples")
+        note "$(printf '%4d s  RSS %d KiB, %d fds, %d threads, CPU %s s' "$t" "$rss" "$fds" \
+            "$thr" "$cpu")"
     fi
 done
 
@@ -274,7 +277,7 @@ for p in "${loop_pids[@]}"; do wait_group "$p" 20 || true; stop_group "$p" 5; do
 loop_pids=()
 
 # Closed clients should leave the server with its idle descriptors within seconds.
-idle_fds=$(awk -F'\t' '$2 == "idle" { v = $4 } END { print v + 0 }' "$samples")
+read -r _ idle_fds < <("$report" soak-idle "$samples")
 drain_s=""
 for s in $(seq 1 30); do
     sleep 1
@@ -311,125 +314,16 @@ server_pid=""
 
 # --- report ------------------------------------------------------------------------------------
 
-# "min max median" of column $1 over the samples with $2 <= t_ms < $3.
-window_stats() {
-    awk -F'\t' -v c="$1" -v a="$2" -v b="$3" 'NR > 1 && $1 >= a && $1 < b { print $c }' "$samples" |
-        sort -n | awk '{ v[NR] = $1 } END {
-            if (NR == 0) { print "- - -"; exit }
-            m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-            print v[1], v[NR], m }'
-}
-# Least-squares slope of column $1 per minute over $2 <= t_ms < $3.
-slope() {
-    awk -F'\t' -v c="$1" -v a="$2" -v b="$3" 'NR > 1 && $1 >= a && $1 < b {
-            x = $1 / 60000; y = $c; n++; sx += x; sy += y; sxx += x * x; sxy += x * y }
-        END { d = n * sxx - sx * sx; printf "%.1f", (d > 0 ? (n * sxy - sx * sy) / d : 0) }' \
-        "$samples"
-}
-last_before() { # column $1 of the last sample before t_ms $2
-    awk -F'\t' -v c="$1" -v b="$2" 'NR > 1 && $1 < b { v = $c } END { print v + 0 }' "$samples"
-}
-
-w0=$((warmup * 1000)) w1=$((duration * 1000))
-read -r rss_min rss_max rss_med < <(window_stats 3 "$w0" "$w1")
-read -r fds_min fds_max fds_med < <(window_stats 4 "$w0" "$w1")
-read -r thr_min thr_max _ < <(window_stats 5 "$w0" "$w1")
-read -r _ _ rss_first < <(window_stats 3 "$w0" $((w0 + 60000)))
-read -r _ _ rss_last < <(window_stats 3 $((w1 - 60000)) "$w1")
-read -r _ _ fds_first < <(window_stats 4 "$w0" $((w0 + 60000)))
-read -r _ _ fds_last < <(window_stats 4 $((w1 - 60000)) "$w1")
-rss_slope=$(slope 3 "$w0" "$w1")
-fds_slope=$(slope 4 "$w0" "$w1")
-rss_warm=$(last_before 3 "$w0")
-fds_warm=$(last_before 4 "$w0")
-idle_rss=$(awk -F'\t' '$2 == "idle" { v = $3 } END { print v + 0 }' "$samples")
-cpu_load=$(awk -F'\t' 'NR > 1 && $2 != "idle" && $2 != "drain" { if (a == "") a = $6; b = $6 }
-    END { printf "%.1f", b - a }' "$samples")
-
-# RSS: growth over 10 minutes at the fitted slope under 1% of the median or 256 KiB, whichever
-# is more, and the last minute's median within 5% of the first minute's. The floor is there
-# because 1% of a 13 MiB server is one step of the allocator; 256 KiB in ten minutes is still
-# about a byte per dialup download or aborted connection at this load. Descriptors follow the load, which is steady: the last
-# minute's median within 10% of the first minute's.
-rss_flat=$(awk -v s="$rss_slope" -v m="$rss_med" -v f="$rss_first" -v l="$rss_last" 'BEGIN {
-    d = l - f; if (d < 0) d = -d; limit = 0.01 * m; if (limit < 256) limit = 256
-    print ((s * 10 < limit && d <= 0.05 * f) ? "yes" : "no") }')
-fds_flat=$(awk -v f="$fds_first" -v l="$fds_last" \
-    'BEGIN { d = l - f; if (d < 0) d = -d; print ((d <= 0.10 * f) ? "yes" : "no") }')
-fds_back=no
-[ -n "$drain_s" ] && fds_back=yes
-
-# Per-load totals from the clients' reports.
-wrk_totals=$(cat "$work"/wrk/*.txt 2>/dev/null | awk '
-    / requests in / { req += $1; runs++ }
-    /Socket errors:/ { gsub(",", ""); conn += $4; rd += $6; wr += $8; to += $10 }
-    /Non-2xx or 3xx/ { bad += $NF }
-    END { printf "%d requests in %d runs; socket errors: connect %d, read %d, write %d, " \
-        "timeout %d; non-2xx/3xx %d", req, runs, conn, rd, wr, to, bad }')
-dialup_totals=$(cat "$work"/dialup/*.json 2>/dev/null | jq -rs '
-    def sum(f): map(f) | add // 0;
-    map(select(.interrupted | not)) as $full | map(select(.interrupted)) as $cut
-    | ([$full[].error_kinds | to_entries[] | select(.value > 0)] | group_by(.key)
-       | map("\(.[0].key) \(map(.value) | add)") | join(", ")) as $kinds
-    | (map(.rate_first_byte.pct_of_nominal.p50 // empty)) as $p50
-    | "\($full | sum(.completed)) completed, \($full | sum(.errors)) errors"
-      + (if $kinds == "" then "" else " (\($kinds))" end)
-      + " in \($full | length) rounds; the round cut by the end: \($cut | sum(.completed))"
-      + " completed, \($cut | sum(.errors)) cut off; median rate "
-      + (if ($p50 | length) > 0 then "\($p50 | add / length * 10 | round / 10)%" else "-" end)
-      + " of nominal"') || dialup_totals="no report (see $work/dialup/client.err)"
-declare -A hostile=()
-while read -r key val; do
-    case "$key" in
-    *_s_*) hostile[$key]=${hostile[$key]:-$val} ;; # timings: the first run's (normally the only)
-    *) hostile[$key]=$((${hostile[$key]:-0} + val)) ;;
-    esac
-done < <(cat "$work"/hostile/*.txt 2>/dev/null)
-h() { echo "${hostile[$1]:-0}"; }
-
-kib_mib() { awk -v k="$1" 'BEGIN { if (k == "-") print "-"; else printf "%.1f", k / 1024 }'; }
-row() { printf '%-12s %12s %10s %10s %10s %14s %10s %10s\n' "$@"; }
-
-echo
-echo "== dialtone soak: $minutes min of load, warm-up $warmup s, $workers workers, port $port"
-echo "wrk, keep-alive GET of 4 KiB, $wrk_connections connections, nice 10:"
-echo "    $wrk_totals"
-echo "dialup, 32 KiB at $rate B/s, rounds of $dialup_n:"
-echo "    $dialup_totals"
-echo "aborting clients, $abort_rate/s, up to $abort_n open: $(h abort.connections) connections"
-echo "    $(h abort.get_aborts) downloads dropped ($(h abort.resets) with RST)," \
-    "$(h abort.half_heads) half heads, $(h abort.half_bodies) half bodies;" \
-    "$(h abort.connect_errors) connect errors," \
-    "$(h abort.closed_by_server) closed by the server first"
-echo "slowloris, $slowloris_n held, a byte every $slowloris_every ms:" \
-    "$(h slowloris.connections) connections"
-echo "    $(h slowloris.closed_by_server) closed by the server," \
-    "$(h slowloris.close_after_s_median) s" \
-    "after the first byte (median; max $(h slowloris.close_after_s_max) s; head_ms $head_ms);" \
-    "$(h slowloris.connect_errors) connect errors"
-echo "server during the load: CPU $cpu_load s, threads $thr_min..$thr_max," \
-    "$(wc -l <"$work/server.log") lines in its log (log_level warn)"
-# The log's messages with numbers (addresses, ports, counts) folded, most frequent first.
-sed 's/[0-9][0-9]*/N/g' "$work/server.log" | sort | uniq -c | sort -rn | head -n 5 | sed 's/^/    /'
-echo
-row "" "end warm-up" min max median "slope /min" "first min" "last min"
-row "RSS MiB" "$(kib_mib "$rss_warm")" "$(kib_mib "$rss_min")" "$(kib_mib "$rss_max")" \
-    "$(kib_mib "$rss_med")" "$rss_slope KiB" "$(kib_mib "$rss_first")" "$(kib_mib "$rss_last")"
-row descriptors "$fds_warm" "$fds_min" "$fds_max" "$fds_med" "$fds_slope" "$fds_first" "$fds_last"
-if [ $((duration - warmup)) -lt 120 ]; then
-    echo "(less than two minutes after warm-up: the first and last minute overlap)"
-fi
-echo "idle before the load: RSS $(kib_mib "$idle_rss") MiB, $idle_fds fds;" \
-    "after it: RSS $(kib_mib "$after_rss") MiB, $after_fds fds"
-echo "after the load: GET /static/small.bin: $final_static"
-echo "                GET /dialup/modem.bin: $final_dialup"
-echo "SIGTERM: exit status $exit_rc after $exit_ms ms"
-echo
-echo "RSS flat: $rss_flat (criterion: fitted slope x 10 min < max(1% of the median, 256 KiB)," \
-    "and the last minute's median within 5% of the first post-warm-up minute's)"
-echo "descriptors flat: $fds_flat (criterion: the last minute's median within 10% of the first" \
-    "post-warm-up minute's)"
-echo "descriptors back to idle after the load: $fds_back${drain_s:+ (in $drain_s s)}"
-
-[ "$rss_flat" = yes ] && [ "$fds_flat" = yes ] && [ "$fds_back" = yes ] && [ "$exit_rc" = 0 ] &&
-    [[ $final_static == 200,* ]] && [[ $final_dialup == 200,* ]]
+# What bench/report needs beside the samples and the clients' reports: the settings the report
+# cites and what was measured after the load. Kept with --out, so the report can be made again.
+{
+    printf '%s\t%s\n' minutes "$minutes" warmup "$warmup" workers "$workers" port "$port" \
+        wrk_connections "$wrk_connections" rate "$rate" dialup_n "$dialup_n" \
+        abort_rate "$abort_rate" abort_n "$abort_n" slowloris_n "$slowloris_n" \
+        slowloris_every "$slowloris_every" head_ms "$head_ms" drain_s "$drain_s" \
+        after_rss "$after_rss" after_fds "$after_fds" final_static "$final_static" \
+        final_dialup "$final_dialup" exit_rc "$exit_rc" exit_ms "$exit_ms"
+} >"$work/run.tsv"
+# The report, and the exit status: 0 when RSS and descriptors are flat and back to idle, the
+# fetches after the load answered 200 and the server exited 0.
+"$report" soak "$work"

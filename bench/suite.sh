@@ -10,7 +10,8 @@
 #
 # Within a workload the runs go round by round, the servers in turn (A B C D A B C D ...), so a
 # drift of the machine spreads over all of them. Every run starts its server afresh on a free
-# loopback port from its template in bench/configs/ and stops it afterwards.
+# loopback port from its template in bench/configs/ and stops it afterwards. Every figure (the
+# rows, medians, spreads, ratios and plot data) comes from bench/report; this script runs things.
 set -euo pipefail
 
 prog=suite.sh
@@ -42,7 +43,8 @@ usage: bench/suite.sh [options]
   -h, --help          this help
 
 Installs, when missing: the build tools (.ci/deps) and wrk h2o nginx apache2 gnuplot-nox jq
-curl, with apt-get (root or sudo). Traffic goes to 127.0.0.1 only.
+curl, with apt-get (root or sudo); needs python3 for bench/report. Traffic goes to 127.0.0.1
+only.
 EOF
 }
 
@@ -130,10 +132,11 @@ if [ "$install" = 1 ]; then
     if [ "$build" = 1 ]; then "$repo/.ci/deps"; fi
     install_missing wrk h2o nginx apache2 gnuplot-nox jq curl
 fi
-for tool in wrk jq curl gnuplot; do
+for tool in wrk jq curl gnuplot python3; do
     command -v "$tool" >/dev/null || die "$tool is missing (run without --no-install)"
 done
 find_binaries "$build_dir" "$build"
+report="$bench_dir/report"
 mkdir -p "$out_dir" || die "cannot create $out_dir"
 [ -w "$out_dir" ] || die "cannot write to $out_dir"
 
@@ -190,23 +193,8 @@ run_static() {
         failed "$workload round $round $server" "wrk exit $rc: $(tail -n 3 "$run/wrk.txt")"
         return 0
     fi
-    # Latencies come as 850.00us, 1.23ms, 1.02s or 2.00m.
-    awk -v round="$round" -v server="$server" -v cpu="$(ticks_s "$cpu0" "$cpu1")" '
-        function ms(v) {
-            if (v ~ /us$/) return v / 1000
-            if (v ~ /ms$/) return v + 0
-            if (v ~ /[0-9]m$/) return v * 60000
-            return v * 1000
-        }
-        /^ +99%/ { p99 = ms($2) }
-        / requests in / { requests = $1 }
-        /^Requests\/sec:/ { rps = $2 }
-        /Socket errors:/ { gsub(",", ""); errors += $4 + $6 + $8 + $10 }
-        /Non-2xx or 3xx responses:/ { errors += $NF }
-        END {
-            printf "%s\t%s\t%.1f\t%.3f\t%d\t%.1f\n", round, server, rps, p99, errors,
-                (requests > 0 ? cpu * 1e6 / requests : 0)
-        }' "$run/wrk.txt" >>"$work/$workload.tsv"
+    "$report" row static "$round" "$server" "$(ticks_s "$cpu0" "$cpu1")" "$run/wrk.txt" \
+        >>"$work/$workload.tsv"
 }
 
 # dialup / scaling: one measure_dialup run. Row: see the header written below.
@@ -224,18 +212,7 @@ run_dialup() {
         failed "$name" "the client failed: $(head -c 300 "$run/client.err")"
         return 0
     fi
-    jq -r --slurpfile srv "$run/server.json" --arg round "$round" '
-        $srv[0] as $s
-        | (if .rate_first_byte.count > 0 then .rate_first_byte.pct_of_nominal
-           else {p1: "-", p50: "-", p99: "-"} end) as $fb
-        | [ $round, $s.server, $s.n, .completed, .errors, $fb.p1, $fb.p50, $fb.p99,
-            (if .rate_from_request.count > 0 then .rate_from_request.pct_of_nominal.p50
-             else "-" end),
-            .on_rate_first_byte, $s.peak_rss_kib / 1024, $s.peak_rss_kib / $s.n,
-            ([$s.peak_rss_kib - $s.base_rss_kib, 0] | max) / $s.n, $s.cpu_s,
-            (if .completed > 0 then $s.cpu_s * 1e6 / .completed else "-" end),
-            $s.peak_threads, $s.mach_s, .first_read_bytes.p50 ]
-        | map(tostring) | @tsv' "$run/client.json" >>"$work/$workload.tsv"
+    "$report" row dialup "$round" "$run/client.json" "$run/server.json" >>"$work/$workload.tsv"
     local errs
     errs=$(jq -r '.error_kinds | to_entries | map(select(.value > 0) | "\(.key) \(.value)")
         | join(", ")' "$run/client.json")
@@ -248,7 +225,7 @@ settled_rss() {
     for _ in 1 2 3 4 5; do
         status_sums "$1"
         sleep 0.2
-    done | sort -n | awk '{ r[NR] = $1; if ($3 > t) t = $3 } END { print r[3], t }'
+    done | "$report" settled
 }
 
 # idle: N keep-alive connections that made one request each, then wait. Row: round server n
@@ -283,14 +260,8 @@ run_idle() {
     if [ "$ready" = 0 ]; then
         failed "idle round $round $server" "not every connection got its response in time"
     fi
-    awk -v round="$round" -v server="$server" -v base="$base" -v held="$held" -v thr="$thr" '
-        { v[$1] = $2 }
-        END {
-            ok = v["idle.responses"] - v["idle.closed_by_server"]
-            per = ok > 0 ? sprintf("%.0f", (held - base) * 1024 / ok) : "-"
-            printf "%s\t%s\t%d\t%d\t%.1f\t%.1f\t%s\t%d\n", round, server, v["idle.connections"],
-                ok, base / 1024, held / 1024, per, thr
-        }' "$run/client.txt" >>"$work/idle.tsv"
+    "$report" row idle "$round" "$server" "$base" "$held" "$thr" "$run/client.txt" \
+        >>"$work/idle.tsv"
     if grep -qE '^idle\.(connect_errors|closed_by_server|bad_responses) [1-9]' "$run/client.txt"; then
         failed "idle round $round $server" "$(grep -E '^idle\.(connect_errors|closed_by_server|bad_responses)' \
             "$run/client.txt" | tr '\n' ' ')"
@@ -345,165 +316,6 @@ for w in "${workload_list[@]}"; do
 done
 elapsed_min=$(awk -v us=$(($(now_us) - t_start)) 'BEGIN { printf "%.1f", us / 6e7 }')
 
-# --- summaries ---------------------------------------------------------------------------------
-
-# For each key (the columns named in $2, comma-separated; first-seen order) of TSV $1 (header
-# first): the median, min and max over rounds of each column named in $3. Prints a TSV with a
-# header: the keys, rounds, then NAME NAME_min NAME_max for each metric ("-" where no round has
-# a number).
-summarize() {
-    awk -F'\t' -v keys="$2" -v metrics="$3" '
-        function isort(a, n, i, j, x) {
-            for (i = 2; i <= n; i++) {
-                x = a[i]
-                for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]
-                a[j + 1] = x
-            }
-        }
-        NR == 1 {
-            for (i = 1; i <= NF; i++) col[$i] = i
-            nk = split(keys, kn, ",")
-            nm = split(metrics, mn, ",")
-            line = ""
-            for (i = 1; i <= nk; i++) line = line kn[i] "\t"
-            line = line "rounds"
-            for (i = 1; i <= nm; i++) line = line "\t" mn[i] "\t" mn[i] "_min\t" mn[i] "_max"
-            print line
-            next
-        }
-        {
-            k = ""
-            for (i = 1; i <= nk; i++) k = k $(col[kn[i]]) "\t"
-            if (!(k in rounds)) order[++nkeys] = k
-            rounds[k]++
-            for (i = 1; i <= nm; i++) {
-                v = $(col[mn[i]])
-                if (v ~ /^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$/) vals[k, i, ++cnt[k, i]] = v + 0
-            }
-        }
-        END {
-            for (j = 1; j <= nkeys; j++) {
-                k = order[j]
-                line = k rounds[k]
-                for (i = 1; i <= nm; i++) {
-                    n = cnt[k, i] + 0
-                    if (n == 0) { line = line "\t-\t-\t-"; continue }
-                    for (m = 1; m <= n; m++) a[m] = vals[k, i, m]
-                    isort(a, n)
-                    med = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-                    line = line "\t" med "\t" a[1] "\t" a[n]
-                }
-                print line
-            }
-        }' "$1"
-}
-
-# A Markdown table from summary $1. Each further argument is "Title=column:DECIMALS" (cell:
-# the median, then the spread "(min–max)" when rounds differ) or "Title=column:key" (the value
-# as it is).
-md_table() {
-    local summary=$1 specs
-    shift
-    specs=$(IFS='|'; echo "$*")
-    awk -F'\t' -v specs="$specs" '
-        function fmt(v, d) { return v == "-" ? "-" : sprintf("%." d "f", v) }
-        NR == 1 {
-            for (i = 1; i <= NF; i++) col[$i] = i
-            ns = split(specs, sp, "|")
-            head = "|"
-            rule = "|"
-            for (i = 1; i <= ns; i++) {
-                eq = index(sp[i], "=")
-                rest = substr(sp[i], eq + 1)
-                colon = index(rest, ":")
-                name[i] = substr(rest, 1, colon - 1)
-                dec[i] = substr(rest, colon + 1)
-                head = head " " substr(sp[i], 1, eq - 1) " |"
-                rule = rule (dec[i] == "key" ? "---|" : "---:|")
-            }
-            print head
-            print rule
-            next
-        }
-        {
-            line = "|"
-            for (i = 1; i <= ns; i++) {
-                if (dec[i] == "key") {
-                    cell = $(col[name[i]])
-                } else {
-                    med = fmt($(col[name[i]]), dec[i])
-                    lo = fmt($(col[name[i] "_min"]), dec[i])
-                    hi = fmt($(col[name[i] "_max"]), dec[i])
-                    cell = lo == hi ? med : med " (" lo "–" hi ")"
-                }
-                line = line " " cell " |"
-            }
-            print line
-        }' "$summary"
-}
-
-# Ratios of dialtone's median to each peer's, one line per metric ("label=column"), per value of
-# column $2 when it is not empty (the scaling runs: per N, labelled $3).
-md_ratios() {
-    local summary=$1 group=$2 label=$3 specs
-    shift 3
-    specs=$(IFS='|'; echo "$*")
-    awk -F'\t' -v group="$group" -v glabel="$label" -v specs="$specs" '
-        NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; ns = split(specs, sp, "|"); next }
-        {
-            g = group == "" ? "" : $(col[group])
-            if (!(g in seen)) { seen[g] = 1; groups[++ng] = g }
-            s = $(col["server"])
-            if (!((g, s) in has)) { has[g, s] = 1; peers[g, ++np[g]] = s }
-            for (i = 1; i <= ns; i++) {
-                c = substr(sp[i], index(sp[i], "=") + 1)
-                val[g, s, i] = $(col[c])
-            }
-        }
-        END {
-            for (j = 1; j <= ng; j++) {
-                g = groups[j]
-                if (!((g, "dialtone") in has)) continue
-                for (i = 1; i <= ns; i++) {
-                    line = ""
-                    d = val[g, "dialtone", i]
-                    for (p = 1; p <= np[g]; p++) {
-                        s = peers[g, p]
-                        if (s == "dialtone") continue
-                        v = val[g, s, i]
-                        r = (d == "-" || v == "-" || v + 0 == 0) ? "–" : sprintf("%.2f×", d / v)
-                        line = line (line == "" ? "" : ", ") "dialtone / " s " = " r
-                    }
-                    if (line == "") continue
-                    label = substr(sp[i], 1, index(sp[i], "=") - 1)
-                    print "- " (g == "" ? "" : glabel " = " g ", ") label ": " line
-                }
-            }
-        }' "$summary"
-}
-
-# How the cost per connection and per request moves from the smallest N to the largest, per server.
-md_growth() {
-    awk -F'\t' '
-        NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-        {
-            s = $(col["server"]); n = $(col["n"]) + 0
-            if (!(s in lo)) { order[++ns] = s; lo[s] = hi[s] = n }
-            if (n <= lo[s]) { lo[s] = n; rl[s] = $(col["rss_per_n_kib"]); cl[s] = $(col["us_req"]) }
-            if (n >= hi[s]) { hi[s] = n; rh[s] = $(col["rss_per_n_kib"]); ch[s] = $(col["us_req"]) }
-        }
-        function times(a, b) { return (a == "-" || b == "-" || a + 0 == 0) ? "" : sprintf(" (×%.2f)", b / a) }
-        function num(v, d) { return v == "-" ? "-" : sprintf("%." d "f", v) }
-        END {
-            for (i = 1; i <= ns; i++) {
-                s = order[i]
-                printf "- %s, N = %d → %d: RSS/N %s → %s KiB%s, CPU per request %s → %s µs%s\n",
-                    s, lo[s], hi[s], num(rl[s], 1), num(rh[s], 1), times(rl[s], rh[s]),
-                    num(cl[s], 0), num(ch[s], 0), times(cl[s], ch[s])
-            }
-        }' "$1"
-}
-
 # --- plots -------------------------------------------------------------------------------------
 
 plot_dir="$work/plot"
@@ -523,9 +335,6 @@ else
     terminal='png noenhanced'
 fi
 
-# Column number of $2 in the header of TSV $1.
-col_of() { head -n 1 "$1" | tr '\t' '\n' | grep -nxF "$2" | cut -d: -f1; }
-
 # Requests/s per server, a panel per static workload, bars at the median with the spread.
 plot_static() {
     local png=$1 panels=0 w data script="$plot_dir/static.gp"
@@ -536,8 +345,7 @@ plot_static() {
     for w in static-4k static-1m; do
         selected "$w" || continue
         data="$plot_dir/$w.dat"
-        awk -F'\t' -v r="$(col_of "$work/$w.sum" rps)" 'NR > 1 && $r != "-" { print $1, $r, $(r + 1), $(r + 2) }' \
-            "$work/$w.sum" | while read -r s v lo hi; do
+        "$report" plotdata static "$work/$w.sum" | while read -r s v lo hi; do
             echo "$s $v $lo $hi $(($(server_colour "$s")))"
         done >"$data"
         cat >>"$script" <<EOF
@@ -559,13 +367,9 @@ EOF
 
 # Peak RSS and CPU per request against N, a line per server.
 plot_scaling() {
-    local png=$1 sum="$work/scaling.sum" s rss us plots_rss="" plots_cpu=""
-    rss=$(col_of "$sum" rss_mib)
-    us=$(col_of "$sum" us_req)
+    local png=$1 sum="$work/scaling.sum" s plots_rss="" plots_cpu=""
     for s in "${server_list[@]}"; do
-        awk -F'\t' -v s="$s" -v r="$rss" -v u="$us" 'NR > 1 && $2 == s && $r != "-" {
-            print $1, $r, $(r + 1), $(r + 2), $u, $(u + 1), $(u + 2) }' "$sum" | sort -n \
-            >"$plot_dir/scaling-$s.dat"
+        "$report" plotdata scaling "$sum" "$s" >"$plot_dir/scaling-$s.dat"
         [ -s "$plot_dir/scaling-$s.dat" ] || continue
         plots_rss+="\"$plot_dir/scaling-$s.dat\" using 1:2:3:4 with yerrorlines lw 2 lc rgb $(server_colour "$s") title \"$s\", "
         plots_cpu+="\"$plot_dir/scaling-$s.dat\" using 1:5:6:7 with yerrorlines lw 2 lc rgb $(server_colour "$s") title \"$s\", "
@@ -598,27 +402,21 @@ plot_rates() {
     for s in "${server_list[@]}"; do
         files=("$work"/dialup/*-"$s"-*/rates.txt)
         [ -e "${files[0]}" ] || continue
-        if ! awk '$1 != "-" { found = 1; exit } END { exit !found }' "${files[@]}"; then
+        "$report" plotdata rates "$rate" "${files[@]}" >"$plot_dir/rates-$s.dat"
+        if ! [ -s "$plot_dir/rates-$s.dat" ]; then
             # A key entry without a line: every body came in one read (H2O here).
+            rm -f "$plot_dir/rates-$s.dat"
             plots+="NaN with lines lw 2 lc rgb $(server_colour "$s") title \"$s: no rate from first byte (each body in one read)\", "
             continue
         fi
-        awk -v rate="$rate" '$1 != "-" { print 100 * $1 / rate }' "${files[@]}" |
-            sort -g | awk '{ v[NR] = $1 } END {
-                step = NR > 2000 ? NR / 2000 : 1
-                for (i = step; i <= NR + 0.5; i += step) print v[int(i)], int(i) / NR }' \
-            >"$plot_dir/rates-$s.dat"
-        [ -s "$plot_dir/rates-$s.dat" ] || continue
         plots+="\"$plot_dir/rates-$s.dat\" using 1:2 with lines lw 2 lc rgb $(server_colour "$s") title \"$s\", "
     done
     [ -n "$plots" ] || return 1
     # At least 50-150% of nominal; wider when a server's rates reach further (up to 0-300%).
     local range
-    range=$({ cat "$plot_dir"/rates-*.dat 2>/dev/null || true; } | awk 'NR == 1 { lo = hi = $1 }
-        { if ($1 < lo) lo = $1; if ($1 > hi) hi = $1 }
-        END { if (NR == 0) lo = hi = 100
-              lo = lo < 50 ? int(lo / 10) * 10 : 50; hi = hi > 150 ? int(hi / 10 + 1) * 10 : 150
-              printf "%d:%d", (lo < 0 ? 0 : lo), (hi > 300 ? 300 : hi) }')
+    local -a dats=("$plot_dir"/rates-*.dat)
+    [ -e "${dats[0]}" ] || dats=()
+    range=$("$report" plotdata range "${dats[@]}")
     gnuplot >&2 <<EOF
 set terminal $terminal size 1000,560
 set output "$png"
@@ -666,14 +464,14 @@ server_line() {
 
 for w in "${workload_list[@]}"; do
     case "$w" in
-    static-*) summarize "$work/$w.tsv" server rps,p99_ms,errors,us_req >"$work/$w.sum" ;;
-    dialup) summarize "$work/dialup.tsv" server \
+    static-*) "$report" summarize "$work/$w.tsv" server rps,p99_ms,errors,us_req >"$work/$w.sum" ;;
+    dialup) "$report" summarize "$work/dialup.tsv" server \
         completed,errors,fb_p1,fb_p50,fb_p99,rq_p50,on_rate,rss_mib,cpu_s,us_req,threads,mach_s,first_read \
         >"$work/dialup.sum" ;;
-    scaling) summarize "$work/scaling.tsv" n,server \
+    scaling) "$report" summarize "$work/scaling.tsv" n,server \
         completed,errors,rss_mib,rss_per_n_kib,delta_per_n_kib,us_req,on_rate,threads \
         >"$work/scaling.sum" ;;
-    idle) summarize "$work/idle.tsv" server held,base_mib,held_mib,bytes_per_conn,threads \
+    idle) "$report" summarize "$work/idle.tsv" server held,base_mib,held_mib,bytes_per_conn,threads \
         >"$work/idle.sum" ;;
     esac
 done
@@ -711,10 +509,10 @@ done
             selected "$w" || continue
             echo "### $([ "$w" = static-4k ] && echo "4 KiB file" || echo "1 MiB file") (\`$w\`)"
             echo
-            md_table "$work/$w.sum" "server=server:key" "req/s=rps:0" "p99 latency ms=p99_ms:2" \
+            "$report" table "$work/$w.sum" "server=server:key" "req/s=rps:0" "p99 latency ms=p99_ms:2" \
                 "errors=errors:0" "server CPU µs/req=us_req:1"
             echo
-            md_ratios "$work/$w.sum" "" "" "req/s (higher is better)=rps" \
+            "$report" ratios "$work/$w.sum" "" "" "req/s (higher is better)=rps" \
                 "p99 latency (lower is better)=p99_ms" "CPU per request (lower is better)=us_req"
             echo
         done
@@ -732,12 +530,12 @@ done
             "mach CPU: the whole machine's busy time during the run (the client's included)." \
             "first read: median bytes of a connection's first read (a server's opening burst)."
         echo
-        md_table "$work/dialup.sum" "server=server:key" "done=completed:0" "errors=errors:0" \
+        "$report" table "$work/dialup.sum" "server=server:key" "done=completed:0" "errors=errors:0" \
             "p1 %=fb_p1:1" "p50 %=fb_p50:1" "p99 %=fb_p99:1" "from request p50 %=rq_p50:1" \
             "on rate=on_rate:0" "peak RSS MiB=rss_mib:1" "CPU s=cpu_s:2" "µs/req=us_req:0" \
             "threads=threads:0" "mach CPU s=mach_s:2" "first read B=first_read:0"
         echo
-        md_ratios "$work/dialup.sum" "" "" "peak RSS (lower is better)=rss_mib" \
+        "$report" ratios "$work/dialup.sum" "" "" "peak RSS (lower is better)=rss_mib" \
             "CPU per request (lower is better)=us_req"
         echo
         md_plot plot_rates rates "distribution of per-connection rates"
@@ -753,18 +551,18 @@ done
             "RSS/N: peak RSS / N; ΔRSS/N: (peak − RSS before the run) / N; µs/req: server CPU per" \
             "completed download."
         echo
-        md_table "$work/scaling.sum" "N=n:key" "server=server:key" "done=completed:0" \
+        "$report" table "$work/scaling.sum" "N=n:key" "server=server:key" "done=completed:0" \
             "errors=errors:0" "peak RSS MiB=rss_mib:1" "RSS/N KiB=rss_per_n_kib:2" \
             "ΔRSS/N KiB=delta_per_n_kib:2" "µs/req=us_req:0" "on rate=on_rate:0" \
             "threads=threads:0"
         echo
         echo "Cost growth, from the smallest N to the largest (medians):"
         echo
-        md_growth "$work/scaling.sum"
+        "$report" growth "$work/scaling.sum"
         echo
         echo "Ratios per N:"
         echo
-        md_ratios "$work/scaling.sum" n N "RSS/N (lower is better)=rss_per_n_kib" \
+        "$report" ratios "$work/scaling.sum" n N "RSS/N (lower is better)=rss_per_n_kib" \
             "CPU per request (lower is better)=us_req"
         echo
         md_plot plot_scaling memory "memory and CPU against N"
@@ -780,10 +578,10 @@ done
             "five samples. bytes/conn = (RSS with N idle − RSS before) / connections held. RSS" \
             "is user-space memory only: the kernel's socket buffers are not in it."
         echo
-        md_table "$work/idle.sum" "server=server:key" "held=held:0" "RSS before MiB=base_mib:1" \
+        "$report" table "$work/idle.sum" "server=server:key" "held=held:0" "RSS before MiB=base_mib:1" \
             "RSS with N idle MiB=held_mib:1" "bytes/conn=bytes_per_conn:0" "threads=threads:0"
         echo
-        md_ratios "$work/idle.sum" "" "" "bytes per idle connection (lower is better)=bytes_per_conn"
+        "$report" ratios "$work/idle.sum" "" "" "bytes per idle connection (lower is better)=bytes_per_conn"
         echo
     fi
 
