@@ -123,6 +123,10 @@ class FileServer {
     std::unique_ptr<FileCache> cache_; // when options_.file_cache > 0
 };
 
+// What a file-serving plugin's on_create does: read_options, then FileServer::create, reporting
+// a problem with config_error at the key at fault. nullptr after reporting.
+std::unique_ptr<FileServer> create_from_config(const dt_api_t &api, const dt_config_t *cfg);
+
 // Percent-encodes a decoded path for a Location header: bytes other than unreserved,
 // sub-delims, ':', '@' and '/' become %XX.
 std::string encode_path(std::string_view path);
