@@ -31,11 +31,11 @@ std::string_view content_range(char (&buf)[72], const FileResponse &r) {
 
 } // namespace
 
-Request read_request(const dt_api_t &api, const dt_req_t *req) {
+FileRequest read_request(const dt_api_t &api, const dt_req_t *req) {
     const auto header = [&](std::string_view name) {
         return optional_view(api.req_header(req, name.data(), name.size()));
     };
-    Request r;
+    FileRequest r;
     r.method = view(api.req_method(req));
     r.path = view(api.req_path(req));
     r.path_info = view(api.req_path_info(req));
