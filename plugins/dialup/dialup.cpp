@@ -4,24 +4,29 @@
 //   root  = "www"            # as the static plugin: index, follow_symlinks, etag,
 //   modem = "V.92"           #   mime_types, cache_control, file_cache(_valid_ms) too
 //   # bits_per_second = 56000  (instead of modem)
+//   # ticks_per_second = 10    slices a second at most (1 to 1000)
+//   # min_slice = 4096         bytes a send carries at least (1 to 1048576)
 //
 // A re-creation of Apache httpd's mod_dialup (built on the Event MPM's suspend feature): the
 // handler decides the response like the static plugin (same fileserve library: 304, ranges,
 // HEAD, MIME, traversal safety), sends the head, then returns DT_SUSPENDED. A runtime timer
-// ticks about ten times a second and hands the socket the slice the schedule allows
-// (pacing.hpp), zero-copy from the open-file cache's descriptor, shared by every transfer of
-// that file. Writes that
-// meet backpressure wait for on_writable; the schedule then catches up.
+// hands the socket each slice when the schedule allows it (pacing.hpp): a slice is a
+// ticks_per_second-th of a second's worth but at least min_slice bytes, so at V.92 the defaults
+// send 4,096 bytes every 585 ms. Slices go zero-copy from the open-file cache's descriptor,
+// shared by every transfer of that file. Writes that meet backpressure wait for on_writable;
+// the schedule then catches up.
 #include "pacing.hpp"
 
 #include <dialtone/fileserve/file_server.hpp>
 #include <dialtone/plugin.h>
+#include <dialtone/plugin_support/boundary.hpp>
+#include <dialtone/plugin_support/config.hpp>
+#include <dialtone/plugin_support/text.hpp>
 
 #include <chrono>
-#include <cstdio>
-#include <exception>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <sys/stat.h>
 
@@ -29,12 +34,9 @@ namespace {
 
 namespace fs = dialtone::fileserve;
 namespace du = dialtone::dialup;
+namespace support = dialtone::plugin_support;
 
 const dt_api_t *api;
-
-// The smallest slice worth a send: a page. Below it the per-send cost (a syscall and a packet
-// on each end) dominates; at V.92 it makes 1.7 sends a second instead of 10.
-constexpr int64_t kDefaultMinSlice = 4096;
 
 struct Instance {
     std::unique_ptr<fs::FileServer> files;
@@ -44,7 +46,7 @@ struct Instance {
 
 // One paced response. Owned by the plugin from on_handle until finish or abort.
 struct Transfer {
-    Instance *instance;
+    const Instance *instance;
     fs::FileCache::Entry *file; // one hold, for the transfer's life
     uint64_t offset;            // first byte of the range in the file
     uint64_t total;             // bytes to send
@@ -64,7 +66,7 @@ void end_transfer(dt_req_t *req, Transfer *t) {
     delete t;
 }
 
-void tick(dt_req_t *req, void *arg);
+void tick(dt_req_t *req, void *arg) noexcept;
 
 // Sends what the schedule allows and arms the next tick, or finishes.
 void pump(dt_req_t *req, Transfer *t) {
@@ -95,46 +97,40 @@ void pump(dt_req_t *req, Transfer *t) {
         end_transfer(req, t);
 }
 
-void tick(dt_req_t *req, void *arg) { pump(req, static_cast<Transfer *>(arg)); }
+void tick(dt_req_t *req, void *arg) noexcept { pump(req, static_cast<Transfer *>(arg)); }
 
 int create(const dt_config_t *cfg, void **instance) {
     auto in = std::make_unique<Instance>();
-    fs::Options options;
-    if (!fs::read_options(*api, cfg, options))
+    in->files = fs::create_from_config(*api, cfg);
+    if (!in->files)
         return 1;
 
-    std::string modem;
-    dt_str_t modem_value;
-    int has_modem = api->config_string(cfg, "modem", &modem_value);
-    if (has_modem == 0)
-        modem.assign(modem_value.ptr, modem_value.len);
-    int rc;
-    int64_t bps = 0;
-    int has_bps = api->config_int(cfg, "bits_per_second", &bps);
-    if ((has_modem != 0 && has_modem != DT_ENOENT) || (has_bps != 0 && has_bps != DT_ENOENT))
+    std::optional<std::string> modem;
+    std::optional<int64_t> bps; // bounded below, once it is known to be the rate in use
+    uint64_t ticks = du::kDefaultTicksPerSecond, min_slice = du::kDefaultMinSlice;
+    if (!support::read_string(*api, cfg, "modem", modem) ||
+        !support::read_int(*api, cfg, "bits_per_second", bps) ||
+        !support::read_bounded(*api, cfg, "ticks_per_second", {1, 1000}, ticks) ||
+        !support::read_bounded(*api, cfg, "min_slice", {1, 1 << 20, "bytes"}, min_slice))
         return 1;
-    if (has_modem == 0 && has_bps == 0) {
+    if (modem && bps) {
         api->config_error(cfg, "bits_per_second", "give `modem` or `bits_per_second`, not both");
         return 1;
     }
-    if (has_modem == 0) {
-        const du::Modem *m = du::find_modem(modem);
+    if (modem) {
+        const du::Modem *m = du::find_modem(*modem);
         if (!m) {
             api->config_error(cfg, "modem",
                               "unknown modem \"%s\": use one of %s, or "
                               "bits_per_second = N",
-                              modem.c_str(), du::modem_names().c_str());
+                              modem->c_str(), du::modem_names().c_str());
             return 1;
         }
         in->bits_per_second = m->bits_per_second;
-    } else if (has_bps == 0) {
-        if (bps < 8 || bps > 100000000000LL) {
-            api->config_error(cfg, "bits_per_second",
-                              "%lld is out of range: use 8 to 100000000000 bit/s",
-                              static_cast<long long>(bps));
+    } else if (bps) {
+        if (!support::check_bounds(*api, cfg, "bits_per_second", {8, 100000000000, "bit/s"}, *bps))
             return 1;
-        }
-        in->bits_per_second = static_cast<uint64_t>(bps);
+        in->bits_per_second = static_cast<uint64_t>(*bps);
     } else {
         api->config_error(cfg, nullptr,
                           "set the rate: modem = \"V.92\" (one of %s) or "
@@ -142,58 +138,22 @@ int create(const dt_config_t *cfg, void **instance) {
                           du::modem_names().c_str());
         return 1;
     }
-    int64_t ticks = 10, min_slice = kDefaultMinSlice;
-    if ((rc = api->config_int(cfg, "ticks_per_second", &ticks)) != 0 && rc != DT_ENOENT)
-        return 1;
-    if ((rc = api->config_int(cfg, "min_slice", &min_slice)) != 0 && rc != DT_ENOENT)
-        return 1;
-    if (ticks < 1 || ticks > 1000) {
-        api->config_error(cfg, "ticks_per_second", "%lld is out of range: use 1 to 1000",
-                          static_cast<long long>(ticks));
-        return 1;
-    }
-    if (min_slice < 1 || min_slice > (1 << 20)) {
-        api->config_error(cfg, "min_slice", "%lld is out of range: use 1 to 1048576 bytes",
-                          static_cast<long long>(min_slice));
-        return 1;
-    }
-    in->slice = du::slice_bytes(in->bits_per_second, static_cast<uint64_t>(ticks),
-                                static_cast<uint64_t>(min_slice));
-
-    fs::CreateError error;
-    in->files = fs::FileServer::create(std::move(options), error);
-    if (!in->files) {
-        api->config_error(cfg, error.key.empty() ? nullptr : error.key.c_str(), "%s",
-                          error.message.c_str());
-        return 1;
-    }
+    in->slice = du::slice_bytes(in->bits_per_second, ticks, min_slice);
     *instance = in.release();
     return 0;
 }
 
 int on_create(const dt_config_t *cfg, void **instance, char *err, size_t err_len) {
-    try {
-        return create(cfg, instance);
-    } catch (const std::exception &e) {
-        snprintf(err, err_len, "dialup: %s", e.what());
-        return 1;
-    }
+    return support::create_boundary("dialup", err, err_len, [&] { return create(cfg, instance); });
 }
 
-void on_destroy(void *instance) { delete static_cast<Instance *>(instance); }
+void on_destroy(void *instance) noexcept { delete static_cast<Instance *>(instance); }
 
-int on_handle(void *instance, dt_req_t *req) {
-    auto *in = static_cast<Instance *>(instance);
-    fs::FileResponse response;
-    try {
-        response = in->files->decide(fs::read_request(*api, req));
-    } catch (const std::bad_alloc &) {
-        return 500;
-    }
+int handle(const Instance &in, dt_req_t *req) {
+    fs::FileResponse response = in.files->decide(fs::read_request(*api, req));
     if (response.is_error_page())
         return response.status;
-    dt_str_t method = api->req_method(req);
-    bool head = method.len == 4 && std::string_view(method.ptr, 4) == "HEAD";
+    bool head = support::view(api->req_method(req)) == "HEAD";
     if (!response.has_body() || head)
         return fs::respond(*api, req, response); // nothing to pace
 
@@ -212,7 +172,7 @@ int on_handle(void *instance, dt_req_t *req) {
         file = fs::FileCache::standalone(response.file.release(), st);
     }
     auto *t = new (std::nothrow)
-        Transfer{in, file, response.offset, response.length, 0, std::chrono::steady_clock::now()};
+        Transfer{&in, file, response.offset, response.length, 0, std::chrono::steady_clock::now()};
     if (!t) {
         fs::FileCache::release(file);
         return 500;
@@ -222,7 +182,12 @@ int on_handle(void *instance, dt_req_t *req) {
     return DT_SUSPENDED;
 }
 
-void on_writable(void *, dt_req_t *req) {
+int on_handle(void *instance, dt_req_t *req) {
+    return support::handle_boundary(
+        *api, "dialup", [&] { return handle(*static_cast<Instance *>(instance), req); });
+}
+
+void on_writable(void *, dt_req_t *req) noexcept {
     auto *t = static_cast<Transfer *>(api->req_data(req));
     if (!t || !t->waiting_writable)
         return;
@@ -230,7 +195,7 @@ void on_writable(void *, dt_req_t *req) {
     pump(req, t);
 }
 
-void on_abort(void *, dt_req_t *req) {
+void on_abort(void *, dt_req_t *req) noexcept {
     // Pending ticks are already cancelled; the runtime releases slices it still holds.
     if (auto *t = static_cast<Transfer *>(api->req_data(req)))
         end_transfer(req, t);

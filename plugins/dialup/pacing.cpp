@@ -1,5 +1,7 @@
 #include "pacing.hpp"
 
+#include <dialtone/plugin_support/text.hpp>
+
 #include <algorithm>
 #include <array>
 
@@ -17,20 +19,13 @@ constexpr std::array<Modem, 7> kModems = {{
     {"i-was-rich-and-got-a-leased-line", 1544000},
 }};
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c + 32) : c; };
-               return lower(x) == lower(y);
-           });
-}
-
 } // namespace
 
 std::span<const Modem> modems() { return kModems; }
 
 const Modem *find_modem(std::string_view name) {
     for (const Modem &m : kModems)
-        if (iequals(m.name, name))
+        if (plugin_support::iequals(m.name, name))
             return &m;
     return nullptr;
 }

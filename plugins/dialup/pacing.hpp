@@ -28,12 +28,17 @@ const Modem *find_modem(std::string_view name);
 // "V.21, V.26bis, ..." for error messages.
 std::string modem_names();
 
+// The defaults of the plugin's `ticks_per_second` and `min_slice` settings. The floor is a page:
+// below it the per-send cost (a syscall and a packet on each end) dominates, so it is what keeps
+// CPU per transfer near a bulk sender's (bench/results/2026-11-26-paced-cpu.md). At V.92
+// (7,000 B/s) it wins over a tenth of a second's 700 bytes: a send every 585 ms, 1.7 a second.
+inline constexpr uint64_t kDefaultTicksPerSecond = 10;
+inline constexpr uint64_t kDefaultMinSlice = 4096;
+
 // Bytes per tick: 1/ticks_per_second of a second's worth, but at least `min_slice` bytes —
 // unless a whole second's worth is less (V.21 sends 37 bytes a second, not 4 ten times).
-// Each slice costs a send and a packet on both ends, so the floor is what keeps CPU per
-// transfer near a bulk sender's (see the dialup plugin's notes).
-uint64_t slice_bytes(uint64_t bits_per_second, uint64_t ticks_per_second = 10,
-                     uint64_t min_slice = 64);
+uint64_t slice_bytes(uint64_t bits_per_second, uint64_t ticks_per_second = kDefaultTicksPerSecond,
+                     uint64_t min_slice = kDefaultMinSlice);
 
 // Bytes the schedule allows `elapsed_us` after the start (rounded down).
 uint64_t allowed_bytes(uint64_t bits_per_second, uint64_t elapsed_us);

@@ -17,40 +17,27 @@
 // dialup; this file is configuration and the hooks.
 #include <dialtone/fileserve/file_server.hpp>
 #include <dialtone/plugin.h>
+#include <dialtone/plugin_support/boundary.hpp>
 
-#include <cstdio>
-#include <exception>
 #include <memory>
-#include <string>
-#include <utility>
 
 namespace {
 
 namespace fs = dialtone::fileserve;
+namespace support = dialtone::plugin_support;
 
 const dt_api_t *api;
 
 int create(const dt_config_t *cfg, void **instance) {
-    fs::Options options;
-    if (!fs::read_options(*api, cfg, options))
+    std::unique_ptr<fs::FileServer> server = fs::create_from_config(*api, cfg);
+    if (!server)
         return 1;
-    fs::CreateError error;
-    std::unique_ptr<fs::FileServer> server = fs::FileServer::create(std::move(options), error);
-    if (!server) {
-        api->config_error(cfg, error.key.c_str(), "%s", error.message.c_str());
-        return 1;
-    }
     *instance = server.release();
     return 0;
 }
 
 int on_create(const dt_config_t *cfg, void **instance, char *err, size_t err_len) {
-    try {
-        return create(cfg, instance);
-    } catch (const std::exception &e) { // bad_alloc, mostly: nothing may cross the C ABI
-        std::snprintf(err, err_len, "static: %s", e.what());
-        return 1;
-    }
+    return support::create_boundary("static", err, err_len, [&] { return create(cfg, instance); });
 }
 
 void on_destroy(void *instance) {
@@ -59,12 +46,10 @@ void on_destroy(void *instance) {
 
 int on_handle(void *instance, dt_req_t *req) {
     const auto &server = *static_cast<const fs::FileServer *>(instance);
-    try {
+    return support::handle_boundary(*api, "static", [&] { // only a redirect allocates
         fs::FileResponse response = server.decide(fs::read_request(*api, req));
         return fs::respond(*api, req, response);
-    } catch (...) { // only a redirect allocates; nothing may cross the C ABI
-        return 500;
-    }
+    });
 }
 
 const dt_plugin_t plugin = {

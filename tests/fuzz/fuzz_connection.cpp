@@ -97,8 +97,8 @@ prefix = "/decline"
 handler = "decline"
 [[location]]
 prefix = "/status"
-handler = "status"
-[location.status]
+handler = "fixed_status"
+[location.fixed_status]
 status = 418
 [[location]]
 prefix = "/suspend"

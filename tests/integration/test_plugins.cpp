@@ -124,20 +124,20 @@ TEST_CASE("a plugin returning an HTTP error status gets the runtime's error page
     HostProcess host(config("", R"(
 [[location]]
 prefix = "/teapot"
-handler = "status"
-[location.status]
+handler = "fixed_status"
+[location.fixed_status]
 status = 418
 
 [[location]]
 prefix = "/unavailable"
-handler = "status"
-[location.status]
+handler = "fixed_status"
+[location.fixed_status]
 status = 503
 
 [[location]]
 prefix = "/created"
-handler = "status"
-[location.status]
+handler = "fixed_status"
+[location.fixed_status]
 status = 201
 )"));
     auto teapot = fetch(host.port(), get("/teapot"));

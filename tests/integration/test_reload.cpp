@@ -50,8 +50,8 @@ TEST_CASE("a bad config on SIGHUP is refused with its errors and the old one kee
 
     // A plugin that refuses its settings is refused the same way.
     reload(host,
-           config("", "[[location]]\nprefix = \"/\"\nhandler = \"status\"\n"
-                      "[location.status]\nstatus = 42\n"),
+           config("", "[[location]]\nprefix = \"/\"\nhandler = \"fixed_status\"\n"
+                      "[location.fixed_status]\nstatus = 42\n"),
            "must be between 200 and 599");
     CHECK(label_of(fetch(host.port(), get("/"))) == "one");
 }

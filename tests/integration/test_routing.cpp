@@ -21,8 +21,8 @@ label = "api"
 
 [[location]]
 prefix = "/api/v1"
-handler = "status"
-[location.status]
+handler = "fixed_status"
+[location.fixed_status]
 status = 201
 
 [[location]]

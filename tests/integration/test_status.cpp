@@ -12,27 +12,16 @@ using Catch::Matchers::StartsWith;
 
 namespace {
 
-// Not test_support's config(): the fixture plugins there declare a "status" of their own, which
-// would win over the bundled one. Echo answers everything outside the status location.
+// The bundled status plugin at /server-status with `settings`, beside the fixture plugins:
+// suspend parks requests under /s and echo answers everything else.
 std::string status_config(std::string_view settings = "") {
-    std::string text = R"([server]
-listen = ["127.0.0.1:0"]
-workers = 2
-
-[[plugin]]
-name = "echo"
-path = "@PLUGINS@/echo.so"
-
-[[plugin]]
-name = "suspend"
-path = "@PLUGINS@/suspend.so"
-
+    std::string locations = R"(
 [[location]]
 prefix = "/server-status"
 handler = "status"
 [location.status]
 )";
-    text.append(settings).append(R"(
+    locations.append(settings).append(R"(
 
 [[location]]
 prefix = "/s"
@@ -42,7 +31,7 @@ handler = "suspend"
 prefix = "/"
 handler = "echo"
 )");
-    return text;
+    return config("", locations);
 }
 
 HttpResponse get_ok(std::uint16_t port, std::string_view target, std::string_view extra = "") {

@@ -1,13 +1,13 @@
 // Entity tags and preconditions (RFC 9110 §8.8.3, §13).
 #include <dialtone/fileserve/http.hpp>
 
-#include "text.hpp"
+#include <dialtone/plugin_support/text.hpp>
 
 namespace dialtone::fileserve {
 namespace {
 
-using text::is_ows;
-using text::trim_ows;
+using plugin_support::is_ows;
+using plugin_support::trim_ows;
 
 // etagc = "!" / %x23-7E / obs-text: anything visible but DQUOTE.
 bool is_etagc(char c) {

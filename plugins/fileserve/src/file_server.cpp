@@ -75,7 +75,7 @@ FileServer::FileServer(Options options, Root root, MimeTypes mime)
         cache_ = std::make_unique<FileCache>(options_.file_cache, options_.file_cache_valid_ms);
 }
 
-FileResponse FileServer::decide(const Request &request) const {
+FileResponse FileServer::decide(const FileRequest &request) const {
     FileResponse r;
     const bool get = request.method == "GET";
     if (!get && request.method != "HEAD") {
@@ -121,7 +121,7 @@ FileResponse FileServer::decide(const Request &request) const {
     return r;
 }
 
-int FileServer::open_regular(const Request &request, char *relative, size_t below_len,
+int FileServer::open_regular(const FileRequest &request, char *relative, size_t below_len,
                              FileResponse &r, struct stat &st, std::string_view &name) const {
     int fd = root_.open_file(relative);
     if (fd < 0)
@@ -164,7 +164,7 @@ int FileServer::open_regular(const Request &request, char *relative, size_t belo
     return 0;
 }
 
-void FileServer::decide_for(const Request &request, FileResponse &r, const struct stat &st,
+void FileServer::decide_for(const FileRequest &request, FileResponse &r, const struct stat &st,
                             std::string_view name) const {
     const bool get = request.method == "GET";
     const auto size = static_cast<uint64_t>(st.st_size);

@@ -2,7 +2,7 @@
 // gmtime_r/timegm: no locale, no time zone, no locks, and the same result on every libc.
 #include <dialtone/fileserve/http.hpp>
 
-#include "text.hpp"
+#include <dialtone/plugin_support/text.hpp>
 
 #include <algorithm>
 #include <ctime>
@@ -142,7 +142,7 @@ void format_http_date(int64_t t, char *out) {
 }
 
 std::optional<int64_t> parse_http_date(std::string_view field, int64_t now) {
-    const std::string_view s = text::trim_ows(field);
+    const std::string_view s = plugin_support::trim_ows(field);
     unsigned wday = 0, day = 0, mon = 0, y_hi = 0, y_lo = 0, h = 0, m = 0, sec = 0;
 
     // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"

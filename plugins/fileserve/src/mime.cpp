@@ -1,7 +1,7 @@
 // The MIME table: parsed once per instance, looked up per request without allocating.
 #include <dialtone/fileserve/mime.hpp>
 
-#include "text.hpp"
+#include <dialtone/plugin_support/text.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -11,7 +11,7 @@
 namespace dialtone::fileserve {
 namespace {
 
-using text::to_lower;
+using plugin_support::to_lower;
 
 // Used when /etc/mime.types is missing; the types follow Debian's media-types.
 constexpr std::pair<std::string_view, std::string_view> builtin_types[] = {

@@ -1,14 +1,16 @@
 // Byte ranges (RFC 9110 §14.1-14.2): one range is served, several are answered whole.
 #include <dialtone/fileserve/http.hpp>
 
-#include "text.hpp"
+#include <dialtone/plugin_support/text.hpp>
 
 #include <limits>
 
 namespace dialtone::fileserve {
 namespace {
 
-using text::is_ows;
+using plugin_support::iequals;
+using plugin_support::is_ows;
+using plugin_support::trim_ows;
 
 constexpr uint64_t max_u64 = std::numeric_limits<uint64_t>::max();
 
@@ -70,7 +72,7 @@ RangeResult evaluate_range(std::string_view field, uint64_t size) {
     while (!field.empty() && is_ows(field.front()))
         field.remove_prefix(1);
     const std::size_t eq = field.find('=');
-    if (eq == std::string_view::npos || !text::iequals(field.substr(0, eq), "bytes"))
+    if (eq == std::string_view::npos || !iequals(field.substr(0, eq), "bytes"))
         return whole;
     std::string_view set = field.substr(eq + 1);
 
@@ -78,7 +80,7 @@ RangeResult evaluate_range(std::string_view field, uint64_t size) {
     RangeResult result{RangeOutcome::partial, 0, 0};
     while (!set.empty()) {
         const std::size_t comma = set.find(',');
-        const std::string_view spec = text::trim_ows(set.substr(0, comma));
+        const std::string_view spec = trim_ows(set.substr(0, comma));
         set = comma == std::string_view::npos ? std::string_view{} : set.substr(comma + 1);
         if (spec.empty()) // empty list members are allowed
             continue;

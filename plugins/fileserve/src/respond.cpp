@@ -1,20 +1,15 @@
 // Sending a decided file response through the plugin API.
 #include <dialtone/fileserve/file_server.hpp>
 
+#include <dialtone/plugin_support/text.hpp>
+
 #include <charconv>
 
 namespace dialtone::fileserve {
 namespace {
 
-std::string_view view(dt_str_t s) {
-    return s.ptr ? std::string_view(s.ptr, s.len) : std::string_view();
-}
-
-std::optional<std::string_view> optional_view(dt_str_t s) {
-    if (!s.ptr)
-        return std::nullopt;
-    return std::string_view(s.ptr, s.len);
-}
+using plugin_support::optional_view;
+using plugin_support::view;
 
 // Builds "bytes first-last/size" or "bytes */size" in `buf`.
 std::string_view content_range(char (&buf)[72], const FileResponse &r) {
@@ -36,11 +31,11 @@ std::string_view content_range(char (&buf)[72], const FileResponse &r) {
 
 } // namespace
 
-Request read_request(const dt_api_t &api, const dt_req_t *req) {
+FileRequest read_request(const dt_api_t &api, const dt_req_t *req) {
     const auto header = [&](std::string_view name) {
         return optional_view(api.req_header(req, name.data(), name.size()));
     };
-    Request r;
+    FileRequest r;
     r.method = view(api.req_method(req));
     r.path = view(api.req_path(req));
     r.path_info = view(api.req_path_info(req));

@@ -21,15 +21,26 @@ TEST_CASE("modem names are case-insensitive and unknown ones are refused", "[dia
     CHECK(modem_names() == "V.21, V.26bis, V.32, V.34, V.92, T1, i-was-rich-and-got-a-leased-line");
 }
 
-TEST_CASE("slices are a tenth of a second's worth with a sensible floor", "[dialup][pacing]") {
-    CHECK(slice_bytes(56000) == 700);            // V.92: 7000 B/s, 10 ticks, 64-byte floor
+TEST_CASE("slices are a tenth of a second's worth but at least a floor", "[dialup][pacing]") {
+    CHECK(slice_bytes(56000, 10, 64) == 700);    // V.92: 7000 B/s, 10 ticks, a 64-byte floor
     CHECK(slice_bytes(56000, 10, 4096) == 4096); // the floor wins
     CHECK(slice_bytes(1544000, 10, 4096) == 19300);
     CHECK(slice_bytes(2400, 10, 4096) == 300); // never more than a second's worth
-    CHECK(slice_bytes(1544000) == 19300);      // T1
-    CHECK(slice_bytes(2400) == 64);            // 300 B/s: 30 would be silly small
-    CHECK(slice_bytes(300) == 37);             // V.21: 37.5 B/s, a second's worth
-    CHECK(slice_bytes(8) == 1);
+    CHECK(slice_bytes(2400, 10, 64) == 64);    // 300 B/s: 30 would be silly small
+    CHECK(slice_bytes(300, 10, 64) == 37);     // V.21: 37.5 B/s, a second's worth
+    CHECK(slice_bytes(8, 10, 64) == 1);
+    CHECK(slice_bytes(56000, 100, 1) == 70); // ticks_per_second sets the fraction
+}
+
+TEST_CASE("the default slice is the plugin's: ten ticks a second and a 4 KiB floor",
+          "[dialup][pacing]") {
+    CHECK(kDefaultTicksPerSecond == 10);
+    CHECK(kDefaultMinSlice == 4096);
+    CHECK(slice_bytes(56000) == 4096);    // V.92: a send every 585 ms
+    CHECK(slice_bytes(1544000) == 19300); // T1: the tenth of a second wins
+    CHECK(slice_bytes(2400) == 300);      // V.26bis: a second's worth
+    CHECK(slice_bytes(300) == 37);        // V.21
+    CHECK(time_for_bytes(56000, slice_bytes(56000)) == 585143);
 }
 
 TEST_CASE("the schedule allows rate times elapsed time, exactly", "[dialup][pacing]") {

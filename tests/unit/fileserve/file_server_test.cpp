@@ -26,8 +26,8 @@ std::unique_ptr<FileServer> make_server(const TempTree &tree, Options options = 
     return server;
 }
 
-Request get(std::string_view path_info) {
-    Request r;
+FileRequest get(std::string_view path_info) {
+    FileRequest r;
     r.method = "GET";
     r.path = path_info;
     r.path_info = path_info;
@@ -100,7 +100,7 @@ const dt_api_t fake_api = [] {
     return api;
 }();
 
-Recorded respond_to(const FileServer &server, const Request &request, int expected_verdict) {
+Recorded respond_to(const FileServer &server, const FileRequest &request, int expected_verdict) {
     Recorded recorded;
     FileResponse response = server.decide(request);
     auto *req = reinterpret_cast<dt_req_t *>(&recorded);
@@ -131,12 +131,12 @@ TEST_CASE("methods other than GET and HEAD get 405", "[fileserve][serve]") {
     const TempTree tree;
     const auto server = make_server(tree);
     for (const char *method : {"POST", "PUT", "DELETE", "OPTIONS", "get"}) {
-        Request request = get("/a.txt");
+        FileRequest request = get("/a.txt");
         request.method = method;
         INFO(method);
         CHECK(server->decide(request).status == 405);
     }
-    Request head = get("/a.txt");
+    FileRequest head = get("/a.txt");
     head.method = "HEAD";
     CHECK(server->decide(head).status == 200);
 }
@@ -162,7 +162,7 @@ TEST_CASE("a directory without a trailing slash is redirected, keeping the query
           "[fileserve][serve][directory]") {
     const TempTree tree;
     const auto server = make_server(tree);
-    Request request = get("/sub");
+    FileRequest request = get("/sub");
     request.path = "/site/sub";
     FileResponse r = server->decide(request);
     CHECK(r.status == 301);
@@ -222,7 +222,7 @@ TEST_CASE("a symlink leaving the root gets 403 unless symlinks are followed",
 TEST_CASE("a matching If-None-Match gets 304 without a file", "[fileserve][serve][conditional]") {
     const TempTree tree;
     const auto server = make_server(tree);
-    Request request = get("/a.txt");
+    FileRequest request = get("/a.txt");
     const std::string tag(make_etag(a_txt_mtime, a_txt_size).view());
     request.conditionals.if_none_match = tag;
     const FileResponse r = server->decide(request);
@@ -233,7 +233,7 @@ TEST_CASE("a matching If-None-Match gets 304 without a file", "[fileserve][serve
 
 TEST_CASE("a failing If-Match gets 412", "[fileserve][serve][conditional]") {
     const TempTree tree;
-    Request request = get("/a.txt");
+    FileRequest request = get("/a.txt");
     request.conditionals.if_match = "\"nope\"";
     CHECK(make_server(tree)->decide(request).status == 412);
 }
@@ -241,7 +241,7 @@ TEST_CASE("a failing If-Match gets 412", "[fileserve][serve][conditional]") {
 TEST_CASE("with etag off no tag is sent and tags never match", "[fileserve][serve][conditional]") {
     const TempTree tree;
     const auto server = make_server(tree, {.etag = false});
-    Request request = get("/a.txt");
+    FileRequest request = get("/a.txt");
     CHECK(server->decide(request).etag.size == 0);
     const ETag tag = make_etag(a_txt_mtime, a_txt_size);
     request.conditionals.if_none_match = tag.view();
@@ -251,7 +251,7 @@ TEST_CASE("with etag off no tag is sent and tags never match", "[fileserve][serv
 TEST_CASE("a satisfiable range of a GET gets 206", "[fileserve][serve][range]") {
     const TempTree tree;
     const auto server = make_server(tree);
-    Request request = get("/a.txt");
+    FileRequest request = get("/a.txt");
     request.range = "bytes=6-";
     const FileResponse r = server->decide(request);
     CHECK(r.status == 206);
@@ -262,7 +262,7 @@ TEST_CASE("a satisfiable range of a GET gets 206", "[fileserve][serve][range]") 
 
 TEST_CASE("a range is ignored for HEAD", "[fileserve][serve][range]") {
     const TempTree tree;
-    Request request = get("/a.txt");
+    FileRequest request = get("/a.txt");
     request.method = "HEAD";
     request.range = "bytes=6-";
     const FileResponse r = make_server(tree)->decide(request);
@@ -272,7 +272,7 @@ TEST_CASE("a range is ignored for HEAD", "[fileserve][serve][range]") {
 
 TEST_CASE("a GET of a range past the end of the file decides 416", "[fileserve][serve][range]") {
     const TempTree tree;
-    Request request = get("/a.txt");
+    FileRequest request = get("/a.txt");
     request.range = "bytes=12-";
     const FileResponse r = make_server(tree)->decide(request);
     CHECK(r.status == 416);
@@ -283,7 +283,7 @@ TEST_CASE("a GET of a range past the end of the file decides 416", "[fileserve][
 TEST_CASE("a stale If-Range turns a range request into a 200", "[fileserve][serve][range]") {
     const TempTree tree;
     const auto server = make_server(tree);
-    Request request = get("/a.txt");
+    FileRequest request = get("/a.txt");
     request.range = "bytes=0-1";
     request.if_range = "\"stale\"";
     CHECK(server->decide(request).status == 200);
@@ -338,7 +338,7 @@ TEST_CASE("a 200 response sends the head, the file and finishes", "[fileserve][r
 TEST_CASE("a HEAD response has the same head as GET", "[fileserve][respond]") {
     const TempTree tree;
     const auto server = make_server(tree);
-    Request head = get("/a.txt");
+    FileRequest head = get("/a.txt");
     head.method = "HEAD";
     const Recorded h = respond_to(*server, head, DT_DONE);
     const Recorded g = respond_to(*server, get("/a.txt"), DT_DONE);
@@ -350,7 +350,7 @@ TEST_CASE("a HEAD response has the same head as GET", "[fileserve][respond]") {
 TEST_CASE("a 206 response carries Content-Range and sends only the range",
           "[fileserve][respond][range]") {
     const TempTree tree;
-    Request request = get("/a.txt");
+    FileRequest request = get("/a.txt");
     request.range = "bytes=-5";
     const Recorded r = respond_to(*make_server(tree, {.file_cache = 0}), request, DT_DONE);
     CHECK(r.status == 206);
@@ -371,7 +371,7 @@ TEST_CASE("a cached small file goes out from memory, a large one by reference to
         CHECK(whole.write_ref_calls == 1);
         CHECK(whole.send_file_calls + whole.send_file_ref_calls == 0);
         CHECK(whole.written == a_txt_content);
-        Request tail = get("/a.txt");
+        FileRequest tail = get("/a.txt");
         tail.range = "bytes=-5";
         const Recorded part = respond_to(*server, tail, DT_DONE);
         CHECK(part.status == 206);
@@ -385,7 +385,7 @@ TEST_CASE("a cached small file goes out from memory, a large one by reference to
 
 TEST_CASE("a 416 response carries the size in Content-Range", "[fileserve][respond][range]") {
     const TempTree tree;
-    Request request = get("/a.txt");
+    FileRequest request = get("/a.txt");
     request.range = "bytes=100-200";
     const Recorded r = respond_to(*make_server(tree), request, DT_DONE);
     CHECK(r.status == 416);
@@ -397,7 +397,7 @@ TEST_CASE("a 416 response carries the size in Content-Range", "[fileserve][respo
 
 TEST_CASE("a 304 response carries validators but no length or type", "[fileserve][respond]") {
     const TempTree tree;
-    Request request = get("/a.txt");
+    FileRequest request = get("/a.txt");
     request.conditionals.if_modified_since = "Sun, 06 Nov 1994 08:49:37 GMT";
     const Recorded r = respond_to(*make_server(tree), request, DT_DONE);
     CHECK(r.status == 304);
@@ -410,7 +410,7 @@ TEST_CASE("a 304 response carries validators but no length or type", "[fileserve
 
 TEST_CASE("a 405 response names the allowed methods", "[fileserve][respond]") {
     const TempTree tree;
-    Request request = get("/a.txt");
+    FileRequest request = get("/a.txt");
     request.method = "POST";
     const Recorded r = respond_to(*make_server(tree), request, DT_DONE);
     CHECK(r.status == 405);

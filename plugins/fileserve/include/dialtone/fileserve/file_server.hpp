@@ -52,7 +52,7 @@ struct CreateError {
 };
 
 // The parts of a request that decide a file response. Views into the request's storage.
-struct Request {
+struct FileRequest {
     std::string_view method;
     std::string_view path;      // decoded full path, for the redirect of a directory
     std::string_view path_info; // below the location's prefix, starting with '/'
@@ -62,8 +62,8 @@ struct Request {
     std::optional<std::string_view> if_range;
 };
 
-// Reads a Request from the runtime. The views live as long as `req`.
-Request read_request(const dt_api_t &api, const dt_req_t *req);
+// Reads a FileRequest from the runtime. The views live as long as `req`.
+FileRequest read_request(const dt_api_t &api, const dt_req_t *req);
 
 // What to send. Statuses: 200 and 206 (file, offset, length), 301 (location), 304, 403, 404,
 // 405, 412, 416 (size), 500.
@@ -103,7 +103,7 @@ class FileServer {
     // never generated), non-regular files (404, like nginx), preconditions (304/412), Range and
     // If-Range for GET (206/416). At most an open, an fstat (twice for a directory index) and
     // stack formatting; allocates only for redirects.
-    FileResponse decide(const Request &request) const;
+    FileResponse decide(const FileRequest &request) const;
 
     const MimeTypes &mime_types() const { return mime_; }
     const Options &options() const { return options_; }
@@ -111,10 +111,10 @@ class FileServer {
   private:
     // Opens the file `relative` names (a directory's index for a path ending in '/'), fills
     // r.file, `st` and `name`; returns 0, or the status to answer (301 with r.location).
-    int open_regular(const Request &request, char *relative, size_t below_len, FileResponse &r,
+    int open_regular(const FileRequest &request, char *relative, size_t below_len, FileResponse &r,
                      struct stat &st, std::string_view &name) const;
     // Validators, preconditions and Range for the open file `st` describes.
-    void decide_for(const Request &request, FileResponse &r, const struct stat &st,
+    void decide_for(const FileRequest &request, FileResponse &r, const struct stat &st,
                     std::string_view name) const;
 
     Options options_;
@@ -122,6 +122,10 @@ class FileServer {
     MimeTypes mime_;
     std::unique_ptr<FileCache> cache_; // when options_.file_cache > 0
 };
+
+// What a file-serving plugin's on_create does: read_options, then FileServer::create, reporting
+// a problem with config_error at the key at fault. nullptr after reporting.
+std::unique_ptr<FileServer> create_from_config(const dt_api_t &api, const dt_config_t *cfg);
 
 // Percent-encodes a decoded path for a Location header: bytes other than unreserved,
 // sub-delims, ':', '@' and '/' become %XX.
