@@ -110,11 +110,11 @@ void Connection::start() {
     update_timer();
 }
 
-bool Connection::idle() const { return state_ == State::head && !cur_ && outq_.empty(); }
+bool Connection::idle() const { return state_ == State::head && !cur_ && out_.empty(); }
 
 bool Connection::awaiting_input() const {
     bool reading = state_ == State::head || state_ == State::body || state_ == State::lingering;
-    return reading && !reading_paused_ && inbuf_.empty() && outq_.empty();
+    return reading && !reading_paused_ && inbuf_.empty() && out_.empty();
 }
 
 void Connection::begin_drain() {
@@ -244,7 +244,7 @@ void Connection::end_of_input() {
     if (cur_)
         abort_request("the client closed the connection mid-request");
     keep_alive_ = false;
-    if (queued_ == 0) {
+    if (out_.queued() == 0) {
         close_now();
         return;
     }
@@ -258,7 +258,7 @@ void Connection::drive(const char *data, size_t len) {
     driving_ = true;
     parse(data, len);
     // Run every pipelined request already received, as long as the responses drain.
-    while (state_ == State::head && !inbuf_.empty() && queued_ <= kHighWatermark) {
+    while (state_ == State::head && !inbuf_.empty() && out_.queued() <= kHighWatermark) {
         std::string pending;
         pending.swap(inbuf_);
         parse(pending.data(), pending.size());
@@ -595,7 +595,7 @@ int Connection::on_headers_complete(llhttp_t *p) {
         c->last_progress_ = uv_now(c->worker_.loop());
         if (r.expect_continue) {
             static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-            c->queue_copy(cont.data(), cont.size());
+            c->out_.copy(cont);
             c->flush();
         }
     }
@@ -649,7 +649,7 @@ void Connection::answer_server_options() {
     }
     start_response(r);
     r.finish_applied = true;
-    r.conn_queued.store(queued_, std::memory_order_relaxed);
+    r.conn_queued.store(out_.queued(), std::memory_order_relaxed);
     after_plugin_call();
 }
 
@@ -787,9 +787,9 @@ void Connection::respond_error(int status) {
     lock.unlock();
     start_response(r);
     if (!r.is_head)
-        queue_copy(body, static_cast<size_t>(n));
+        out_.copy(body, static_cast<size_t>(n));
     r.finish_applied = true;
-    r.conn_queued.store(queued_, std::memory_order_relaxed);
+    r.conn_queued.store(out_.queued(), std::memory_order_relaxed);
 }
 
 void Connection::start_response(Request &r) {
@@ -798,32 +798,32 @@ void Connection::start_response(Request &r) {
     std::string_view reason = http::reason_phrase(r.status);
     int n = snprintf(line, sizeof line, "HTTP/1.1 %d %.*s\r\n", r.status,
                      static_cast<int>(reason.size()), reason.data());
-    queue_copy(line, static_cast<size_t>(n));
+    out_.copy(line, static_cast<size_t>(n));
     std::string_view date = worker_.date_line();
-    queue_copy(date.data(), date.size());
-    queue_copy(kServerLine.data(), kServerLine.size());
+    out_.copy(date.data(), date.size());
+    out_.copy(kServerLine.data(), kServerLine.size());
     if (!no_body) {
         if (r.resp_length >= 0) {
             n = snprintf(line, sizeof line, "Content-Length: %lld\r\n",
                          static_cast<long long>(r.resp_length));
-            queue_copy(line, static_cast<size_t>(n));
+            out_.copy(line, static_cast<size_t>(n));
         } else if (r.http_version >= 11) {
             r.chunked = !r.is_head;
             static constexpr std::string_view te = "Transfer-Encoding: chunked\r\n";
-            queue_copy(te.data(), te.size());
+            out_.copy(te.data(), te.size());
         } else {
             keep_alive_ = false; // HTTP/1.0: the body ends when the connection does
         }
     }
     if (!keep_alive_) {
         static constexpr std::string_view close = "Connection: close\r\n";
-        queue_copy(close.data(), close.size());
+        out_.copy(close.data(), close.size());
     } else if (r.http_version == 10) {
         static constexpr std::string_view ka = "Connection: keep-alive\r\n";
-        queue_copy(ka.data(), ka.size());
+        out_.copy(ka.data(), ka.size());
     }
     r.resp_headers.append("\r\n");
-    queue_copy(r.resp_headers.data(), r.resp_headers.size());
+    out_.copy(r.resp_headers.data(), r.resp_headers.size());
 }
 
 void Connection::apply(Request &r, ResponseOp *ops, size_t count) {
@@ -833,35 +833,27 @@ void Connection::apply(Request &r, ResponseOp *ops, size_t count) {
         case ResponseOp::head:
             start_response(r);
             break;
-        case ResponseOp::copy:
-        case ResponseOp::ref:
-        case ResponseOp::file: {
-            if (r.is_head || op.len == 0) { // counted, not sent
+        case ResponseOp::body: {
+            BodyPart &part = op.part;
+            if (r.is_head || part.len == 0) { // counted, not sent
                 op.discard();
                 break;
             }
             if (r.chunked) {
                 char size[24];
-                int n = snprintf(size, sizeof size, "%zx\r\n", op.len);
-                queue_copy(size, static_cast<size_t>(n));
+                int n = snprintf(size, sizeof size, "%zx\r\n", part.len);
+                out_.copy(size, static_cast<size_t>(n));
             }
-            if (op.kind == ResponseOp::copy)
-                queue_copy(op.ptr ? op.ptr : op.data.data(), op.len);
-            else if (op.kind == ResponseOp::ref)
-                queue_ref(op.ptr, op.len, op.release, op.arg);
-            else {
-                outq_.push_back({OutItem::file, op.len, 0, nullptr,
-                                 op.borrowed ? op.release : nullptr, op.arg, op.fd, op.offset,
-                                 op.borrowed});
-                queued_ += op.len;
-            }
+            if (part.kind == BodyPart::copy && !part.ptr)
+                part.ptr = op.data.data();
+            out_.push(part);
             if (r.chunked)
-                queue_copy("\r\n", 2);
+                out_.copy("\r\n", 2);
             break;
         }
         case ResponseOp::finish:
             if (r.chunked)
-                queue_copy("0\r\n\r\n", 5);
+                out_.copy("0\r\n\r\n", 5);
             if (r.resp_length >= 0 && r.body_bytes < static_cast<uint64_t>(r.resp_length)) {
                 DT_LOG(LogLevel::error,
                        "plugin %s finished %s after %llu of the %lld bytes it declared; "
@@ -875,29 +867,9 @@ void Connection::apply(Request &r, ResponseOp *ops, size_t count) {
             break;
         }
     }
-    r.conn_queued.store(queued_, std::memory_order_relaxed);
+    r.conn_queued.store(out_.queued(), std::memory_order_relaxed);
     if (in_plugin_ == 0)
         after_plugin_call();
-}
-
-void Connection::queue_copy(const void *data, size_t len) {
-    if (len == 0)
-        return;
-    if (outq_.size() > outq_head_ && outq_.back().kind == OutItem::copy &&
-        outq_.back().off + outq_.back().len == wbuf_.size()) {
-        outq_.back().len += len;
-    } else {
-        outq_.push_back(
-            {OutItem::copy, len, wbuf_.size(), nullptr, nullptr, nullptr, -1, 0, false});
-    }
-    wbuf_.append(static_cast<const char *>(data), len);
-    queued_ += len;
-}
-
-void Connection::queue_ref(const void *data, size_t len, dt_release_cb release, void *arg) {
-    outq_.push_back(
-        {OutItem::ref, len, 0, static_cast<const char *>(data), release, arg, -1, 0, false});
-    queued_ += len;
 }
 
 void Connection::request_finished() {
@@ -957,108 +929,15 @@ void Connection::abort_request(const char *why) {
 
 // ---- Writing --------------------------------------------------------------------------------
 
-Connection::WriteResult Connection::write_out() {
-    bool progressed = false;
-    uint64_t sent_now = 0;
-    WriteResult result = WriteResult::drained;
-    while (outq_head_ < outq_.size()) {
-        OutItem &it = outq_[outq_head_];
-        if (it.kind == OutItem::file) {
-            off_t off = static_cast<off_t>(it.file_off);
-            size_t want = it.len > (1u << 30) ? (1u << 30) : it.len;
-            ssize_t n = ::sendfile(fd_, it.fd, &off, want);
-            if (n < 0) {
-                if (errno == EINTR)
-                    continue;
-                if (errno == EAGAIN) {
-                    result = WriteResult::blocked;
-                    break;
-                }
-                if (errno != EPIPE && errno != ECONNRESET)
-                    DT_LOG(LogLevel::error, "sendfile: %s", strerror(errno));
-                result = WriteResult::failed;
-                break;
-            }
-            if (n == 0) {
-                DT_LOG(LogLevel::error,
-                       "a file being sent ended %zu bytes early (truncated "
-                       "while sending?): closing the connection",
-                       it.len);
-                result = WriteResult::failed;
-                break;
-            }
-            progressed = true;
-            sent_now += static_cast<uint64_t>(n);
-            it.file_off += static_cast<uint64_t>(n);
-            it.len -= static_cast<size_t>(n);
-            queued_ -= static_cast<size_t>(n);
-            if (it.len == 0) {
-                release_item(it);
-                ++outq_head_;
-            }
-            continue;
-        }
-        iovec iov[64];
-        int cnt = 0;
-        bool file_follows = false;
-        for (size_t i = outq_head_; i < outq_.size() && cnt < 64; ++i) {
-            const OutItem &m = outq_[i];
-            if (m.kind == OutItem::file) {
-                file_follows = true;
-                break;
-            }
-            iov[cnt].iov_base =
-                const_cast<char *>(m.kind == OutItem::copy ? wbuf_.data() + m.off : m.ptr + m.off);
-            iov[cnt].iov_len = m.len;
-            ++cnt;
-        }
-        msghdr msg{};
-        msg.msg_iov = iov;
-        msg.msg_iovlen = static_cast<size_t>(cnt);
-        // A response head followed by a file body: MSG_MORE lets the kernel put both in the
-        // same segments, as nginx's tcp_nopush does, instead of a small packet for the head.
-        ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | (file_follows ? MSG_MORE : 0));
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN) {
-                result = WriteResult::blocked;
-                break;
-            }
-            result = WriteResult::failed;
-            break;
-        }
-        progressed = true;
-        sent_now += static_cast<uint64_t>(n);
-        size_t left = static_cast<size_t>(n);
-        queued_ -= left;
-        while (left > 0) {
-            OutItem &m = outq_[outq_head_];
-            size_t take = left < m.len ? left : m.len;
-            m.len -= take;
-            m.off += take;
-            left -= take;
-            if (m.len == 0) {
-                release_item(m);
-                ++outq_head_;
-            }
-        }
-    }
-    if (progressed)
+OutputQueue::Status Connection::write_out() {
+    OutputQueue::WriteResult res = out_.write(fd_);
+    if (res.sent > 0) {
         last_progress_ = uv_now(worker_.loop());
-    if (sent_now > 0)
-        WorkerCounters::add(worker_.counters().bytes_sent, sent_now);
-    if (cur_)
-        cur_->conn_queued.store(queued_, std::memory_order_relaxed);
-    if (result == WriteResult::drained) {
-        outq_.clear();
-        outq_head_ = 0;
-        if (wbuf_.capacity() > 64 * 1024)
-            std::string().swap(wbuf_); // do not keep a burst's buffer on an idle connection
-        else
-            wbuf_.clear();
+        WorkerCounters::add(worker_.counters().bytes_sent, res.sent);
     }
-    return result;
+    if (cur_)
+        cur_->conn_queued.store(out_.queued(), std::memory_order_relaxed);
+    return res.status;
 }
 
 void Connection::flush() {
@@ -1069,29 +948,26 @@ void Connection::flush() {
         return;
     }
     flushing_ = true;
-    if (state_ == State::closing_after_flush && !corked_ && queued_ > 0) {
-        // The last bytes before the close: cork them so that they leave with the FIN in one
-        // segment (as nginx's tcp_nopush does) instead of a segment, its ACK, then the FIN.
-        int one = 1;
-        corked_ = ::setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &one, sizeof one) == 0;
-    }
+    if (state_ == State::closing_after_flush)
+        out_.cork_before_close(fd_);
     do {
         flush_again_ = false;
-        WriteResult res = write_out();
-        if (res == WriteResult::failed) {
+        OutputQueue::Status res = write_out();
+        if (res == OutputQueue::Status::failed) {
             flushing_ = false;
             if (cur_)
                 abort_request("the connection failed while sending");
             close_now();
             return;
         }
-        write_blocked_ = res == WriteResult::blocked;
-        if (res == WriteResult::drained && state_ == State::closing_after_flush) {
+        write_blocked_ = res == OutputQueue::Status::blocked;
+        if (res == OutputQueue::Status::drained && state_ == State::closing_after_flush) {
             flushing_ = false;
             start_lingering_close();
             return;
         }
-        if (cur_ && cur_->want_writable.load() && queued_ <= kLowWatermark && in_plugin_ == 0) {
+        if (cur_ && cur_->want_writable.load() && out_.queued() <= kLowWatermark &&
+            in_plugin_ == 0) {
             call_on_writable();
             if (state_ == State::closed) {
                 flushing_ = false;
@@ -1100,7 +976,8 @@ void Connection::flush() {
             flush_again_ = true;
             continue;
         }
-        if (state_ == State::head && !inbuf_.empty() && queued_ <= kLowWatermark && !driving_) {
+        if (state_ == State::head && !inbuf_.empty() && out_.queued() <= kLowWatermark &&
+            !driving_) {
             std::string pending;
             pending.swap(inbuf_);
             flushing_ = false;
@@ -1122,26 +999,6 @@ void Connection::call_on_writable() {
 }
 
 void Connection::on_writable_event() { flush(); }
-
-void Connection::release_item(OutItem &m) {
-    if (m.kind == OutItem::ref || (m.kind == OutItem::file && m.borrowed)) {
-        if (m.release)
-            m.release(m.arg);
-    } else if (m.kind == OutItem::file && m.fd >= 0) {
-        ::close(m.fd);
-    }
-    m.release = nullptr;
-    m.fd = -1;
-}
-
-void Connection::release_queue() {
-    for (size_t i = outq_head_; i < outq_.size(); ++i)
-        release_item(outq_[i]);
-    outq_.clear();
-    outq_head_ = 0;
-    queued_ = 0;
-    std::string().swap(wbuf_);
-}
 
 // ---- Events, timers, closing ----------------------------------------------------------------
 
@@ -1285,7 +1142,7 @@ void Connection::close_now() {
     if (cur_)
         abort_request("the connection closed");
     state_ = State::closed;
-    release_queue();
+    out_.clear();
     uv_poll_stop(&poll_);
     uv_close(reinterpret_cast<uv_handle_t *>(&poll_), on_close);
     uv_close(reinterpret_cast<uv_handle_t *>(&timer_), on_close);
