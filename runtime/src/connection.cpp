@@ -2,6 +2,7 @@
 
 #include "dialtone/log.hpp"
 #include "http.hpp"
+#include "response_head.hpp"
 #include "server_core.hpp"
 #include "worker.hpp"
 
@@ -22,7 +23,6 @@ namespace {
 
 constexpr uint64_t kLingerMs = 2000;        // how long to drain a client's input before closing
 constexpr size_t kMaxPipelined = 64 * 1024; // buffered input while a request is served
-constexpr std::string_view kServerLine = "Server: dialtone/" DIALTONE_VERSION "\r\n";
 
 Connection *self(llhttp_t *p) { return static_cast<Connection *>(p->data); }
 
@@ -594,8 +594,7 @@ int Connection::on_headers_complete(llhttp_t *p) {
         c->state_ = State::body;
         c->last_progress_ = uv_now(c->worker_.loop());
         if (r.expect_continue) {
-            static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-            c->out_.copy(cont);
+            c->out_.copy(http::kContinue);
             c->flush();
         }
     }
@@ -772,58 +771,29 @@ void Connection::respond_error(int status) {
         status == 501 || status == 505)
         keep_alive_ = false; // the rest of the input cannot be trusted
     r.status = status;
-    r.resp_headers = "Content-Type: text/html; charset=utf-8\r\n";
-    char body[256];
-    std::string_view reason = http::reason_phrase(status);
-    int n = snprintf(body, sizeof body,
-                     "<html><head><title>%d %.*s</title></head><body><h1>%d %.*s</h1></body>"
-                     "</html>\n",
-                     status, static_cast<int>(reason.size()), reason.data(), status,
-                     static_cast<int>(reason.size()), reason.data());
-    r.resp_length = n;
+    r.resp_headers = http::kErrorPageHeaders;
+    std::string body = http::error_page(status);
+    r.resp_length = static_cast<int64_t>(body.size());
     r.head_sent = true;
     r.finished = true;
-    r.body_bytes = static_cast<uint64_t>(n);
+    r.body_bytes = body.size();
     lock.unlock();
     start_response(r);
     if (!r.is_head)
-        out_.copy(body, static_cast<size_t>(n));
+        out_.copy(body);
     r.finish_applied = true;
     r.conn_queued.store(out_.queued(), std::memory_order_relaxed);
 }
 
 void Connection::start_response(Request &r) {
-    bool no_body = r.status < 200 || r.status == 204 || r.status == 304;
-    char line[128];
-    std::string_view reason = http::reason_phrase(r.status);
-    int n = snprintf(line, sizeof line, "HTTP/1.1 %d %.*s\r\n", r.status,
-                     static_cast<int>(reason.size()), reason.data());
-    out_.copy(line, static_cast<size_t>(n));
-    std::string_view date = worker_.date_line();
-    out_.copy(date.data(), date.size());
-    out_.copy(kServerLine.data(), kServerLine.size());
-    if (!no_body) {
-        if (r.resp_length >= 0) {
-            n = snprintf(line, sizeof line, "Content-Length: %lld\r\n",
-                         static_cast<long long>(r.resp_length));
-            out_.copy(line, static_cast<size_t>(n));
-        } else if (r.http_version >= 11) {
-            r.chunked = !r.is_head;
-            static constexpr std::string_view te = "Transfer-Encoding: chunked\r\n";
-            out_.copy(te.data(), te.size());
-        } else {
-            keep_alive_ = false; // HTTP/1.0: the body ends when the connection does
-        }
-    }
-    if (!keep_alive_) {
-        static constexpr std::string_view close = "Connection: close\r\n";
-        out_.copy(close.data(), close.size());
-    } else if (r.http_version == 10) {
-        static constexpr std::string_view ka = "Connection: keep-alive\r\n";
-        out_.copy(ka.data(), ka.size());
-    }
-    r.resp_headers.append("\r\n");
-    out_.copy(r.resp_headers.data(), r.resp_headers.size());
+    http::BodyFraming framing = http::body_framing(r.status, r.resp_length, r.http_version);
+    r.chunked = framing == http::BodyFraming::chunked && !r.is_head;
+    if (framing == http::BodyFraming::close)
+        keep_alive_ = false;
+    head_buf_.clear();
+    http::append_response_head(head_buf_, {r.status, r.resp_length, r.http_version, keep_alive_,
+                                           worker_.date_line(), r.resp_headers});
+    out_.copy(head_buf_);
 }
 
 void Connection::apply(Request &r, ResponseOp *ops, size_t count) {
@@ -840,20 +810,19 @@ void Connection::apply(Request &r, ResponseOp *ops, size_t count) {
                 break;
             }
             if (r.chunked) {
-                char size[24];
-                int n = snprintf(size, sizeof size, "%zx\r\n", part.len);
-                out_.copy(size, static_cast<size_t>(n));
+                char size[http::kChunkSizeLineMax];
+                out_.copy(size, http::format_chunk_size(part.len, size));
             }
             if (part.kind == BodyPart::copy && !part.ptr)
                 part.ptr = op.data.data();
             out_.push(part);
             if (r.chunked)
-                out_.copy("\r\n", 2);
+                out_.copy(http::kChunkEnd);
             break;
         }
         case ResponseOp::finish:
             if (r.chunked)
-                out_.copy("0\r\n\r\n", 5);
+                out_.copy(http::kLastChunk);
             if (r.resp_length >= 0 && r.body_bytes < static_cast<uint64_t>(r.resp_length)) {
                 DT_LOG(LogLevel::error,
                        "plugin %s finished %s after %llu of the %lld bytes it declared; "
