@@ -1129,45 +1129,11 @@ void Connection::on_close(uv_handle_t *h) {
 void Connection::log_access(Request &r) {
     if (worker_.server().access_log_fd() < 0)
         return;
-    // Combined Log Format; quotes and control bytes in client-supplied fields are escaped.
-    auto quoted = [](std::string &out, std::string_view v) {
-        if (v.empty()) {
-            out += '-';
-            return;
-        }
-        for (char ch : v) {
-            auto u = static_cast<unsigned char>(ch);
-            if (ch == '"' || ch == '\\' || u < 0x20 || u >= 0x7f) {
-                char esc[5];
-                snprintf(esc, sizeof esc, "\\x%02X", u);
-                out += esc;
-            } else {
-                out += ch;
-            }
-        }
-    };
     std::string line;
     line.reserve(256);
-    line += r.remote;
-    line += " - - ";
-    line += worker_.log_time();
-    line += " \"";
-    if (r.method_name.empty()) {
-        line += '-';
-    } else {
-        line += r.method_name;
-        line += ' ';
-        quoted(line, r.target());
-        line += r.http_version == 10 ? " HTTP/1.0" : " HTTP/1.1";
-    }
-    char num[64];
-    snprintf(num, sizeof num, "\" %d %llu \"", r.status,
-             static_cast<unsigned long long>(r.is_head ? 0 : r.body_bytes));
-    line += num;
-    quoted(line, r.header("referer"));
-    line += "\" \"";
-    quoted(line, r.header("user-agent"));
-    line += "\"\n";
+    append_access_log_line(line, {r.remote, worker_.log_time(), r.method_name, r.target(),
+                                  r.http_version, r.status, r.is_head ? 0 : r.body_bytes,
+                                  r.header("referer"), r.header("user-agent")});
     worker_.log_access(line);
 }
 

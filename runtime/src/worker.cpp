@@ -295,31 +295,8 @@ std::string_view Worker::log_time() {
     return {log_time_, log_time_len_};
 }
 
-void Worker::log_access(std::string_view line) {
-    access_buf_.append(line);
-    if (access_buf_.size() >= 32 * 1024)
-        flush_access_log();
-}
+void Worker::log_access(std::string_view line) { access_log_.add(line, server_.access_log_fd()); }
 
-void Worker::flush_access_log() {
-    int fd = server_.access_log_fd();
-    if (fd < 0 || access_buf_.empty())
-        return;
-    // O_APPEND: whole-buffer writes from different workers do not interleave within a line.
-    const char *p = access_buf_.data();
-    size_t left = access_buf_.size();
-    while (left > 0) {
-        ssize_t n = ::write(fd, p, left);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            DT_LOG(LogLevel::error, "access log: %s", strerror(errno));
-            break;
-        }
-        p += n;
-        left -= static_cast<size_t>(n);
-    }
-    access_buf_.clear();
-}
+void Worker::flush_access_log() { access_log_.flush(server_.access_log_fd()); }
 
 } // namespace dialtone

@@ -3,6 +3,7 @@
 // Server::start_on the loop and the thread are the application's.
 #pragma once
 
+#include "access_log.hpp"
 #include "generation.hpp"
 #include "inbox.hpp"
 
@@ -143,7 +144,7 @@ class Worker {
     size_t date_len_ = 0;
     char log_time_[40];
     size_t log_time_len_ = 0;
-    std::string access_buf_;
+    AccessLogBuffer access_log_;
     std::vector<RequestTimer *> timer_pool_;
     bool timers_closed_ = false;
 };
