@@ -2,6 +2,7 @@
 
 #include "dialtone/log.hpp"
 #include "http.hpp"
+#include "request_head.hpp"
 #include "response_head.hpp"
 #include "server_core.hpp"
 #include "worker.hpp"
@@ -39,37 +40,6 @@ void format_peer(const sockaddr_storage &ss, char *out, size_t cap) {
     } else {
         snprintf(out, cap, "-");
     }
-}
-
-// Strips "http://host" from an absolute-form target (RFC 9112 §3.2.2: servers must accept it).
-// For an absolute-form target ("http://host:port/path"), sets `authority` and returns true.
-bool absolute_form_authority(std::string_view target, std::string_view &authority) {
-    for (std::string_view scheme : {"http://", "https://"}) {
-        if (target.size() >= scheme.size() &&
-            http::iequals(target.substr(0, scheme.size()), scheme)) {
-            size_t end = target.find_first_of("/?", scheme.size());
-            authority =
-                target.substr(scheme.size(), end == std::string_view::npos ? std::string_view::npos
-                                                                           : end - scheme.size());
-            return true;
-        }
-    }
-    return false;
-}
-
-std::string_view origin_path(std::string_view target) {
-    for (std::string_view scheme : {"http://", "https://"}) {
-        if (target.size() >= scheme.size() &&
-            http::iequals(target.substr(0, scheme.size()), scheme)) {
-            size_t slash = target.find_first_of("/?", scheme.size());
-            if (slash == std::string_view::npos)
-                return "/";
-            if (target[slash] == '?')
-                return target.substr(slash); // caught as a bad path below
-            return target.substr(slash);
-        }
-    }
-    return target;
 }
 
 } // namespace
@@ -465,125 +435,32 @@ int Connection::on_header_value(llhttp_t *p, const char *at, size_t len) {
 int Connection::on_headers_complete(llhttp_t *p) {
     Connection *c = self(p);
     Request &r = *c->cur_;
-    const Config &cfg = c->generation_->config();
     r.method = p->method;
     r.method_name = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
     r.http_version = p->http_major * 10 + p->http_minor;
     r.is_head = p->method == HTTP_HEAD;
     r.keep_alive = llhttp_should_keep_alive(p);
-    if (p->http_major != 1) {
-        c->parse_status_ = 505;
+    if (p->http_major == 1)
+        http::trim_field_values(r.hbuf, r.headers);
+    http::ParsedHead head{r.method_name,
+                          p->http_major,
+                          p->http_minor,
+                          (p->flags & F_CHUNKED) != 0,
+                          (p->flags & F_CONTENT_LENGTH) != 0,
+                          p->content_length,
+                          r.hbuf,
+                          r.target(),
+                          r.headers};
+    http::HeadVerdict verdict =
+        http::check_request_head(head, c->generation_->config().limits.max_body_size);
+    if (verdict.status != 0) {
+        c->parse_status_ = verdict.status;
         return -1;
     }
-    // RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one in HTTP/1.0.
-    size_t hosts = 0;
-    std::string_view te, expect, host;
-    bool has_te = false; // present, even empty: an empty coding list is no framing either
-    for (HeaderRef &h : r.headers) {
-        // Field values exclude trailing whitespace (RFC 9110 §5.5); llhttp keeps it.
-        while (h.value_len > 0 && (r.hbuf[h.value_off + h.value_len - 1] == ' ' ||
-                                   r.hbuf[h.value_off + h.value_len - 1] == '\t'))
-            --h.value_len;
-        std::string_view name = r.header_name(h);
-        // llhttp accepts obs-fold (a line break then whitespace inside a value) and keeps the
-        // line break in the value; RFC 9112 §5.2 lets a server reject it, and a value a plugin
-        // might copy into a response must not hold a line break: 400.
-        if (r.header_value(h).find_first_of("\r\n") != std::string_view::npos) {
-            c->parse_status_ = 400;
-            return -1;
-        }
-        if (http::iequals(name, "host")) {
-            ++hosts;
-            host = r.header_value(h);
-            if (!http::valid_host(r.header_value(h))) {
-                c->parse_status_ = 400;
-                return -1;
-            }
-        } else if (http::iequals(name, "transfer-encoding")) {
-            te = r.header_value(h);
-            has_te = true;
-        } else if (http::iequals(name, "expect")) {
-            expect = r.header_value(h);
-        } else if (http::iequals(name, "connection") &&
-                   http::has_token(r.header_value(h), "close")) {
-            r.keep_alive = false; // llhttp 8.1 misses "close" followed by a tab
-        }
-    }
-    if (hosts > 1 || (hosts == 0 && r.http_version >= 11)) {
-        c->parse_status_ = 400;
-        return -1;
-    }
-    if (p->method == HTTP_CONNECT) {
-        c->parse_status_ = 501;
-        return -1;
-    }
-    // llhttp lets controls, a fragment, raw UTF-8 and other bytes outside RFC 9112 §3.2's
-    // grammar through in the request-target: 400 rather than a path a plugin might log or echo.
-    std::string_view target = r.target();
-    if (!http::valid_target(target)) {
-        c->parse_status_ = 400;
-        return -1;
-    }
-    // Absolute-form (RFC 9112 §3.2.2) is accepted, but its authority must be the Host header
-    // when there is one (HTTP/1.0 may omit it): a target naming another host than the one
-    // plugins and logs see is refused (400), so no two parts of a chain can disagree about
-    // which site a request is for.
-    if (std::string_view authority;
-        absolute_form_authority(target, authority) &&
-        (authority.empty() || (hosts && !http::iequals(authority, host)))) {
-        c->parse_status_ = 400;
-        return -1;
-    }
-    // RFC 9112 §6.3: a request whose last transfer coding is not chunked has no reliable
-    // length: 400. §6.1: chunked last but another coding we do not implement before it: 501.
-    if (has_te) {
-        // §6.1: Transfer-Encoding in an HTTP/1.0 message means its framing is faulty (an
-        // HTTP/1.0 hop before us would not have decoded it): refuse rather than guess.
-        if (!(p->flags & F_CHUNKED) || r.http_version < 11) {
-            c->parse_status_ = 400;
-            return -1;
-        }
-        size_t i = 0;
-        while (i <= te.size()) {
-            size_t comma = te.find(',', i);
-            if (comma == std::string_view::npos)
-                comma = te.size();
-            std::string_view coding = te.substr(i, comma - i);
-            while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t'))
-                coding.remove_prefix(1);
-            while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t'))
-                coding.remove_suffix(1);
-            if (!coding.empty() && !http::iequals(coding, "chunked")) {
-                c->parse_status_ = 501;
-                return -1;
-            }
-            i = comma + 1;
-        }
-    }
-    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > cfg.limits.max_body_size) {
-        c->parse_status_ = 413;
-        return -1;
-    }
-    if (!expect.empty()) {
-        if (!http::iequals(expect, "100-continue")) {
-            c->parse_status_ = 417;
-            return -1;
-        }
-        r.expect_continue = r.http_version >= 11;
-    }
-
-    // Asterisk-form is for a server-wide OPTIONS only (RFC 9112 §3.2.4), which the runtime
-    // answers in dispatch; any other method with it is 400 (normalize_path refuses "*").
-    if (target != "*" || p->method != HTTP_OPTIONS) {
-        std::string_view path, query;
-        bool has_query;
-        http::split_target(origin_path(target), path, query, has_query);
-        int status = http::normalize_path(path, r.path);
-        if (status != 0) {
-            c->parse_status_ = status;
-            return -1;
-        }
-    }
+    if (verdict.close)
+        r.keep_alive = false;
+    r.expect_continue = verdict.expect_continue;
+    r.path = std::move(verdict.path);
 
     bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length);
     if (p->flags & F_CHUNKED)

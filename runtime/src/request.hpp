@@ -2,6 +2,7 @@
 #pragma once
 
 #include "output_queue.hpp"
+#include "request_head.hpp"
 
 #include <dialtone/plugin.h>
 
@@ -35,9 +36,7 @@ class Arena {
     size_t cap_ = 0;
 };
 
-struct HeaderRef {
-    uint32_t name_off, name_len, value_off, value_len;
-};
+using http::HeaderRef;
 
 class Request;
 
