@@ -44,21 +44,8 @@ std::string_view origin_path(std::string_view target) {
 
 // RFC 9112 §6.1: every coding of a Transfer-Encoding list is one we implement (chunked).
 bool only_chunked(std::string_view te) {
-    size_t i = 0;
-    while (i <= te.size()) {
-        size_t comma = te.find(',', i);
-        if (comma == std::string_view::npos)
-            comma = te.size();
-        std::string_view coding = te.substr(i, comma - i);
-        while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t'))
-            coding.remove_prefix(1);
-        while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t'))
-            coding.remove_suffix(1);
-        if (!coding.empty() && !iequals(coding, "chunked"))
-            return false;
-        i = comma + 1;
-    }
-    return true;
+    return !any_list_item(
+        te, [](std::string_view coding) { return !coding.empty() && !iequals(coding, "chunked"); });
 }
 
 HeadVerdict refuse(int status) {
