@@ -89,13 +89,13 @@ bool Connection::awaiting_input() const {
 
 void Connection::begin_drain() {
     draining_ = true;
-    keep_alive_ = false;
+    end_keep_alive();
     if (idle())
         close_now();
 }
 
 void Connection::refuse(int status) {
-    keep_alive_ = false;
+    end_keep_alive();
     linger_needed_ = true; // the client's request may not have arrived yet
     state_ = State::processing;
     respond_error(status);
@@ -171,8 +171,8 @@ void Connection::on_eof() {
     switch (state_) {
     case State::processing:
         if (inbuf_.empty())
-            keep_alive_ = false; // this response is the last one
-        update_events();         // stop watching input: it would report the end over and over
+            end_keep_alive(); // this response is the last one
+        update_events();      // stop watching input: it would report the end over and over
         break;
     case State::head:
     case State::body:
@@ -213,7 +213,7 @@ void Connection::end_of_input() {
     // Waiting for a request (or the rest of one) that can no longer come.
     if (cur_)
         abort_request("the client closed the connection mid-request");
-    keep_alive_ = false;
+    end_keep_alive();
     if (out_.queued() == 0) {
         close_now();
         return;
@@ -330,7 +330,7 @@ bool Connection::execute(const char *data, size_t len, const char *end) {
 int Connection::fail_parse(int status, const char *why) {
     DT_LOG(LogLevel::debug, "bad request (%d) from %s: %s", status, cur_ ? cur_->remote : "-",
            why ? why : "");
-    keep_alive_ = false;
+    end_keep_alive();
     linger_needed_ = true; // the rest of the request may still be on its way
     state_ = State::processing;
     respond_error(status);
@@ -338,16 +338,20 @@ int Connection::fail_parse(int status, const char *why) {
     return status;
 }
 
+Request &Connection::begin_request() {
+    auto *r = new Request(&worker_);
+    r->conn = this;
+    r->generation = generation_;
+    r->start_ms = uv_now(worker_.loop());
+    format_peer(peer_, r->remote, sizeof r->remote);
+    cur_ = r;
+    WorkerCounters::add(worker_.counters().active, 1);
+    return *r;
+}
+
 int Connection::on_message_begin(llhttp_t *p) {
     Connection *c = self(p);
-    auto *r = new Request(&c->worker_);
-    r->conn = c;
-    r->generation = c->generation_;
-    r->start_ms = uv_now(c->worker_.loop());
-    format_peer(c->peer_, r->remote, sizeof r->remote);
-    c->cur_ = r;
-    WorkerCounters::add(c->worker_.counters().active, 1);
-    c->head_started_ = r->start_ms;
+    c->head_started_ = c->begin_request().start_ms;
     c->head_bytes_ = 0;
     c->field_done_ = true;
     c->parse_status_ = 0;
@@ -501,8 +505,8 @@ int Connection::on_message_complete(llhttp_t *p) {
 
 void Connection::dispatch() {
     Request &r = *cur_;
-    keep_alive_ = keep_alive_ && r.keep_alive && !draining_ && !worker_.draining() &&
-                  !(input_ended_ && inbuf_.empty());
+    if (!r.keep_alive || draining_ || worker_.draining() || (input_ended_ && inbuf_.empty()))
+        end_keep_alive(); // the client asked, we are stopping, or it sends nothing more
     if (r.target() == "*") {
         answer_server_options();
         return;
@@ -624,14 +628,8 @@ void Connection::after_plugin_call() {
 }
 
 void Connection::respond_error(int status) {
-    if (!cur_) {
-        // An error before any request began (refusal, garbage before the request line).
-        cur_ = new Request(&worker_);
-        WorkerCounters::add(worker_.counters().active, 1);
-        cur_->conn = this;
-        cur_->start_ms = uv_now(worker_.loop());
-        format_peer(peer_, cur_->remote, sizeof cur_->remote);
-    }
+    if (!cur_)
+        begin_request(); // an error before any request began (refusal, garbage)
     Request &r = *cur_;
     std::unique_lock<std::mutex> lock(r.mu);
     if (r.head_sent) {
@@ -646,7 +644,7 @@ void Connection::respond_error(int status) {
     }
     if (status == 400 || status == 408 || status == 413 || status == 414 || status == 431 ||
         status == 501 || status == 505)
-        keep_alive_ = false; // the rest of the input cannot be trusted
+        end_keep_alive(); // the rest of the input cannot be trusted
     r.status = status;
     r.resp_headers = http::kErrorPageHeaders;
     std::string body = http::error_page(status);
@@ -666,7 +664,7 @@ void Connection::start_response(Request &r) {
     http::BodyFraming framing = http::body_framing(r.status, r.resp_length, r.http_version);
     r.chunked = framing == http::BodyFraming::chunked && !r.is_head;
     if (framing == http::BodyFraming::close)
-        keep_alive_ = false;
+        end_keep_alive(); // the body ends when the connection does
     head_buf_.clear();
     http::append_response_head(head_buf_, {r.status, r.resp_length, r.http_version, keep_alive_,
                                            worker_.date_line(), r.resp_headers});
@@ -707,7 +705,7 @@ void Connection::apply(Request &r, ResponseOp *ops, size_t count) {
                        r.loc ? r.loc->plugin->name.c_str() : "-", r.path.c_str(),
                        static_cast<unsigned long long>(r.body_bytes),
                        static_cast<long long>(r.resp_length));
-                keep_alive_ = false;
+                end_keep_alive(); // the client waits for bytes that will not come
             }
             r.finish_applied = true;
             break;
@@ -718,19 +716,25 @@ void Connection::apply(Request &r, ResponseOp *ops, size_t count) {
         after_plugin_call();
 }
 
-void Connection::request_finished() {
+Request *Connection::detach_request(bool served, bool log) {
     Request *r = cur_;
     cur_ = nullptr;
     WorkerCounters &n = worker_.counters();
     WorkerCounters::sub(n.active, 1);
-    WorkerCounters::add(n.requests, 1);
+    if (served)
+        WorkerCounters::add(n.requests, 1);
     if (r->suspended)
         WorkerCounters::sub(n.suspended, 1);
-    log_access(*r);
+    if (log)
+        log_access(*r);
     r->gone.store(true, std::memory_order_release); // before the timers go: see timer_start
     r->cancel_timers();
     r->conn = nullptr;
-    r->release(); // the runtime's reference
+    return r;
+}
+
+void Connection::request_finished() {
+    detach_request(true, true)->release(); // the runtime's reference
     if (keep_alive_ && !draining_) {
         state_ = State::head;
         idle_since_ = uv_now(worker_.loop());
@@ -748,11 +752,6 @@ void Connection::request_finished() {
 
 void Connection::abort_request(const char *why) {
     Request *r = cur_;
-    cur_ = nullptr;
-    WorkerCounters &n = worker_.counters();
-    WorkerCounters::sub(n.active, 1);
-    if (r->suspended)
-        WorkerCounters::sub(n.suspended, 1);
     DT_LOG(LogLevel::debug, "request %s aborted: %s", r->path.c_str(), why);
     bool notify, log;
     {
@@ -762,11 +761,7 @@ void Connection::abort_request(const char *why) {
         notify = r->suspended && !r->finished;
         log = r->head_sent || r->status != 200;
     }
-    r->gone.store(true, std::memory_order_release);
-    r->cancel_timers();
-    r->conn = nullptr;
-    if (log)
-        log_access(*r);
+    detach_request(false, log);
     // Exactly once, after any continuation still running on another worker.
     if (notify)
         r->run({Continuation::abort});

@@ -94,8 +94,21 @@ class Connection {
     void respond_error(int status);
     void answer_server_options();
     void start_response(Request &r);
+    // Starts a request: the parser's, or a synthetic one for an error before any began.
+    Request &begin_request();
+    // Takes the current request off the connection (counters, access log, timers, its link
+    // back here) and returns it, still holding the runtime's reference.
+    Request *detach_request(bool served, bool log);
+    // The response went out whole: detach, then wait for the next request or close.
     void request_finished();
+    // The client or the connection failed first: detach and tell the plugin once.
     void abort_request(const char *why);
+    // The one way the keep-alive decision is made: the connection closes after the current
+    // response. It never opens up again. Reasons: the client asked (Connection: close,
+    // HTTP/1.0 without keep-alive) or half-closed, the server is stopping, a parse error or
+    // an error status that leaves the input untrustworthy, a body delimited by the close
+    // (HTTP/1.0 without a length), a plugin that sent less than it declared.
+    void end_keep_alive() { keep_alive_ = false; }
     void after_plugin_call();
     void flush();
     // Writes what the socket takes, and accounts for it.
