@@ -6,6 +6,7 @@
 #include "access_log.hpp"
 #include "generation.hpp"
 #include "inbox.hpp"
+#include "listener.hpp"
 
 #include <atomic>
 #include <functional>
@@ -100,17 +101,10 @@ class Worker {
     void connection_closed(Connection *c);
 
   private:
-    struct Listener {
-        uv_poll_t poll;
-        int fd;
-        Worker *worker;
-    };
-    static void on_accept(uv_poll_t *h, int status, int events);
     static void on_async(uv_async_t *h);
     static void on_tick(uv_timer_t *h);
     static void on_grace_over(uv_timer_t *h);
     void run();
-    void accept_from(Listener &l);
     void drain_inbox();
     void begin_stop();
     void finish_stop();
@@ -126,13 +120,12 @@ class Worker {
     alignas(64) WorkerCounters counters_;
     uv_async_t async_;
     uv_timer_t tick_;  // once a second: clock, access log, grace period
-    uv_timer_t pause_; // accept back-off after EMFILE
     uv_timer_t grace_; // stopping: the end of the grace period
     std::thread thread_;
-    std::vector<std::unique_ptr<Listener>> listeners_;
     std::unique_ptr<char[]> read_buf_;
 
     std::shared_ptr<Inbox> inbox_;
+    Listeners listeners_;
     std::atomic<bool> stop_requested_{false};
 
     Connection *conns_ = nullptr; // intrusive list
