@@ -303,21 +303,13 @@ int api_resp_set_length(dt_req_t *r, uint64_t length) {
 int api_req_write(dt_req_t *r, const void *data, size_t len) {
     if (!data && len)
         return DT_EINVAL;
-    ResponseOp op{ResponseOp::copy};
-    op.ptr = static_cast<const char *>(data);
-    op.len = len;
-    return R(r)->submit(std::move(op));
+    return R(r)->submit(ResponseOp(BodyPart::copy_of(data, len)));
 }
 
 int api_req_write_ref(dt_req_t *r, const void *data, size_t len, dt_release_cb release, void *arg) {
     if (!data && len)
         return DT_EINVAL;
-    ResponseOp op{ResponseOp::ref};
-    op.ptr = static_cast<const char *>(data);
-    op.len = len;
-    op.release = release;
-    op.arg = arg;
-    return R(r)->submit(std::move(op));
+    return R(r)->submit(ResponseOp(BodyPart::lent(data, len, release, arg)));
 }
 
 // One file-range operation: owned (the runtime closes fd) or borrowed (release(arg) instead).
@@ -325,14 +317,8 @@ int submit_file(dt_req_t *r, int fd, uint64_t offset, uint64_t len, bool borrowe
                 dt_release_cb release, void *arg) {
     if (fd < 0 || len > SIZE_MAX)
         return DT_EINVAL;
-    ResponseOp op{ResponseOp::file};
-    op.fd = fd;
-    op.offset = offset;
-    op.len = static_cast<size_t>(len);
-    op.borrowed = borrowed;
-    op.release = release;
-    op.arg = arg;
-    return R(r)->submit(std::move(op));
+    return R(r)->submit(ResponseOp(
+        BodyPart::file_range(fd, offset, static_cast<size_t>(len), borrowed, release, arg)));
 }
 
 int api_req_send_file(dt_req_t *r, int fd, uint64_t offset, uint64_t len) {

@@ -2,6 +2,8 @@
 
 #include "dialtone/log.hpp"
 #include "http.hpp"
+#include "request_head.hpp"
+#include "response_head.hpp"
 #include "server_core.hpp"
 #include "timer.hpp"
 #include "worker.hpp"
@@ -23,7 +25,6 @@ namespace {
 
 constexpr uint64_t kLingerMs = 2000;        // how long to drain a client's input before closing
 constexpr size_t kMaxPipelined = 64 * 1024; // buffered input while a request is served
-constexpr std::string_view kServerLine = "Server: dialtone/" DIALTONE_VERSION "\r\n";
 
 Connection *self(llhttp_t *p) { return static_cast<Connection *>(p->data); }
 
@@ -40,37 +41,6 @@ void format_peer(const sockaddr_storage &ss, char *out, size_t cap) {
     } else {
         snprintf(out, cap, "-");
     }
-}
-
-// Strips "http://host" from an absolute-form target (RFC 9112 §3.2.2: servers must accept it).
-// For an absolute-form target ("http://host:port/path"), sets `authority` and returns true.
-bool absolute_form_authority(std::string_view target, std::string_view &authority) {
-    for (std::string_view scheme : {"http://", "https://"}) {
-        if (target.size() >= scheme.size() &&
-            http::iequals(target.substr(0, scheme.size()), scheme)) {
-            size_t end = target.find_first_of("/?", scheme.size());
-            authority =
-                target.substr(scheme.size(), end == std::string_view::npos ? std::string_view::npos
-                                                                           : end - scheme.size());
-            return true;
-        }
-    }
-    return false;
-}
-
-std::string_view origin_path(std::string_view target) {
-    for (std::string_view scheme : {"http://", "https://"}) {
-        if (target.size() >= scheme.size() &&
-            http::iequals(target.substr(0, scheme.size()), scheme)) {
-            size_t slash = target.find_first_of("/?", scheme.size());
-            if (slash == std::string_view::npos)
-                return "/";
-            if (target[slash] == '?')
-                return target.substr(slash); // caught as a bad path below
-            return target.substr(slash);
-        }
-    }
-    return target;
 }
 
 } // namespace
@@ -111,22 +81,22 @@ void Connection::start() {
     update_timer();
 }
 
-bool Connection::idle() const { return state_ == State::head && !cur_ && outq_.empty(); }
+bool Connection::idle() const { return state_ == State::head && !cur_ && out_.empty(); }
 
 bool Connection::awaiting_input() const {
     bool reading = state_ == State::head || state_ == State::body || state_ == State::lingering;
-    return reading && !reading_paused_ && inbuf_.empty() && outq_.empty();
+    return reading && !reading_paused_ && inbuf_.empty() && out_.empty();
 }
 
 void Connection::begin_drain() {
     draining_ = true;
-    keep_alive_ = false;
+    end_keep_alive();
     if (idle())
         close_now();
 }
 
 void Connection::refuse(int status) {
-    keep_alive_ = false;
+    end_keep_alive();
     linger_needed_ = true; // the client's request may not have arrived yet
     state_ = State::processing;
     respond_error(status);
@@ -202,8 +172,8 @@ void Connection::on_eof() {
     switch (state_) {
     case State::processing:
         if (inbuf_.empty())
-            keep_alive_ = false; // this response is the last one
-        update_events();         // stop watching input: it would report the end over and over
+            end_keep_alive(); // this response is the last one
+        update_events();      // stop watching input: it would report the end over and over
         break;
     case State::head:
     case State::body:
@@ -244,8 +214,8 @@ void Connection::end_of_input() {
     // Waiting for a request (or the rest of one) that can no longer come.
     if (cur_)
         abort_request("the client closed the connection mid-request");
-    keep_alive_ = false;
-    if (queued_ == 0) {
+    end_keep_alive();
+    if (out_.queued() == 0) {
         close_now();
         return;
     }
@@ -259,7 +229,7 @@ void Connection::drive(const char *data, size_t len) {
     driving_ = true;
     parse(data, len);
     // Run every pipelined request already received, as long as the responses drain.
-    while (state_ == State::head && !inbuf_.empty() && queued_ <= kHighWatermark) {
+    while (state_ == State::head && !inbuf_.empty() && out_.queued() <= kHighWatermark) {
         std::string pending;
         pending.swap(inbuf_);
         parse(pending.data(), pending.size());
@@ -361,7 +331,7 @@ bool Connection::execute(const char *data, size_t len, const char *end) {
 int Connection::fail_parse(int status, const char *why) {
     DT_LOG(LogLevel::debug, "bad request (%d) from %s: %s", status, cur_ ? cur_->remote : "-",
            why ? why : "");
-    keep_alive_ = false;
+    end_keep_alive();
     linger_needed_ = true; // the rest of the request may still be on its way
     state_ = State::processing;
     respond_error(status);
@@ -369,16 +339,20 @@ int Connection::fail_parse(int status, const char *why) {
     return status;
 }
 
+Request &Connection::begin_request() {
+    auto *r = new Request(&worker_);
+    r->conn = this;
+    r->generation = generation_;
+    r->start_ms = uv_now(worker_.loop());
+    format_peer(peer_, r->remote, sizeof r->remote);
+    cur_ = r;
+    WorkerCounters::add(worker_.counters().active, 1);
+    return *r;
+}
+
 int Connection::on_message_begin(llhttp_t *p) {
     Connection *c = self(p);
-    auto *r = new Request(&c->worker_);
-    r->conn = c;
-    r->generation = c->generation_;
-    r->start_ms = uv_now(c->worker_.loop());
-    format_peer(c->peer_, r->remote, sizeof r->remote);
-    c->cur_ = r;
-    WorkerCounters::add(c->worker_.counters().active, 1);
-    c->head_started_ = r->start_ms;
+    c->head_started_ = c->begin_request().start_ms;
     c->head_bytes_ = 0;
     c->field_done_ = true;
     c->parse_status_ = 0;
@@ -466,125 +440,32 @@ int Connection::on_header_value(llhttp_t *p, const char *at, size_t len) {
 int Connection::on_headers_complete(llhttp_t *p) {
     Connection *c = self(p);
     Request &r = *c->cur_;
-    const Config &cfg = c->generation_->config();
     r.method = p->method;
     r.method_name = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
     r.http_version = p->http_major * 10 + p->http_minor;
     r.is_head = p->method == HTTP_HEAD;
     r.keep_alive = llhttp_should_keep_alive(p);
-    if (p->http_major != 1) {
-        c->parse_status_ = 505;
+    if (p->http_major == 1)
+        http::trim_field_values(r.hbuf, r.headers);
+    http::ParsedHead head{r.method_name,
+                          p->http_major,
+                          p->http_minor,
+                          (p->flags & F_CHUNKED) != 0,
+                          (p->flags & F_CONTENT_LENGTH) != 0,
+                          p->content_length,
+                          r.hbuf,
+                          r.target(),
+                          r.headers};
+    http::HeadVerdict verdict =
+        http::check_request_head(head, c->generation_->config().limits.max_body_size);
+    if (verdict.status != 0) {
+        c->parse_status_ = verdict.status;
         return -1;
     }
-    // RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one in HTTP/1.0.
-    size_t hosts = 0;
-    std::string_view te, expect, host;
-    bool has_te = false; // present, even empty: an empty coding list is no framing either
-    for (HeaderRef &h : r.headers) {
-        // Field values exclude trailing whitespace (RFC 9110 §5.5); llhttp keeps it.
-        while (h.value_len > 0 && (r.hbuf[h.value_off + h.value_len - 1] == ' ' ||
-                                   r.hbuf[h.value_off + h.value_len - 1] == '\t'))
-            --h.value_len;
-        std::string_view name = r.header_name(h);
-        // llhttp accepts obs-fold (a line break then whitespace inside a value) and keeps the
-        // line break in the value; RFC 9112 §5.2 lets a server reject it, and a value a plugin
-        // might copy into a response must not hold a line break: 400.
-        if (r.header_value(h).find_first_of("\r\n") != std::string_view::npos) {
-            c->parse_status_ = 400;
-            return -1;
-        }
-        if (http::iequals(name, "host")) {
-            ++hosts;
-            host = r.header_value(h);
-            if (!http::valid_host(r.header_value(h))) {
-                c->parse_status_ = 400;
-                return -1;
-            }
-        } else if (http::iequals(name, "transfer-encoding")) {
-            te = r.header_value(h);
-            has_te = true;
-        } else if (http::iequals(name, "expect")) {
-            expect = r.header_value(h);
-        } else if (http::iequals(name, "connection") &&
-                   http::has_token(r.header_value(h), "close")) {
-            r.keep_alive = false; // llhttp 8.1 misses "close" followed by a tab
-        }
-    }
-    if (hosts > 1 || (hosts == 0 && r.http_version >= 11)) {
-        c->parse_status_ = 400;
-        return -1;
-    }
-    if (p->method == HTTP_CONNECT) {
-        c->parse_status_ = 501;
-        return -1;
-    }
-    // llhttp lets controls, a fragment, raw UTF-8 and other bytes outside RFC 9112 §3.2's
-    // grammar through in the request-target: 400 rather than a path a plugin might log or echo.
-    std::string_view target = r.target();
-    if (!http::valid_target(target)) {
-        c->parse_status_ = 400;
-        return -1;
-    }
-    // Absolute-form (RFC 9112 §3.2.2) is accepted, but its authority must be the Host header
-    // when there is one (HTTP/1.0 may omit it): a target naming another host than the one
-    // plugins and logs see is refused (400), so no two parts of a chain can disagree about
-    // which site a request is for.
-    if (std::string_view authority;
-        absolute_form_authority(target, authority) &&
-        (authority.empty() || (hosts && !http::iequals(authority, host)))) {
-        c->parse_status_ = 400;
-        return -1;
-    }
-    // RFC 9112 §6.3: a request whose last transfer coding is not chunked has no reliable
-    // length: 400. §6.1: chunked last but another coding we do not implement before it: 501.
-    if (has_te) {
-        // §6.1: Transfer-Encoding in an HTTP/1.0 message means its framing is faulty (an
-        // HTTP/1.0 hop before us would not have decoded it): refuse rather than guess.
-        if (!(p->flags & F_CHUNKED) || r.http_version < 11) {
-            c->parse_status_ = 400;
-            return -1;
-        }
-        size_t i = 0;
-        while (i <= te.size()) {
-            size_t comma = te.find(',', i);
-            if (comma == std::string_view::npos)
-                comma = te.size();
-            std::string_view coding = te.substr(i, comma - i);
-            while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t'))
-                coding.remove_prefix(1);
-            while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t'))
-                coding.remove_suffix(1);
-            if (!coding.empty() && !http::iequals(coding, "chunked")) {
-                c->parse_status_ = 501;
-                return -1;
-            }
-            i = comma + 1;
-        }
-    }
-    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > cfg.limits.max_body_size) {
-        c->parse_status_ = 413;
-        return -1;
-    }
-    if (!expect.empty()) {
-        if (!http::iequals(expect, "100-continue")) {
-            c->parse_status_ = 417;
-            return -1;
-        }
-        r.expect_continue = r.http_version >= 11;
-    }
-
-    // Asterisk-form is for a server-wide OPTIONS only (RFC 9112 §3.2.4), which the runtime
-    // answers in dispatch; any other method with it is 400 (normalize_path refuses "*").
-    if (target != "*" || p->method != HTTP_OPTIONS) {
-        std::string_view path, query;
-        bool has_query;
-        http::split_target(origin_path(target), path, query, has_query);
-        int status = http::normalize_path(path, r.path);
-        if (status != 0) {
-            c->parse_status_ = status;
-            return -1;
-        }
-    }
+    if (verdict.close)
+        r.keep_alive = false;
+    r.expect_continue = verdict.expect_continue;
+    r.path = std::move(verdict.path);
 
     bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length);
     if (p->flags & F_CHUNKED)
@@ -595,8 +476,7 @@ int Connection::on_headers_complete(llhttp_t *p) {
         c->state_ = State::body;
         c->last_progress_ = uv_now(c->worker_.loop());
         if (r.expect_continue) {
-            static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-            c->queue_copy(cont.data(), cont.size());
+            c->out_.copy(http::kContinue);
             c->flush();
         }
     }
@@ -626,8 +506,8 @@ int Connection::on_message_complete(llhttp_t *p) {
 
 void Connection::dispatch() {
     Request &r = *cur_;
-    keep_alive_ = keep_alive_ && r.keep_alive && !draining_ && !worker_.draining() &&
-                  !(input_ended_ && inbuf_.empty());
+    if (!r.keep_alive || draining_ || worker_.draining() || (input_ended_ && inbuf_.empty()))
+        end_keep_alive(); // the client asked, we are stopping, or it sends nothing more
     if (r.target() == "*") {
         answer_server_options();
         return;
@@ -650,7 +530,7 @@ void Connection::answer_server_options() {
     }
     start_response(r);
     r.finish_applied = true;
-    r.conn_queued.store(queued_, std::memory_order_relaxed);
+    r.conn_queued.store(out_.queued(), std::memory_order_relaxed);
     after_plugin_call();
 }
 
@@ -749,14 +629,8 @@ void Connection::after_plugin_call() {
 }
 
 void Connection::respond_error(int status) {
-    if (!cur_) {
-        // An error before any request began (refusal, garbage before the request line).
-        cur_ = new Request(&worker_);
-        WorkerCounters::add(worker_.counters().active, 1);
-        cur_->conn = this;
-        cur_->start_ms = uv_now(worker_.loop());
-        format_peer(peer_, cur_->remote, sizeof cur_->remote);
-    }
+    if (!cur_)
+        begin_request(); // an error before any request began (refusal, garbage)
     Request &r = *cur_;
     std::unique_lock<std::mutex> lock(r.mu);
     if (r.head_sent) {
@@ -771,60 +645,31 @@ void Connection::respond_error(int status) {
     }
     if (status == 400 || status == 408 || status == 413 || status == 414 || status == 431 ||
         status == 501 || status == 505)
-        keep_alive_ = false; // the rest of the input cannot be trusted
+        end_keep_alive(); // the rest of the input cannot be trusted
     r.status = status;
-    r.resp_headers = "Content-Type: text/html; charset=utf-8\r\n";
-    char body[256];
-    std::string_view reason = http::reason_phrase(status);
-    int n = snprintf(body, sizeof body,
-                     "<html><head><title>%d %.*s</title></head><body><h1>%d %.*s</h1></body>"
-                     "</html>\n",
-                     status, static_cast<int>(reason.size()), reason.data(), status,
-                     static_cast<int>(reason.size()), reason.data());
-    r.resp_length = n;
+    r.resp_headers = http::kErrorPageHeaders;
+    std::string body = http::error_page(status);
+    r.resp_length = static_cast<int64_t>(body.size());
     r.head_sent = true;
     r.finished = true;
-    r.body_bytes = static_cast<uint64_t>(n);
+    r.body_bytes = body.size();
     lock.unlock();
     start_response(r);
     if (!r.is_head)
-        queue_copy(body, static_cast<size_t>(n));
+        out_.copy(body);
     r.finish_applied = true;
-    r.conn_queued.store(queued_, std::memory_order_relaxed);
+    r.conn_queued.store(out_.queued(), std::memory_order_relaxed);
 }
 
 void Connection::start_response(Request &r) {
-    bool no_body = r.status < 200 || r.status == 204 || r.status == 304;
-    char line[128];
-    std::string_view reason = http::reason_phrase(r.status);
-    int n = snprintf(line, sizeof line, "HTTP/1.1 %d %.*s\r\n", r.status,
-                     static_cast<int>(reason.size()), reason.data());
-    queue_copy(line, static_cast<size_t>(n));
-    std::string_view date = worker_.date_line();
-    queue_copy(date.data(), date.size());
-    queue_copy(kServerLine.data(), kServerLine.size());
-    if (!no_body) {
-        if (r.resp_length >= 0) {
-            n = snprintf(line, sizeof line, "Content-Length: %lld\r\n",
-                         static_cast<long long>(r.resp_length));
-            queue_copy(line, static_cast<size_t>(n));
-        } else if (r.http_version >= 11) {
-            r.chunked = !r.is_head;
-            static constexpr std::string_view te = "Transfer-Encoding: chunked\r\n";
-            queue_copy(te.data(), te.size());
-        } else {
-            keep_alive_ = false; // HTTP/1.0: the body ends when the connection does
-        }
-    }
-    if (!keep_alive_) {
-        static constexpr std::string_view close = "Connection: close\r\n";
-        queue_copy(close.data(), close.size());
-    } else if (r.http_version == 10) {
-        static constexpr std::string_view ka = "Connection: keep-alive\r\n";
-        queue_copy(ka.data(), ka.size());
-    }
-    r.resp_headers.append("\r\n");
-    queue_copy(r.resp_headers.data(), r.resp_headers.size());
+    http::BodyFraming framing = http::body_framing(r.status, r.resp_length, r.http_version);
+    r.chunked = framing == http::BodyFraming::chunked && !r.is_head;
+    if (framing == http::BodyFraming::close)
+        end_keep_alive(); // the body ends when the connection does
+    head_buf_.clear();
+    http::append_response_head(head_buf_, {r.status, r.resp_length, r.http_version, keep_alive_,
+                                           worker_.date_line(), r.resp_headers});
+    out_.copy(head_buf_);
 }
 
 void Connection::apply(Request &r, ResponseOp *ops, size_t count) {
@@ -834,35 +679,26 @@ void Connection::apply(Request &r, ResponseOp *ops, size_t count) {
         case ResponseOp::head:
             start_response(r);
             break;
-        case ResponseOp::copy:
-        case ResponseOp::ref:
-        case ResponseOp::file: {
-            if (r.is_head || op.len == 0) { // counted, not sent
+        case ResponseOp::body: {
+            BodyPart &part = op.part;
+            if (r.is_head || part.len == 0) { // counted, not sent
                 op.discard();
                 break;
             }
             if (r.chunked) {
-                char size[24];
-                int n = snprintf(size, sizeof size, "%zx\r\n", op.len);
-                queue_copy(size, static_cast<size_t>(n));
+                char size[http::kChunkSizeLineMax];
+                out_.copy(size, http::format_chunk_size(part.len, size));
             }
-            if (op.kind == ResponseOp::copy)
-                queue_copy(op.ptr ? op.ptr : op.data.data(), op.len);
-            else if (op.kind == ResponseOp::ref)
-                queue_ref(op.ptr, op.len, op.release, op.arg);
-            else {
-                outq_.push_back({OutItem::file, op.len, 0, nullptr,
-                                 op.borrowed ? op.release : nullptr, op.arg, op.fd, op.offset,
-                                 op.borrowed});
-                queued_ += op.len;
-            }
+            if (part.kind == BodyPart::copy && !part.ptr)
+                part.ptr = op.data.data();
+            out_.push(part);
             if (r.chunked)
-                queue_copy("\r\n", 2);
+                out_.copy(http::kChunkEnd);
             break;
         }
         case ResponseOp::finish:
             if (r.chunked)
-                queue_copy("0\r\n\r\n", 5);
+                out_.copy(http::kLastChunk);
             if (r.resp_length >= 0 && r.body_bytes < static_cast<uint64_t>(r.resp_length)) {
                 DT_LOG(LogLevel::error,
                        "plugin %s finished %s after %llu of the %lld bytes it declared; "
@@ -870,50 +706,36 @@ void Connection::apply(Request &r, ResponseOp *ops, size_t count) {
                        r.loc ? r.loc->plugin->name.c_str() : "-", r.path.c_str(),
                        static_cast<unsigned long long>(r.body_bytes),
                        static_cast<long long>(r.resp_length));
-                keep_alive_ = false;
+                end_keep_alive(); // the client waits for bytes that will not come
             }
             r.finish_applied = true;
             break;
         }
     }
-    r.conn_queued.store(queued_, std::memory_order_relaxed);
+    r.conn_queued.store(out_.queued(), std::memory_order_relaxed);
     if (in_plugin_ == 0)
         after_plugin_call();
 }
 
-void Connection::queue_copy(const void *data, size_t len) {
-    if (len == 0)
-        return;
-    if (outq_.size() > outq_head_ && outq_.back().kind == OutItem::copy &&
-        outq_.back().off + outq_.back().len == wbuf_.size()) {
-        outq_.back().len += len;
-    } else {
-        outq_.push_back(
-            {OutItem::copy, len, wbuf_.size(), nullptr, nullptr, nullptr, -1, 0, false});
-    }
-    wbuf_.append(static_cast<const char *>(data), len);
-    queued_ += len;
-}
-
-void Connection::queue_ref(const void *data, size_t len, dt_release_cb release, void *arg) {
-    outq_.push_back(
-        {OutItem::ref, len, 0, static_cast<const char *>(data), release, arg, -1, 0, false});
-    queued_ += len;
-}
-
-void Connection::request_finished() {
+Request *Connection::detach_request(bool served, bool log) {
     Request *r = cur_;
     cur_ = nullptr;
     WorkerCounters &n = worker_.counters();
     WorkerCounters::sub(n.active, 1);
-    WorkerCounters::add(n.requests, 1);
+    if (served)
+        WorkerCounters::add(n.requests, 1);
     if (r->suspended)
         WorkerCounters::sub(n.suspended, 1);
-    log_access(*r);
+    if (log)
+        log_access(*r);
     r->gone.store(true, std::memory_order_release); // before the timers go: see timer_start
     cancel_timers(*r);
     r->conn = nullptr;
-    r->release(); // the runtime's reference
+    return r;
+}
+
+void Connection::request_finished() {
+    detach_request(true, true)->release(); // the runtime's reference
     if (keep_alive_ && !draining_) {
         state_ = State::head;
         idle_since_ = uv_now(worker_.loop());
@@ -931,11 +753,6 @@ void Connection::request_finished() {
 
 void Connection::abort_request(const char *why) {
     Request *r = cur_;
-    cur_ = nullptr;
-    WorkerCounters &n = worker_.counters();
-    WorkerCounters::sub(n.active, 1);
-    if (r->suspended)
-        WorkerCounters::sub(n.suspended, 1);
     DT_LOG(LogLevel::debug, "request %s aborted: %s", r->path.c_str(), why);
     bool notify, log;
     {
@@ -945,11 +762,7 @@ void Connection::abort_request(const char *why) {
         notify = r->suspended && !r->finished;
         log = r->head_sent || r->status != 200;
     }
-    r->gone.store(true, std::memory_order_release);
-    cancel_timers(*r);
-    r->conn = nullptr;
-    if (log)
-        log_access(*r);
+    detach_request(false, log);
     // Exactly once, after any continuation still running on another worker.
     if (notify)
         r->run({Continuation::abort});
@@ -958,108 +771,15 @@ void Connection::abort_request(const char *why) {
 
 // ---- Writing --------------------------------------------------------------------------------
 
-Connection::WriteResult Connection::write_out() {
-    bool progressed = false;
-    uint64_t sent_now = 0;
-    WriteResult result = WriteResult::drained;
-    while (outq_head_ < outq_.size()) {
-        OutItem &it = outq_[outq_head_];
-        if (it.kind == OutItem::file) {
-            off_t off = static_cast<off_t>(it.file_off);
-            size_t want = it.len > (1u << 30) ? (1u << 30) : it.len;
-            ssize_t n = ::sendfile(fd_, it.fd, &off, want);
-            if (n < 0) {
-                if (errno == EINTR)
-                    continue;
-                if (errno == EAGAIN) {
-                    result = WriteResult::blocked;
-                    break;
-                }
-                if (errno != EPIPE && errno != ECONNRESET)
-                    DT_LOG(LogLevel::error, "sendfile: %s", strerror(errno));
-                result = WriteResult::failed;
-                break;
-            }
-            if (n == 0) {
-                DT_LOG(LogLevel::error,
-                       "a file being sent ended %zu bytes early (truncated "
-                       "while sending?): closing the connection",
-                       it.len);
-                result = WriteResult::failed;
-                break;
-            }
-            progressed = true;
-            sent_now += static_cast<uint64_t>(n);
-            it.file_off += static_cast<uint64_t>(n);
-            it.len -= static_cast<size_t>(n);
-            queued_ -= static_cast<size_t>(n);
-            if (it.len == 0) {
-                release_item(it);
-                ++outq_head_;
-            }
-            continue;
-        }
-        iovec iov[64];
-        int cnt = 0;
-        bool file_follows = false;
-        for (size_t i = outq_head_; i < outq_.size() && cnt < 64; ++i) {
-            const OutItem &m = outq_[i];
-            if (m.kind == OutItem::file) {
-                file_follows = true;
-                break;
-            }
-            iov[cnt].iov_base =
-                const_cast<char *>(m.kind == OutItem::copy ? wbuf_.data() + m.off : m.ptr + m.off);
-            iov[cnt].iov_len = m.len;
-            ++cnt;
-        }
-        msghdr msg{};
-        msg.msg_iov = iov;
-        msg.msg_iovlen = static_cast<size_t>(cnt);
-        // A response head followed by a file body: MSG_MORE lets the kernel put both in the
-        // same segments, as nginx's tcp_nopush does, instead of a small packet for the head.
-        ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | (file_follows ? MSG_MORE : 0));
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN) {
-                result = WriteResult::blocked;
-                break;
-            }
-            result = WriteResult::failed;
-            break;
-        }
-        progressed = true;
-        sent_now += static_cast<uint64_t>(n);
-        size_t left = static_cast<size_t>(n);
-        queued_ -= left;
-        while (left > 0) {
-            OutItem &m = outq_[outq_head_];
-            size_t take = left < m.len ? left : m.len;
-            m.len -= take;
-            m.off += take;
-            left -= take;
-            if (m.len == 0) {
-                release_item(m);
-                ++outq_head_;
-            }
-        }
-    }
-    if (progressed)
+OutputQueue::Status Connection::write_out() {
+    OutputQueue::WriteResult res = out_.write(fd_);
+    if (res.sent > 0) {
         last_progress_ = uv_now(worker_.loop());
-    if (sent_now > 0)
-        WorkerCounters::add(worker_.counters().bytes_sent, sent_now);
-    if (cur_)
-        cur_->conn_queued.store(queued_, std::memory_order_relaxed);
-    if (result == WriteResult::drained) {
-        outq_.clear();
-        outq_head_ = 0;
-        if (wbuf_.capacity() > 64 * 1024)
-            std::string().swap(wbuf_); // do not keep a burst's buffer on an idle connection
-        else
-            wbuf_.clear();
+        WorkerCounters::add(worker_.counters().bytes_sent, res.sent);
     }
-    return result;
+    if (cur_)
+        cur_->conn_queued.store(out_.queued(), std::memory_order_relaxed);
+    return res.status;
 }
 
 void Connection::flush() {
@@ -1070,29 +790,26 @@ void Connection::flush() {
         return;
     }
     flushing_ = true;
-    if (state_ == State::closing_after_flush && !corked_ && queued_ > 0) {
-        // The last bytes before the close: cork them so that they leave with the FIN in one
-        // segment (as nginx's tcp_nopush does) instead of a segment, its ACK, then the FIN.
-        int one = 1;
-        corked_ = ::setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &one, sizeof one) == 0;
-    }
+    if (state_ == State::closing_after_flush)
+        out_.cork_before_close(fd_);
     do {
         flush_again_ = false;
-        WriteResult res = write_out();
-        if (res == WriteResult::failed) {
+        OutputQueue::Status res = write_out();
+        if (res == OutputQueue::Status::failed) {
             flushing_ = false;
             if (cur_)
                 abort_request("the connection failed while sending");
             close_now();
             return;
         }
-        write_blocked_ = res == WriteResult::blocked;
-        if (res == WriteResult::drained && state_ == State::closing_after_flush) {
+        write_blocked_ = res == OutputQueue::Status::blocked;
+        if (res == OutputQueue::Status::drained && state_ == State::closing_after_flush) {
             flushing_ = false;
             start_lingering_close();
             return;
         }
-        if (cur_ && cur_->want_writable.load() && queued_ <= kLowWatermark && in_plugin_ == 0) {
+        if (cur_ && cur_->want_writable.load() && out_.queued() <= kLowWatermark &&
+            in_plugin_ == 0) {
             call_on_writable();
             if (state_ == State::closed) {
                 flushing_ = false;
@@ -1101,7 +818,8 @@ void Connection::flush() {
             flush_again_ = true;
             continue;
         }
-        if (state_ == State::head && !inbuf_.empty() && queued_ <= kLowWatermark && !driving_) {
+        if (state_ == State::head && !inbuf_.empty() && out_.queued() <= kLowWatermark &&
+            !driving_) {
             std::string pending;
             pending.swap(inbuf_);
             flushing_ = false;
@@ -1123,26 +841,6 @@ void Connection::call_on_writable() {
 }
 
 void Connection::on_writable_event() { flush(); }
-
-void Connection::release_item(OutItem &m) {
-    if (m.kind == OutItem::ref || (m.kind == OutItem::file && m.borrowed)) {
-        if (m.release)
-            m.release(m.arg);
-    } else if (m.kind == OutItem::file && m.fd >= 0) {
-        ::close(m.fd);
-    }
-    m.release = nullptr;
-    m.fd = -1;
-}
-
-void Connection::release_queue() {
-    for (size_t i = outq_head_; i < outq_.size(); ++i)
-        release_item(outq_[i]);
-    outq_.clear();
-    outq_head_ = 0;
-    queued_ = 0;
-    std::string().swap(wbuf_);
-}
 
 // ---- Events, timers, closing ----------------------------------------------------------------
 
@@ -1286,7 +984,7 @@ void Connection::close_now() {
     if (cur_)
         abort_request("the connection closed");
     state_ = State::closed;
-    release_queue();
+    out_.clear();
     uv_poll_stop(&poll_);
     uv_close(reinterpret_cast<uv_handle_t *>(&poll_), on_close);
     uv_close(reinterpret_cast<uv_handle_t *>(&timer_), on_close);
@@ -1304,45 +1002,11 @@ void Connection::on_close(uv_handle_t *h) {
 void Connection::log_access(Request &r) {
     if (worker_.server().access_log_fd() < 0)
         return;
-    // Combined Log Format; quotes and control bytes in client-supplied fields are escaped.
-    auto quoted = [](std::string &out, std::string_view v) {
-        if (v.empty()) {
-            out += '-';
-            return;
-        }
-        for (char ch : v) {
-            auto u = static_cast<unsigned char>(ch);
-            if (ch == '"' || ch == '\\' || u < 0x20 || u >= 0x7f) {
-                char esc[5];
-                snprintf(esc, sizeof esc, "\\x%02X", u);
-                out += esc;
-            } else {
-                out += ch;
-            }
-        }
-    };
     std::string line;
     line.reserve(256);
-    line += r.remote;
-    line += " - - ";
-    line += worker_.log_time();
-    line += " \"";
-    if (r.method_name.empty()) {
-        line += '-';
-    } else {
-        line += r.method_name;
-        line += ' ';
-        quoted(line, r.target());
-        line += r.http_version == 10 ? " HTTP/1.0" : " HTTP/1.1";
-    }
-    char num[64];
-    snprintf(num, sizeof num, "\" %d %llu \"", r.status,
-             static_cast<unsigned long long>(r.is_head ? 0 : r.body_bytes));
-    line += num;
-    quoted(line, r.header("referer"));
-    line += "\" \"";
-    quoted(line, r.header("user-agent"));
-    line += "\"\n";
+    append_access_log_line(line, {r.remote, worker_.log_time(), r.method_name, r.target(),
+                                  r.http_version, r.status, r.is_head ? 0 : r.body_bytes,
+                                  r.header("referer"), r.header("user-agent")});
     worker_.log_access(line);
 }
 

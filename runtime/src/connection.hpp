@@ -10,6 +10,7 @@
 
 #include "framing_check.hpp"
 #include "generation.hpp"
+#include "output_queue.hpp"
 #include "request.hpp"
 
 #include <llhttp.h>
@@ -62,18 +63,6 @@ class Connection {
   private:
     enum class State { head, body, processing, closing_after_flush, lingering, closed };
 
-    struct OutItem {
-        enum Kind : uint8_t { copy, ref, file } kind;
-        size_t len;      // bytes still to send
-        size_t off;      // copy: offset in wbuf_; ref: bytes already sent
-        const char *ptr; // ref
-        dt_release_cb release;
-        void *arg;
-        int fd;            // file
-        uint64_t file_off; // file
-        bool borrowed;     // file: call release(arg) instead of closing fd
-    };
-
     // llhttp callbacks.
     static int on_message_begin(llhttp_t *p);
     static int on_url(llhttp_t *p, const char *at, size_t len);
@@ -105,14 +94,25 @@ class Connection {
     void respond_error(int status);
     void answer_server_options();
     void start_response(Request &r);
-    void queue_copy(const void *data, size_t len);
-    void queue_ref(const void *data, size_t len, dt_release_cb release, void *arg);
+    // Starts a request: the parser's, or a synthetic one for an error before any began.
+    Request &begin_request();
+    // Takes the current request off the connection (counters, access log, timers, its link
+    // back here) and returns it, still holding the runtime's reference.
+    Request *detach_request(bool served, bool log);
+    // The response went out whole: detach, then wait for the next request or close.
     void request_finished();
+    // The client or the connection failed first: detach and tell the plugin once.
     void abort_request(const char *why);
+    // The one way the keep-alive decision is made: the connection closes after the current
+    // response. It never opens up again. Reasons: the client asked (Connection: close,
+    // HTTP/1.0 without keep-alive) or half-closed, the server is stopping, a parse error or
+    // an error status that leaves the input untrustworthy, a body delimited by the close
+    // (HTTP/1.0 without a length), a plugin that sent less than it declared.
+    void end_keep_alive() { keep_alive_ = false; }
     void after_plugin_call();
     void flush();
-    enum class WriteResult { drained, blocked, failed };
-    WriteResult write_out();
+    // Writes what the socket takes, and accounts for it.
+    OutputQueue::Status write_out();
     void call_on_writable();
     void on_eof();
     void end_of_input();
@@ -120,8 +120,6 @@ class Connection {
     void update_events();
     void update_timer();
     void start_lingering_close();
-    void release_queue();
-    void release_item(OutItem &m);
     void log_access(Request &r);
 
     Worker &worker_;
@@ -157,13 +155,10 @@ class Connection {
     bool close_pending_ = false;
     bool linger_needed_ = false; // close gracefully: input may still arrive
     bool flushing_ = false;
-    bool corked_ = false; // TCP_CORK set for the bytes before the close
     bool flush_again_ = false;
 
-    std::vector<OutItem> outq_;
-    size_t outq_head_ = 0;
-    std::string wbuf_;
-    size_t queued_ = 0; // bytes queued, not yet sent
+    OutputQueue out_;
+    std::string head_buf_; // a response head being formatted (kept for its capacity)
     bool write_blocked_ = false;
 
     uint64_t idle_since_ = 0;

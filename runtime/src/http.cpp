@@ -382,21 +382,7 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 bool has_token(std::string_view value, std::string_view token) {
-    size_t i = 0;
-    while (i <= value.size()) {
-        size_t comma = value.find(',', i);
-        if (comma == std::string_view::npos)
-            comma = value.size();
-        std::string_view item = value.substr(i, comma - i);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
-            item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
-            item.remove_suffix(1);
-        if (iequals(item, token))
-            return true;
-        i = comma + 1;
-    }
-    return false;
+    return any_list_item(value, [token](std::string_view item) { return iequals(item, token); });
 }
 
 } // namespace dialtone::http

@@ -51,6 +51,26 @@ int hex_value(char c);
 // Case-insensitive ASCII comparison.
 bool iequals(std::string_view a, std::string_view b);
 
+// Calls `pred` on each item of a comma-separated header value (RFC 9110 §5.6.1), with the
+// whitespace around it removed; empty items included. True at the first item `pred` accepts.
+template <class Pred> bool any_list_item(std::string_view value, Pred pred) {
+    size_t i = 0;
+    while (i <= value.size()) {
+        size_t comma = value.find(',', i);
+        if (comma == std::string_view::npos)
+            comma = value.size();
+        std::string_view item = value.substr(i, comma - i);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+            item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+            item.remove_suffix(1);
+        if (pred(item))
+            return true;
+        i = comma + 1;
+    }
+    return false;
+}
+
 // True if the comma-separated header value contains `token` (case-insensitive).
 bool has_token(std::string_view value, std::string_view token);
 

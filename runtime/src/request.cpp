@@ -7,7 +7,6 @@
 #include "worker.hpp"
 
 #include <cstddef>
-#include <unistd.h>
 
 namespace dialtone {
 
@@ -98,7 +97,7 @@ int Request::submit(ResponseOp op) {
             return DT_EABORTED;
         if (finished)
             return DT_ESTATE;
-        size_t len = op.kind == ResponseOp::finish ? 0 : op.len;
+        size_t len = op.kind == ResponseOp::finish ? 0 : op.part.len;
         if (op.kind != ResponseOp::finish) {
             if (ops_bytes + conn_queued.load(std::memory_order_relaxed) >
                 Connection::kHighWatermark) {
@@ -127,9 +126,9 @@ int Request::submit(ResponseOp op) {
         } else {
             if (head)
                 ops.emplace_back(ResponseOp::head);
-            if (op.kind == ResponseOp::copy && op.ptr) {
-                op.data.assign(op.ptr, op.len); // the caller may reuse its buffer on return
-                op.ptr = nullptr;
+            if (op.kind == ResponseOp::body && op.part.kind == BodyPart::copy && op.part.ptr) {
+                op.data.assign(op.part.ptr, op.part.len); // the caller may reuse its buffer
+                op.part.ptr = nullptr;
             }
             ops.push_back(std::move(op));
             ops_bytes += len;
@@ -188,17 +187,6 @@ void Request::discard_pending() {
     }
     for (ResponseOp &op : batch)
         op.discard();
-}
-
-void ResponseOp::discard() {
-    if (kind == ref || (kind == file && borrowed)) {
-        if (release)
-            release(arg);
-    } else if (kind == file && fd >= 0) {
-        ::close(fd);
-    }
-    release = nullptr;
-    fd = -1;
 }
 
 bool Request::strand_enter() {

@@ -1,6 +1,9 @@
 // One HTTP request and its response: what dt_req_t points to.
 #pragma once
 
+#include "output_queue.hpp"
+#include "request_head.hpp"
+
 #include <dialtone/plugin.h>
 
 #include <atomic>
@@ -34,29 +37,24 @@ class Arena {
     size_t cap_ = 0;
 };
 
-struct HeaderRef {
-    uint32_t name_off, name_len, value_off, value_len;
-};
+using http::HeaderRef;
 
 class Request;
 
 // A response operation from the plugin, applied to the connection on the owning worker in the
 // order the plugin made the calls.
 struct ResponseOp {
-    enum Kind : uint8_t { head, copy, ref, file, finish };
+    enum Kind : uint8_t { head, body, finish };
     explicit ResponseOp(Kind k) : kind(k) {}
+    ResponseOp(BodyPart p) : kind(body), part(p) {}
     Kind kind;
-    const char *ptr = nullptr; // copy made on the owner thread: borrowed for the call; ref
-    std::string data;          // copy made on another thread: owned
-    size_t len = 0;
-    dt_release_cb release = nullptr;
-    void *arg = nullptr;
-    int fd = -1;
-    uint64_t offset = 0;
-    bool borrowed = false; // file: release(arg) when done instead of closing fd
+    // body: a copy's `ptr` is borrowed for the call on the owner thread; a copy made on
+    // another thread is owned in `data` (ptr null).
+    BodyPart part;
+    std::string data;
 
     // Gives back what the op holds when it will not be sent.
-    void discard();
+    void discard() { part.release(); }
 };
 
 // Something to run for a request on a worker: a plugin callback (resume or timer) or a hook.

@@ -1,17 +1,15 @@
 #include "dialtone/server.hpp"
 
 #include "dialtone/log.hpp"
+#include "listener.hpp"
 #include "server_core.hpp"
 #include "worker.hpp"
 
 #include <algorithm>
-#include <arpa/inet.h>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
 
@@ -103,42 +101,6 @@ bool ServerCore::open_connection() {
 
 void ServerCore::connection_closed() { connections_.fetch_sub(1, std::memory_order_relaxed); }
 
-int ServerCore::bind_one(const ListenAddress &a, uint16_t port, std::string &err) {
-    sockaddr_storage ss{};
-    socklen_t len;
-    int family;
-    if (inet_pton(AF_INET, a.host.c_str(), &reinterpret_cast<sockaddr_in *>(&ss)->sin_addr) == 1) {
-        auto *in = reinterpret_cast<sockaddr_in *>(&ss);
-        in->sin_family = family = AF_INET;
-        in->sin_port = htons(port);
-        len = sizeof(sockaddr_in);
-    } else {
-        auto *in6 = reinterpret_cast<sockaddr_in6 *>(&ss);
-        inet_pton(AF_INET6, a.host.c_str(), &in6->sin6_addr);
-        in6->sin6_family = family = AF_INET6;
-        in6->sin6_port = htons(port);
-        len = sizeof(sockaddr_in6);
-    }
-    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        err = strerror(errno);
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    // One listening socket per worker and address: the kernel spreads connections evenly and
-    // no accept lock or hand-off between threads is needed.
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    if (family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (bind(fd, reinterpret_cast<sockaddr *>(&ss), len) != 0 || listen(fd, 4096) != 0) {
-        err = strerror(errno);
-        ::close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 void ServerCore::check_startable() const {
     switch (phase_.load(std::memory_order_acquire)) {
     case Phase::created:
@@ -185,39 +147,11 @@ void ServerCore::start_workers(unsigned n, uv_loop_t *external) {
     }
     // Every socket is bound before any worker exists, so a refused address leaves nothing
     // behind on a loop (the application's, with start_on).
-    std::vector<std::vector<int>> fds(n);
-    bound_.clear(); // of a start that failed
-    for (const ListenAddress &a : config_.listen) {
-        uint16_t port = a.port;
-        for (unsigned i = 0; i < n; ++i) {
-            std::string err;
-            int fd = bind_one(a, port, err);
-            if (fd < 0) {
-                for (auto &per : fds)
-                    for (int o : per)
-                        ::close(o);
-                std::string host =
-                    a.host.find(':') != std::string::npos ? "[" + a.host + "]" : a.host;
-                throw StartError("server.listen: cannot listen on " + host + ":" +
-                                 std::to_string(port) + ": " + err);
-            }
-            fds[i].push_back(fd);
-            if (port == 0) {
-                sockaddr_storage ss;
-                socklen_t len = sizeof ss;
-                getsockname(fd, reinterpret_cast<sockaddr *>(&ss), &len);
-                port = ntohs(ss.ss_family == AF_INET6
-                                 ? reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_port
-                                 : reinterpret_cast<sockaddr_in *>(&ss)->sin_port);
-            }
-        }
-        bound_.push_back({a.host, port});
-        std::string host = a.host.find(':') != std::string::npos ? "[" + a.host + "]" : a.host;
-        DT_LOG(LogLevel::info, "listening on %s:%u", host.c_str(), port);
-    }
+    BoundSockets sockets = bind_listeners(config_.listen, n);
+    bound_ = std::move(sockets.bound);
     for (unsigned i = 0; i < n; ++i) {
         workers_.push_back(std::make_unique<Worker>(*this, i, external));
-        for (int fd : fds[i])
+        for (int fd : sockets.fds[i])
             workers_.back()->add_listener(fd);
     }
     started_wall_ = std::chrono::system_clock::now();

@@ -47,7 +47,6 @@ class ServerCore {
     size_t open_connections() const { return connections_.load(std::memory_order_relaxed); }
 
   private:
-    int bind_one(const ListenAddress &a, uint16_t port, std::string &err);
     // After the workers ended: destroys the requests plugins release meanwhile, waiting up to
     // timeouts.grace_ms for the last one.
     void wait_for_plugins();

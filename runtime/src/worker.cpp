@@ -8,15 +8,11 @@
 
 #include <cerrno>
 #include <cstring>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 namespace dialtone {
 
 namespace {
-constexpr uint64_t kAcceptPauseMs = 100; // back-off when out of descriptors
 thread_local Worker *t_current = nullptr;
 } // namespace
 
@@ -25,12 +21,15 @@ Worker *Worker::current() { return t_current; }
 Worker::Worker(ServerCore &server, unsigned index, uv_loop_t *external)
     : server_(server), index_(index), loop_(external ? external : &own_loop_),
       external_(external != nullptr), read_buf_(new char[read_buffer_size]),
-      inbox_(std::make_shared<Inbox>(&async_, &server)), timers_(loop_) {
+      inbox_(std::make_shared<Inbox>(&async_, &server)),
+      listeners_(loop_, [this](int fd, const sockaddr_storage &peer,
+                               socklen_t len) { adopt(fd, peer, len); }),
+      timers_(loop_) {
     if (!external_)
         uv_loop_init(&own_loop_);
     uv_async_init(loop_, &async_, on_async);
     async_.data = this;
-    for (uv_timer_t *t : {&tick_, &pause_, &grace_}) {
+    for (uv_timer_t *t : {&tick_, &grace_}) {
         uv_timer_init(loop_, t);
         t->data = this;
     }
@@ -46,18 +45,10 @@ Worker::~Worker() {
         DT_LOG(LogLevel::error, "worker %u: loop closed with live handles", index_);
 }
 
-void Worker::add_listener(int fd) {
-    auto l = std::make_unique<Listener>();
-    l->fd = fd;
-    l->worker = this;
-    uv_poll_init_socket(loop_, &l->poll, fd);
-    l->poll.data = l.get();
-    listeners_.push_back(std::move(l));
-}
+void Worker::add_listener(int fd) { listeners_.add(fd); }
 
 void Worker::start() {
-    for (auto &l : listeners_)
-        uv_poll_start(&l->poll, UV_READABLE, on_accept);
+    listeners_.start();
     uv_timer_start(&tick_, on_tick, 1000, 1000);
     if (external_)
         t_current = this; // the application's thread runs the loop
@@ -83,8 +74,7 @@ void Worker::stop() {
     // that reconnects while another worker has yet to see its stop task would otherwise wait in
     // that worker's accept queue, only to be reset when the listener closes. (The worker closes
     // the descriptors itself in begin_stop, after this; connections already queued are reset.)
-    for (auto &l : listeners_)
-        ::shutdown(l->fd, SHUT_RD);
+    listeners_.shutdown_reads();
     post([this] { begin_stop(); });
 }
 
@@ -93,53 +83,6 @@ void Worker::on_async(uv_async_t *h) { static_cast<Worker *>(h->data)->drain_inb
 void Worker::drain_inbox() {
     for (auto &t : inbox_->take())
         t();
-}
-
-void Worker::on_accept(uv_poll_t *h, int status, int) {
-    auto *l = static_cast<Listener *>(h->data);
-    if (status < 0)
-        return;
-    l->worker->accept_from(*l);
-}
-
-void Worker::accept_from(Listener &l) {
-    // A bounded batch per wakeup keeps one busy listener from starving the connections.
-    for (int i = 0; i < 64 && !draining_; ++i) {
-        sockaddr_storage ss;
-        socklen_t len = sizeof ss;
-        int fd =
-            accept4(l.fd, reinterpret_cast<sockaddr *>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            if (errno == EINVAL) { // shut down by stop(); begin_stop closes it
-                uv_poll_stop(&l.poll);
-                return;
-            }
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                DT_LOG(LogLevel::warn,
-                       "accept: %s: pausing accepts for %llu ms (raise the "
-                       "open-files limit or lower limits.max_connections)",
-                       strerror(errno), static_cast<unsigned long long>(kAcceptPauseMs));
-                for (auto &other : listeners_)
-                    uv_poll_stop(&other->poll);
-                uv_timer_start(
-                    &pause_,
-                    [](uv_timer_t *t) {
-                        auto *w = static_cast<Worker *>(t->data);
-                        if (w->draining_)
-                            return;
-                        for (auto &other : w->listeners_)
-                            uv_poll_start(&other->poll, UV_READABLE, on_accept);
-                    },
-                    kAcceptPauseMs, 0);
-            }
-            return;
-        }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        adopt(fd, ss, len);
-    }
 }
 
 void Worker::adopt(int fd, const sockaddr_storage &peer, socklen_t peer_len) {
@@ -187,12 +130,7 @@ void Worker::begin_stop() {
     // Connections still busy when the grace period is over are cut then, to the millisecond
     // configured (not at the next whole-second tick).
     uv_timer_start(&grace_, on_grace_over, server_.generation()->config().timeouts.grace_ms, 0);
-    for (auto &l : listeners_) {
-        uv_poll_stop(&l->poll);
-        uv_close(reinterpret_cast<uv_handle_t *>(&l->poll), nullptr);
-        ::close(l->fd);
-    }
-    uv_timer_stop(&pause_);
+    listeners_.close();
     // Idle connections close now; busy ones after their response.
     for (Connection *c = conns_; c;) {
         Connection *next = c->next;
@@ -209,7 +147,7 @@ void Worker::finish_stop() {
         return;
     handles_closed_ = true;
     timers_.close();
-    for (uv_timer_t *t : {&tick_, &pause_, &grace_})
+    for (uv_timer_t *t : {&tick_, &grace_})
         uv_close(reinterpret_cast<uv_handle_t *>(t), nullptr);
     // Tasks posted before the inbox closed still run (they hold request references); later
     // posts fail and their callers run or drop the work themselves.
@@ -267,31 +205,8 @@ std::string_view Worker::log_time() {
     return {log_time_, log_time_len_};
 }
 
-void Worker::log_access(std::string_view line) {
-    access_buf_.append(line);
-    if (access_buf_.size() >= 32 * 1024)
-        flush_access_log();
-}
+void Worker::log_access(std::string_view line) { access_log_.add(line, server_.access_log_fd()); }
 
-void Worker::flush_access_log() {
-    int fd = server_.access_log_fd();
-    if (fd < 0 || access_buf_.empty())
-        return;
-    // O_APPEND: whole-buffer writes from different workers do not interleave within a line.
-    const char *p = access_buf_.data();
-    size_t left = access_buf_.size();
-    while (left > 0) {
-        ssize_t n = ::write(fd, p, left);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            DT_LOG(LogLevel::error, "access log: %s", strerror(errno));
-            break;
-        }
-        p += n;
-        left -= static_cast<size_t>(n);
-    }
-    access_buf_.clear();
-}
+void Worker::flush_access_log() { access_log_.flush(server_.access_log_fd()); }
 
 } // namespace dialtone

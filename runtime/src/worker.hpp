@@ -3,8 +3,10 @@
 // Server::start_on the loop and the thread are the application's.
 #pragma once
 
+#include "access_log.hpp"
 #include "generation.hpp"
 #include "inbox.hpp"
+#include "listener.hpp"
 #include "timer.hpp"
 
 #include <atomic>
@@ -97,17 +99,10 @@ class Worker {
     void connection_closed(Connection *c);
 
   private:
-    struct Listener {
-        uv_poll_t poll;
-        int fd;
-        Worker *worker;
-    };
-    static void on_accept(uv_poll_t *h, int status, int events);
     static void on_async(uv_async_t *h);
     static void on_tick(uv_timer_t *h);
     static void on_grace_over(uv_timer_t *h);
     void run();
-    void accept_from(Listener &l);
     void drain_inbox();
     void begin_stop();
     void finish_stop();
@@ -123,13 +118,12 @@ class Worker {
     alignas(64) WorkerCounters counters_;
     uv_async_t async_;
     uv_timer_t tick_;  // once a second: clock, access log, grace period
-    uv_timer_t pause_; // accept back-off after EMFILE
     uv_timer_t grace_; // stopping: the end of the grace period
     std::thread thread_;
-    std::vector<std::unique_ptr<Listener>> listeners_;
     std::unique_ptr<char[]> read_buf_;
 
     std::shared_ptr<Inbox> inbox_;
+    Listeners listeners_;
     std::atomic<bool> stop_requested_{false};
 
     Connection *conns_ = nullptr; // intrusive list
@@ -141,7 +135,7 @@ class Worker {
     size_t date_len_ = 0;
     char log_time_[40];
     size_t log_time_len_ = 0;
-    std::string access_buf_;
+    AccessLogBuffer access_log_;
     TimerPool timers_;
     bool handles_closed_ = false;
 };

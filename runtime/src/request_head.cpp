@@ -1,0 +1,141 @@
+#include "request_head.hpp"
+
+#include "http.hpp"
+
+namespace dialtone::http {
+
+namespace {
+
+std::string_view field_name(const ParsedHead &head, const HeaderRef &h) {
+    return head.buf.substr(h.name_off, h.name_len);
+}
+
+std::string_view field_value(const ParsedHead &head, const HeaderRef &h) {
+    return head.buf.substr(h.value_off, h.value_len);
+}
+
+// For an absolute-form target ("http://host:port/path"), sets `authority` and returns true.
+bool absolute_form_authority(std::string_view target, std::string_view &authority) {
+    for (std::string_view scheme : {"http://", "https://"}) {
+        if (target.size() >= scheme.size() && iequals(target.substr(0, scheme.size()), scheme)) {
+            size_t end = target.find_first_of("/?", scheme.size());
+            authority =
+                target.substr(scheme.size(), end == std::string_view::npos ? std::string_view::npos
+                                                                           : end - scheme.size());
+            return true;
+        }
+    }
+    return false;
+}
+
+// The path and query of a target: absolute-form loses "http://host" (RFC 9112 §3.2.2: servers
+// must accept it), an absolute-form target without a path means "/".
+std::string_view origin_path(std::string_view target) {
+    for (std::string_view scheme : {"http://", "https://"}) {
+        if (target.size() >= scheme.size() && iequals(target.substr(0, scheme.size()), scheme)) {
+            size_t slash = target.find_first_of("/?", scheme.size());
+            if (slash == std::string_view::npos)
+                return "/";
+            return target.substr(slash); // a '?' first is refused as a bad path
+        }
+    }
+    return target;
+}
+
+// RFC 9112 §6.1: every coding of a Transfer-Encoding list is one we implement (chunked).
+bool only_chunked(std::string_view te) {
+    return !any_list_item(
+        te, [](std::string_view coding) { return !coding.empty() && !iequals(coding, "chunked"); });
+}
+
+HeadVerdict refuse(int status) {
+    HeadVerdict v;
+    v.status = status;
+    return v;
+}
+
+} // namespace
+
+void trim_field_values(std::string_view buf, std::span<HeaderRef> fields) {
+    for (HeaderRef &h : fields)
+        while (h.value_len > 0 && (buf[h.value_off + h.value_len - 1] == ' ' ||
+                                   buf[h.value_off + h.value_len - 1] == '\t'))
+            --h.value_len;
+}
+
+HeadVerdict check_request_head(const ParsedHead &head, uint64_t max_body_size) {
+    HeadVerdict v;
+    if (head.http_major != 1)
+        return refuse(505);
+    int version = head.http_major * 10 + head.http_minor;
+    size_t hosts = 0;
+    std::string_view te, expect, host;
+    bool has_te = false; // present, even empty: an empty coding list is no framing either
+    for (const HeaderRef &h : head.fields) {
+        std::string_view name = field_name(head, h);
+        std::string_view value = field_value(head, h);
+        // llhttp accepts obs-fold (a line break then whitespace inside a value) and keeps the
+        // line break in the value; RFC 9112 §5.2 lets a server reject it, and a value a plugin
+        // might copy into a response must not hold a line break.
+        if (value.find_first_of("\r\n") != std::string_view::npos)
+            return refuse(400);
+        if (iequals(name, "host")) {
+            ++hosts;
+            host = value;
+            if (!valid_host(value))
+                return refuse(400);
+        } else if (iequals(name, "transfer-encoding")) {
+            te = value;
+            has_te = true;
+        } else if (iequals(name, "expect")) {
+            expect = value;
+        } else if (iequals(name, "connection") && has_token(value, "close")) {
+            v.close = true;
+        }
+    }
+    // RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one in HTTP/1.0.
+    if (hosts > 1 || (hosts == 0 && version >= 11))
+        return refuse(400);
+    if (head.method == "CONNECT")
+        return refuse(501);
+    // llhttp lets controls, a fragment, raw UTF-8 and other bytes outside RFC 9112 §3.2's
+    // grammar through in the request-target: 400 rather than a path a plugin might log or echo.
+    if (!valid_target(head.target))
+        return refuse(400);
+    // Absolute-form (RFC 9112 §3.2.2) is accepted, but its authority must be the Host header
+    // when there is one (HTTP/1.0 may omit it): a target naming another host than the one
+    // plugins and logs see is refused, so no two parts of a chain can disagree about which
+    // site a request is for.
+    if (std::string_view authority; absolute_form_authority(head.target, authority) &&
+                                    (authority.empty() || (hosts && !iequals(authority, host))))
+        return refuse(400);
+    // RFC 9112 §6.3: a request whose last transfer coding is not chunked has no reliable
+    // length: 400. §6.1: Transfer-Encoding in an HTTP/1.0 message means its framing is faulty
+    // (an HTTP/1.0 hop before us would not have decoded it): 400 rather than a guess. Chunked
+    // last but another coding we do not implement before it: 501.
+    if (has_te) {
+        if (!head.chunked || version < 11)
+            return refuse(400);
+        if (!only_chunked(te))
+            return refuse(501);
+    }
+    if (head.has_content_length && head.content_length > max_body_size)
+        return refuse(413);
+    if (!expect.empty()) {
+        if (!iequals(expect, "100-continue"))
+            return refuse(417);
+        v.expect_continue = version >= 11;
+    }
+    // Asterisk-form is for a server-wide OPTIONS only (RFC 9112 §3.2.4), which the runtime
+    // answers itself; any other method with it is 400 (normalize_path refuses "*").
+    if (head.target != "*" || head.method != "OPTIONS") {
+        std::string_view path, query;
+        bool has_query;
+        split_target(origin_path(head.target), path, query, has_query);
+        if (int status = normalize_path(path, v.path); status != 0)
+            return refuse(status);
+    }
+    return v;
+}
+
+} // namespace dialtone::http
