@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The plugin SDK, end to end: installs a dialtone build into a temporary prefix, builds the
 # example plugins from copies of their folders (so nothing can reach into the source tree)
-# against that prefix alone, runs the installed host with them, and checks the answers.
+# against that prefix alone, runs the installed host with them, and checks the answers; builds
+# the embedding examples (examples/embed, examples/longpoll) the same way and runs them.
 #
 # Usage: run_sdk_test.sh BUILD_DIR SOURCE_DIR [CMAKE]   (ctest passes all three; see
 # tests/CMakeLists.txt). One function per example: add the next one beside them.
@@ -256,6 +257,15 @@ example_embed() {
         fail "examples/embed built against the SDK"
 }
 
+# examples/longpoll (dialtone::runtime on its own worker threads, an in-process plugin with a
+# context pointer and on_stop), built against the SDK and run as the in-tree test runs it.
+example_longpoll() {
+    step "examples/longpoll: CMake build against dialtone::runtime, then run"
+    cmake_build_example examples/longpoll
+    "$src/tests/examples/longpoll_example.sh" "$work/build/longpoll/longpoll" ||
+        fail "examples/longpoll built against the SDK"
+}
+
 begin=$(date +%s%N)
 config_plugins=
 config_locations=
@@ -263,6 +273,7 @@ install_sdk
 example_hello
 example_primes
 example_embed
+example_longpoll
 check_hello_config_errors
 start_host
 check_hello
