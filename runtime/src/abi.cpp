@@ -228,15 +228,14 @@ dt_str_t api_req_body(const dt_req_t *r) { return str(R(r)->body); }
 dt_str_t api_req_remote_addr(const dt_req_t *r) { return {R(r)->remote, strlen(R(r)->remote)}; }
 int api_req_http_version(const dt_req_t *r) { return R(r)->http_version; }
 void *api_req_alloc(dt_req_t *r, size_t size) {
-    std::lock_guard<std::mutex> lock(R(r)->mu);
+    MutexLock lock(R(r)->mu);
     return R(r)->arena.alloc(size);
 }
 void api_req_set_data(dt_req_t *r, void *data) { R(r)->plugin_data = data; }
 void *api_req_data(const dt_req_t *r) { return R(r)->plugin_data; }
 
 // Response-shaping calls are allowed while the request is live and its head unsent.
-// Called with q->mu held.
-int head_state(const Request *q) {
+int head_state(const Request *q) DT_REQUIRES(q->mu) {
     if (q->aborted)
         return DT_EABORTED;
     if (q->head_sent || q->finished)
@@ -248,7 +247,7 @@ int api_resp_set_status(dt_req_t *r, int status) {
     Request *q = R(r);
     if (status <= 100 || status >= 600)
         return DT_EINVAL;
-    std::lock_guard<std::mutex> lock(q->mu);
+    MutexLock lock(q->mu);
     if (int e = head_state(q))
         return e;
     q->status = status;
@@ -280,7 +279,7 @@ int api_resp_add_header(dt_req_t *r, const char *name, size_t name_len, const ch
          {"date", "server", "connection", "transfer-encoding", "content-length"})
         if (http::iequals(n, reserved))
             return DT_EINVAL;
-    std::lock_guard<std::mutex> lock(q->mu);
+    MutexLock lock(q->mu);
     if (int e = head_state(q))
         return e;
     q->resp_headers.append(name, name_len).append(": ").append(value, value_len).append("\r\n");
@@ -292,7 +291,7 @@ int api_resp_set_length(dt_req_t *r, uint64_t length) {
     Request *q = R(r);
     if (length > static_cast<uint64_t>(INT64_MAX))
         return DT_ERANGE;
-    std::lock_guard<std::mutex> lock(q->mu);
+    MutexLock lock(q->mu);
     if (int e = head_state(q))
         return e;
     q->resp_length = static_cast<int64_t>(length);

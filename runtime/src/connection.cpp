@@ -522,7 +522,7 @@ void Connection::dispatch() {
 void Connection::answer_server_options() {
     Request &r = *cur_;
     {
-        std::lock_guard<std::mutex> lock(r.mu);
+        MutexLock lock(r.mu);
         r.status = 200;
         r.resp_length = 0;
         r.head_sent = true;
@@ -568,7 +568,13 @@ void Connection::run_handler() {
 
 void Connection::handle_verdict(int verdict) {
     Request &r = *cur_;
-    if (close_pending_ || r.aborted) {
+    bool aborted, touched;
+    {
+        MutexLock lock(r.mu); // a plugin thread may be writing meanwhile
+        aborted = r.aborted;
+        touched = r.touched;
+    }
+    if (close_pending_ || aborted) {
         after_plugin_call();
         return;
     }
@@ -580,7 +586,7 @@ void Connection::handle_verdict(int verdict) {
         break;
     }
     case DT_DECLINED:
-        if (!r.touched) {
+        if (!touched) {
             run_handler();
             return;
         }
@@ -632,7 +638,7 @@ void Connection::respond_error(int status) {
     if (!cur_)
         begin_request(); // an error before any request began (refusal, garbage)
     Request &r = *cur_;
-    std::unique_lock<std::mutex> lock(r.mu);
+    MutexLock lock(r.mu);
     if (r.head_sent) {
         lock.unlock();
         // Too late for an error page: the client sees the connection close early.
@@ -757,7 +763,7 @@ void Connection::abort_request(const char *why) {
     bool notify, log;
     {
         // From here on no other thread changes the response: every setter checks `aborted`.
-        std::lock_guard<std::mutex> lock(r->mu);
+        MutexLock lock(r->mu);
         r->aborted = true;
         notify = r->suspended && !r->finished;
         log = r->head_sent || r->status != 200;

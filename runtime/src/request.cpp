@@ -92,7 +92,7 @@ int Request::submit(ResponseOp op) {
     bool post = false, head = false;
     std::vector<ResponseOp> earlier; // operations other threads queued before this one
     {
-        std::lock_guard<std::mutex> lock(mu);
+        MutexLock lock(mu);
         if (aborted)
             return DT_EABORTED;
         if (finished)
@@ -165,7 +165,7 @@ int Request::submit(ResponseOp op) {
 void Request::apply_pending() {
     std::vector<ResponseOp> batch;
     {
-        std::lock_guard<std::mutex> lock(mu);
+        MutexLock lock(mu);
         batch.swap(ops);
         ops_bytes = 0;
         drain_posted = false;
@@ -181,7 +181,7 @@ void Request::apply_pending() {
 void Request::discard_pending() {
     std::vector<ResponseOp> batch;
     {
-        std::lock_guard<std::mutex> lock(mu);
+        MutexLock lock(mu);
         batch.swap(ops);
         ops_bytes = 0;
     }
@@ -190,7 +190,7 @@ void Request::discard_pending() {
 }
 
 bool Request::strand_enter() {
-    std::lock_guard<std::mutex> lock(mu);
+    MutexLock lock(mu);
     if (cb_running)
         return false;
     cb_running = true;
@@ -201,7 +201,7 @@ void Request::strand_leave() {
     for (;;) {
         Continuation next;
         {
-            std::lock_guard<std::mutex> lock(mu);
+            MutexLock lock(mu);
             if (cb_waiting.empty()) {
                 cb_running = false;
                 return;
@@ -219,7 +219,7 @@ void Request::run(Continuation c) {
     retain();
     bool queued = false;
     {
-        std::lock_guard<std::mutex> lock(mu);
+        MutexLock lock(mu);
         if (cb_running) {
             cb_waiting.push_back(c);
             queued = true;
@@ -241,7 +241,7 @@ void Request::run_now(const Continuation &c) {
         owner_conn->enter_plugin();
     bool is_aborted;
     {
-        std::lock_guard<std::mutex> lock(mu);
+        MutexLock lock(mu);
         is_aborted = aborted;
     }
     const dt_plugin_t *d = loc ? loc->plugin->desc : nullptr;

@@ -6,10 +6,12 @@
 
 #include <dialtone/plugin.h>
 
+#include "mutex.hpp"
 #include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
+
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -147,34 +149,35 @@ class Request {
     const Location *loc = nullptr;
     size_t next_route = 0;
 
-    // Response. Fields the plugin may set from any thread are guarded by `mu`; once head_sent
-    // is set the head fields are frozen and the owner reads them without the lock.
-    std::mutex mu;
-    std::vector<ResponseOp> ops; // under mu: queued by other threads for the owner
-    size_t ops_bytes = 0;        // under mu: body bytes in `ops`
-    bool drain_posted = false;   // under mu: an apply_pending task is on its way to the owner
-    std::atomic<size_t> conn_queued{0};  // the connection's unsent bytes, published by the owner
-    bool cb_running = false;             // under mu: a continuation or hook is running
-    std::deque<Continuation> cb_waiting; // under mu
-    bool finish_applied = false;         // owner: the finish op reached the connection
+    // Response. Members marked DT_GUARDED_BY(mu) are read and written only under `mu` (clang
+    // checks it: -Wthread-safety). The head fields after them (status .. chunked) are written
+    // under `mu` until head_sent is set, and then frozen: the owner reads them without it.
+    Mutex mu;
+    std::vector<ResponseOp> ops DT_GUARDED_BY(mu); // queued by other threads for the owner
+    size_t ops_bytes DT_GUARDED_BY(mu) = 0;        // body bytes in `ops`
+    bool drain_posted DT_GUARDED_BY(mu) = false;   // an apply_pending task is on its way
+    std::atomic<size_t> conn_queued{0}; // the connection's unsent bytes, published by the owner
+    bool cb_running DT_GUARDED_BY(mu) = false;             // a continuation or hook is running
+    std::deque<Continuation> cb_waiting DT_GUARDED_BY(mu); // continuations waiting for it
+    bool finish_applied = false; // owner: the finish op reached the connection
     int status = 200;
     std::string resp_headers; // "Name: value\r\n" lines added by the plugin
     int64_t resp_length = -1; // declared Content-Length, -1 if none
     uint64_t body_bytes = 0;  // body bytes accepted from the plugin
-    bool head_sent = false;
+    bool head_sent DT_GUARDED_BY(mu) = false;
     bool chunked = false;
-    bool finished = false;  // req_finish called (or implied by DT_DONE)
-    bool suspended = false; // on_handle returned DT_SUSPENDED
-    bool aborted = false;
+    bool finished DT_GUARDED_BY(mu) = false; // req_finish called (or implied by DT_DONE)
+    bool suspended = false;                  // on_handle returned DT_SUSPENDED
+    bool aborted DT_GUARDED_BY(mu) = false;
     std::atomic<bool> want_writable{false}; // a write got DT_EAGAIN: on_writable on drain
-    bool touched = false; // the plugin set or wrote something (no DECLINED after this)
+    bool touched DT_GUARDED_BY(mu) = false; // the plugin set or wrote something (no DECLINED after)
     void *plugin_data = nullptr;
-    Arena arena;
+    Arena arena DT_GUARDED_BY(mu); // req_alloc may be called from any hook's thread
 
     std::vector<RequestTimer *> timers; // owner thread: armed timers
     // Under mu: ids of timers started and neither run nor stopped. A timer whose id left this
     // list (timer_stop from any thread, the request's end) never runs its callback.
-    std::vector<dt_timer_id_t> pending_timer_ids;
+    std::vector<dt_timer_id_t> pending_timer_ids DT_GUARDED_BY(mu);
     std::atomic<dt_timer_id_t> next_timer_id{1};
 };
 

@@ -45,7 +45,7 @@ void cancel_timers(Request &q) {
     for (RequestTimer *t : q.timers)
         q.worker->timers().release(t);
     q.timers.clear();
-    std::lock_guard<std::mutex> lock(q.mu);
+    MutexLock lock(q.mu);
     q.pending_timer_ids.clear();
 }
 
@@ -54,7 +54,7 @@ namespace {
 // Removes `id` from the request's pending timers; false if it was not there (ran, stopped,
 // or cancelled with the request).
 bool take_pending(Request *q, dt_timer_id_t id) {
-    std::lock_guard<std::mutex> lock(q->mu);
+    MutexLock lock(q->mu);
     auto &ids = q->pending_timer_ids;
     for (size_t i = 0; i < ids.size(); ++i) {
         if (ids[i] == id) {
@@ -127,7 +127,7 @@ int start_timer(Request &request, uint64_t delay_ms, dt_req_cb cb, void *arg, dt
     uint64_t started = uv_hrtime() / 1000000;
     dt_timer_id_t tid = q->next_timer_id.fetch_add(1, std::memory_order_relaxed);
     {
-        std::lock_guard<std::mutex> lock(q->mu);
+        MutexLock lock(q->mu);
         // `gone` is set before the request's timers are cleared under this lock, so a timer
         // registered here is either seen by that clearing or refused.
         if (q->gone.load(std::memory_order_acquire))
