@@ -2,10 +2,8 @@
  * dialtone/plugin.h — the dialtone plugin ABI, version 1.1.
  *
  * History: 1.0 the first release; 1.1 adds server_stats (live counters for status pages) at the
- * end of dt_api_t. 1.1 revised (same binary interface): the end of a request's and a server's
- * life written out — "Ending" below, on_abort, on_destroy, the timers from other threads. Every
- * released header is kept under tests/abi/ in dialtone's sources, and a plugin built against
- * each keeps loading in every later 1.x host.
+ * end of dt_api_t. Every released header is kept under tests/abi/ in dialtone's sources, and a
+ * plugin built against each keeps loading in every later 1.x host.
  *
  * This file is the whole contract between the dialtone runtime (the host) and a content-handler
  * plugin. It is pure C99, depends only on <stddef.h> and <stdint.h>, and compiles as C++.
@@ -27,23 +25,6 @@
  * concurrently with each other; they may run on different worker threads over the request's
  * life, so a plugin must not assume thread affinity. Instance hooks (on_handle for different
  * requests) run concurrently on all workers: an instance is shared, read-only state.
- *
- * Signals. The host handles SIGINT, SIGTERM and SIGHUP (and ignores SIGPIPE) with handlers that
- * are safe on any thread, so threads a plugin starts need not block signals; they may, but a
- * plugin must not change the process's signal dispositions.
- *
- * Ending. A request ends when it is finished (and its response queued) or aborted (on_abort).
- * A server ends in three steps: the stop begins (listeners close; new requests are refused),
- * then after timeouts.grace_ms every request still running is aborted, then the host waits for
- * plugins to drop the request references they still hold, at most max(grace_ms, 1 s). During
- * all of it every request function stays safe to call on a held request from any thread the
- * function allows: after an abort they fail cleanly (DT_EABORTED, DT_ENOENT, DT_ESTATE) and
- * req_resume still runs its callback exactly once (on the calling thread once the workers are
- * gone). What a plugin thread should do after on_abort: stop its work on the request, then
- * req_resume (or req_release) it soon. on_destroy of an instance runs only after its last
- * request is released and after every release callback of its sends. A plugin still holding
- * requests when the host's wait ends is left alone: its instances are not destroyed (logged),
- * and the references stay safe to use and release.
  *
  * Errors. Functions returning int return 0 on success or a negative DT_E* code;
  * dt_api_t.strerror names them.
@@ -116,8 +97,7 @@ typedef enum dt_verdict {
      * writes, file sends) and end it with exactly one req_finish. Until then the runtime does
      * nothing with the request but watch the client: if the client goes away, or the server
      * stops past its grace period, on_abort runs exactly once and the plugin's pending timers
-     * are cancelled (see on_abort for what "goes away" means). The worker thread serves other
-     * connections meanwhile. */
+     * are cancelled. The worker thread serves other connections meanwhile. */
     DT_SUSPENDED = 2
 } dt_verdict_t;
 
@@ -266,19 +246,15 @@ typedef struct dt_api {
      * writes made during one hook or callback go out together when it returns).
      * Backpressure: while the connection holds more than its high watermark (256 KiB) of
      * unsent bytes, nothing is taken and the return is DT_EAGAIN; the runtime then calls the
-     * plugin's on_writable once the queue drains to the low watermark (64 KiB). The check is
-     * made before the write: one write of any size is taken whole while the queue is at or
-     * below the watermark (and copied: keep writes to tens of KiB, or use req_write_ref), so
-     * a plugin has at most the watermark plus its last write in flight, whatever the client's
-     * speed. On HEAD requests the bytes are counted but not sent. DT_ERANGE past a declared
-     * length, DT_ESTATE after finish, DT_EABORTED after an abort. */
+     * plugin's on_writable once the queue drains to the low watermark (64 KiB). So a plugin
+     * never has much more than the watermark in flight, whatever the client's speed. On HEAD
+     * requests the bytes are counted but not sent. DT_ERANGE past a declared length,
+     * DT_ESTATE after finish, DT_EABORTED after an abort. */
     int (*req_write)(dt_req_t *req, const void *data, size_t len);
     /* Like req_write without the copy: the runtime sends `data` in place.
      * Ownership: if and only if the call returns 0, the runtime calls `release(arg)` exactly
      * once when it no longer needs `data` (sent, or the connection closed); release may be
-     * NULL and runs on a worker thread or on the thread destroying the server, never
-     * concurrently with on_destroy and always before it: `data` may live in the instance.
-     * On an error return the caller keeps `data`. */
+     * NULL and may run on any worker thread. On an error return the caller keeps `data`. */
     int (*req_write_ref)(dt_req_t *req, const void *data, size_t len, dt_release_cb release,
                          void *arg);
     /* Queues `len` bytes of the open file `fd` from `offset`, sent zero-copy (sendfile on the
@@ -298,11 +274,8 @@ typedef struct dt_api {
     /* Reference counting. The runtime holds one reference until the response is finished or
      * the request aborted; on_handle's caller holds the request alive for that call. A plugin
      * that keeps `req` past the hook that gave it (threads, queues) takes a reference and drops
-     * it when done. After the last release the request and its arena are freed: on a worker
-     * thread, or on the thread destroying the server, even when a plugin thread releases last
-     * (freeing may end the instance: on_destroy never runs on a plugin's own thread).
-     * References stay valid past on_abort and past the server's stop; release them soon after
-     * on_abort (see "Ending"). Thread-safe: any thread. */
+     * it when done. After the last release the request and its arena are freed.
+     * Thread-safe: any thread. */
     void (*req_retain)(dt_req_t *req);
     void (*req_release)(dt_req_t *req);
 
@@ -312,30 +285,20 @@ typedef struct dt_api {
      * other hooks: the callback may call every request function, runs after any hook of the
      * request already running, and never concurrently with one. `cb` runs exactly once in
      * every case — also when the request was finished or aborted meanwhile (request functions
-     * then return DT_ESTATE or DT_EABORTED), so the plugin can always free `arg` there. Once
-     * the request's worker has ended (the server is stopping or gone), cb runs on the calling
-     * thread before req_resume returns.
+     * then return DT_ESTATE or DT_EABORTED), so the plugin can always free `arg` there.
      * Returns 0, or DT_EINVAL for a NULL cb (then nothing runs).
-     * The caller must hold a reference (req_retain) when calling from outside a hook or
-     * callback of this request; from a hook of another request (waking a parked request from
-     * a second one) too, unless the plugin is sure the parked one is not released meanwhile.
+     * The caller must hold a reference (req_retain) when calling from outside a hook.
      * Thread-safe: any thread. */
     int (*req_resume)(dt_req_t *req, dt_req_cb cb, void *arg);
 
-    /* Starts a one-shot timer: `delay_ms` milliseconds after this call (never earlier; from
-     * another thread too: the delay counts from the call, not from when the worker arms it)
-     * `cb(req, arg)` runs on a worker thread (not necessarily the connection's), in step with
-     * the request's other hooks. Several may be pending per request; all are cancelled when the
-     * request ends or aborts (then cb does not run: free `arg` in on_abort or keep it in
-     * req_data). `*id` (may be NULL) receives an id for timer_stop before the call returns.
-     * Returns 0; DT_EABORTED once the request was finished or aborted (nothing will run);
-     * DT_EINVAL for a NULL cb. Thread-safe: any thread. */
+    /* Starts a one-shot timer: after `delay_ms` milliseconds `cb(req, arg)` runs on a worker
+     * thread (not necessarily the connection's). Several may be pending per request; all are
+     * cancelled when the request ends or aborts (then cb does not run: free `arg` in
+     * on_abort or keep it in req_data). `*id` (may be NULL) receives an id for timer_stop.
+     * Thread-safe: any thread (delivered as with req_resume). */
     int (*timer_start)(dt_req_t *req, uint64_t delay_ms, dt_req_cb cb, void *arg,
                        dt_timer_id_t *id);
-    /* Cancels a timer. 0: its callback will not run (whichever thread calls, also one that
-     * started it a moment ago). DT_ENOENT: it is not pending — its callback ran, is running or
-     * is queued to run, it was stopped already, or the request ended (which cancelled it).
-     * Thread-safe: any thread. */
+    /* Cancels a pending timer; DT_ENOENT if it already ran or was cancelled. */
     int (*timer_stop)(dt_req_t *req, dt_timer_id_t id);
     /* Milliseconds on the runtime's monotonic clock, for schedules. Thread-safe: any thread. */
     uint64_t (*now_ms)(void);
@@ -344,7 +307,7 @@ typedef struct dt_api {
      * feed many responses (an open-file cache, paced slices of one file). Ownership: if and only
      * if the call returns 0, the runtime calls `release(arg)` exactly once when it no longer
      * reads `fd` (sent, or the connection closed); until then `fd` must stay open. release may
-     * be NULL and runs as req_write_ref's does (before on_destroy). Threads: any thread. */
+     * be NULL and may run on any worker thread. Threads: any thread. */
     int (*req_send_file_ref)(dt_req_t *req, int fd, uint64_t offset, uint64_t len,
                              dt_release_cb release, void *arg);
 
@@ -354,10 +317,8 @@ typedef struct dt_api {
      * `*server` (may be NULL) and the first `max_workers` entries of `workers` (may be NULL
      * when max_workers is 0); set each struct's `size` first. Returns the number of workers,
      * which may exceed max_workers (call again with more room), or DT_EINVAL. Each counter is
-     * read atomically but the set is not one instant: the workers keep running. DT_ESTATE
-     * when called off the server's workers (a callback run on the caller's thread after the
-     * server stopped). Ownership: the caller's structs; `version` is static.
-     * Threads: a hook or callback of req. */
+     * read atomically but the set is not one instant: the workers keep running.
+     * Ownership: the caller's structs; `version` is static. Threads: a hook or callback of req. */
     int (*server_stats)(dt_req_t *req, dt_server_stats_t *server, dt_worker_stats_t *workers,
                         uint32_t max_workers);
 } dt_api_t;
@@ -380,13 +341,10 @@ typedef struct dt_plugin {
      * starts the server before workers start, or on the one that reloads it. */
     int (*on_create)(const dt_config_t *cfg, void **instance, char *err, size_t err_len);
 
-    /* Optional. Destroys an instance once no request of it is alive (every reference released,
-     * every release callback run) and no connection can start one: when the server is
-     * destroyed, on that thread, after its wait for plugins ("Ending"); after a reload, on the
-     * worker that lets go of the old configuration's last request. Never on a thread of the
-     * plugin's own (so it may join them), never concurrently with another hook of the
-     * instance. Not at all for an instance whose requests are still held when the server's
-     * wait ends (the host logs it). */
+    /* Optional. Destroys an instance once no request of it is alive and no connection can
+     * start one: when the server is destroyed, on that thread; after a reload, on whichever
+     * thread lets go of the old configuration's last request (a worker, or a plugin thread
+     * calling req_release). Never concurrently with another hook of the instance. */
     void (*on_destroy)(void *instance);
 
     /* Optional (a plugin without it declines everything). Handles a request: returns a
@@ -397,13 +355,9 @@ typedef struct dt_plugin {
      * DT_EAGAIN. Runs on a worker; never concurrently with other hooks of the request. */
     void (*on_writable)(void *instance, dt_req_t *req);
 
-    /* Optional. The request was aborted while the plugin still held it unfinished: the client
-     * is gone (a reset or a failed write), a send made no progress for timeouts.send_ms, or the
-     * server stopped and grace_ms passed. A client that only half-closes (shuts down its
-     * sending side after a complete request, as nc and health checkers do) is not gone: the
-     * request is answered and the connection then closed. Runs exactly once, on a worker;
-     * pending timers are already cancelled; every later call on the request fails cleanly.
-     * The plugin stops work on the request and drops its references soon (see "Ending"). */
+    /* Optional. The request was aborted (client gone, send timeout, shutdown past grace) while
+     * the plugin still held it unfinished. Runs exactly once; pending timers are already
+     * cancelled. The plugin stops work on the request and drops its references. */
     void (*on_abort)(void *instance, dt_req_t *req);
 
     void *reserved[8]; /* future hooks: must be NULL */

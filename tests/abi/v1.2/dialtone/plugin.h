@@ -2,12 +2,13 @@
  * dialtone/plugin.h — the dialtone plugin ABI, version 1.2.
  *
  * History: 1.0 the first release; 1.1 adds server_stats (live counters for status pages) at the
- * end of dt_api_t. 1.1 revised (same binary interface): the end of a request's and a server's
- * life written out — "Ending" below, on_abort, on_destroy, the timers from other threads. 1.2
- * adds the on_stop hook (a stop began: answer waiting requests now) in the first reserved slot
- * of dt_plugin_t, and config_context (an embedding application's pointer for its in-process
- * plugin) at the end of dt_api_t. Every released header is kept under tests/abi/ in dialtone's
- * sources, and a plugin built against each keeps loading in every later 1.x host.
+ * end of dt_api_t. 1.2 adds the on_stop hook (a stop began: answer waiting requests now) in the
+ * first reserved slot of dt_plugin_t and config_context (an embedding application's pointer for
+ * its in-process plugin) at the end of dt_api_t, and writes out the end of a request's and a
+ * server's life — "Ending" below, on_abort, on_destroy, the timers from other threads — as
+ * every host since 1.2 keeps it, whatever minor a plugin was built for. Every released header
+ * is kept under tests/abi/ in dialtone's sources, and a plugin built against each keeps loading
+ * in every later 1.x host.
  *
  * This file is the whole contract between the dialtone runtime (the host) and a content-handler
  * plugin. It is pure C99, depends only on <stddef.h> and <stdint.h>, and compiles as C++.
