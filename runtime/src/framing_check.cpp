@@ -119,6 +119,67 @@ void FramingCheck::method_byte(unsigned char c) {
     }
 }
 
+void FramingCheck::ext_byte(unsigned char c) {
+    // RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ])
+    // with no whitespace before the CRLF. llhttp 8.1 takes an empty name (";=1") and more.
+    bool ws = c == ' ' || c == '\t';
+    bool end = c == '\r';
+    const char *bad = "a chunk extension that is not RFC 9112's";
+    switch (ext_) {
+    case Ext::before_name:
+        if (is_tchar(c))
+            ext_ = Ext::name;
+        else if (!ws)
+            refuse(400, "a chunk extension's name is not a token");
+        break;
+    case Ext::name:
+    case Ext::value:
+    case Ext::after_quoted:
+        if (end)
+            phase_ = Phase::chunk_size_lf;
+        else if (c == ';')
+            ext_ = Ext::before_name;
+        else if (ws)
+            ext_ = ext_ == Ext::name ? Ext::after_name_ws : Ext::after_value_ws;
+        else if (c == '=' && ext_ == Ext::name)
+            ext_ = Ext::before_value;
+        else if (!is_tchar(c) || ext_ == Ext::after_quoted)
+            refuse(400, bad);
+        break;
+    case Ext::after_name_ws:
+    case Ext::after_value_ws:
+        if (c == ';')
+            ext_ = Ext::before_name;
+        else if (c == '=' && ext_ == Ext::after_name_ws)
+            ext_ = Ext::before_value;
+        else if (!ws)
+            refuse(400, end ? "whitespace before the CRLF of a chunk-size line" : bad);
+        break;
+    case Ext::before_value:
+        if (is_tchar(c))
+            ext_ = Ext::value;
+        else if (c == '"')
+            ext_ = Ext::quoted;
+        else if (!ws)
+            refuse(400, bad);
+        break;
+    case Ext::quoted:
+        if (c == '"')
+            ext_ = Ext::after_quoted;
+        else if (c == '\\')
+            ext_ = Ext::quoted_pair;
+        else if (is_ctl(c))
+            refuse(400, "a control byte in a chunk extension");
+        break;
+    case Ext::quoted_pair:
+        if (is_ctl(c))
+            refuse(400, "a control byte in a chunk extension");
+        else
+            ext_ = Ext::quoted;
+        break;
+    }
+}
+
 void FramingCheck::step(unsigned char c) {
     switch (phase_) {
     case Phase::before_line:
@@ -235,19 +296,19 @@ void FramingCheck::step(unsigned char c) {
         } else if (c == '\r') {
             phase_ = Phase::chunk_size_lf;
         } else if (c == ';' || c == ' ' || c == '\t') {
-            phase_ = Phase::chunk_ext; // the extension grammar is llhttp's to check
+            phase_ = Phase::chunk_ext;
+            ext_ = c == ';' ? Ext::before_name : Ext::after_value_ws;
         } else {
             refuse(400, "a chunk size that is not hexadecimal");
         }
         break;
     case Phase::chunk_ext:
-        if (c == '\r')
-            phase_ = Phase::chunk_size_lf;
-        else if (++line_len_ > kMaxChunkLine)
+        if (c != '\r' && ++line_len_ > kMaxChunkLine)
             refuse(400, "a chunk-size line longer than 4 KiB");
-        else if (is_ctl(c))
-            refuse(400, c == '\n' ? "a bare LF ending a chunk-size line"
-                                  : "a control byte in a chunk extension");
+        else if (c == '\n')
+            refuse(400, "a bare LF ending a chunk-size line");
+        else
+            ext_byte(c);
         break;
     case Phase::chunk_size_lf:
         if (c != '\n') {

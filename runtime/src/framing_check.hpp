@@ -87,9 +87,24 @@ class FramingCheck {
     // One byte of a line-oriented phase (the head, chunk-size lines, the trailer section).
     void step(unsigned char c);
     void method_byte(unsigned char c);
+    void ext_byte(unsigned char c);
     void refuse(int status, const char *why);
 
+    // Where in a chunk-size line's extensions (Phase::chunk_ext).
+    enum class Ext : uint8_t {
+        before_name,
+        name,
+        after_name_ws,
+        before_value,
+        value,
+        quoted,
+        quoted_pair,
+        after_quoted,
+        after_value_ws,
+    };
+
     Phase phase_ = Phase::before_line;
+    Ext ext_ = Ext::before_name;
     bool trailers_ = false; // field lines are the trailer section, not the head
     char method_[16] = {};  // the method so far (longer than any llhttp knows: 501)
     size_t method_len_ = 0;

@@ -189,6 +189,27 @@ TEST_CASE("a method llhttp does not parse gets 501 if it is a token, else 400",
     }
 }
 
+TEST_CASE("chunk extensions follow RFC 9112's grammar", "[http][framing][smuggling]") {
+    auto chunk = [](const std::string &size_line) {
+        return status_of(chunked_head + size_line + "\r\nhello\r\n0\r\n\r\n", Body::chunked);
+    };
+    CHECK(chunk("5") == 0);
+    CHECK(chunk("5;a") == 0);
+    CHECK(chunk("5;a=b") == 0);
+    CHECK(chunk("5 ; a = b") == 0);
+    CHECK(chunk("5;a=\"q \\\" x\";b") == 0);
+    CHECK(chunk("5;ext;=1") == 400); // an empty name: found by fuzz_connection's oracle
+    CHECK(chunk("5;=1") == 400);
+    CHECK(chunk("5;") == 400);
+    CHECK(chunk("5;a=") == 400);
+    CHECK(chunk("5;a=b c") == 400);
+    CHECK(chunk("5;a=\"x\"y") == 400);
+    CHECK(chunk("5;a ") == 400); // whitespace before the CRLF
+    CHECK(chunk("5 ") == 400);
+    CHECK(chunk("5;a@b") == 400);
+    CHECK(chunk("5;a=\"x\x01\"") == 400);
+}
+
 TEST_CASE("chunked framing that is not RFC 9112's gets 400", "[http][framing][smuggling]") {
     SECTION("chunk data not followed by CRLF (llhttp 8.1.0 skips any two bytes)") {
         CHECK(status_of(chunked_head + "5\r\nhelloXX0\r\n\r\n", Body::chunked) == 400);
