@@ -6,12 +6,8 @@
 #include "worker.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <csignal>
-#include <cstring>
-#include <fcntl.h>
 #include <thread>
-#include <unistd.h>
 
 namespace dialtone {
 
@@ -85,8 +81,6 @@ ServerCore::~ServerCore() {
         wait_for_plugins();
     }
     workers_.clear();
-    if (access_fd_ >= 0)
-        ::close(access_fd_);
 }
 
 std::shared_ptr<const Generation> ServerCore::generation() const {
@@ -137,14 +131,8 @@ void ServerCore::start_workers(unsigned n, uv_loop_t *external) {
     if (sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL)
         signal(SIGPIPE, SIG_IGN);
 
-    if (!config_.access_log.empty()) {
-        if (access_fd_ < 0) // kept from a start that failed
-            access_fd_ =
-                ::open(config_.access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        if (access_fd_ < 0)
-            throw StartError("server.access_log: cannot open " + config_.access_log + ": " +
-                             strerror(errno));
-    }
+    if (!config_.access_log.empty())
+        access_log_.open(config_.access_log);
     // Every socket is bound before any worker exists, so a refused address leaves nothing
     // behind on a loop (the application's, with start_on).
     BoundSockets sockets = bind_listeners(config_.listen, n);
@@ -214,16 +202,9 @@ void ServerCore::reload(const Config &config) {
     if (config.listen.size() != config_.listen.size() || config.workers != config_.workers)
         DT_LOG(LogLevel::warn, "reload: server.listen and server.workers take effect only after a "
                                "restart; keeping the running ones");
-    std::string access_log = config.access_log;
-    if (!access_log.empty() && access_fd_ >= 0) {
-        // Reopen in place (dup2 onto the same descriptor number), so workers never see a
-        // closed descriptor: this is also how a rotated log is picked up.
-        int fd = ::open(access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0)
-            throw StartError("server.access_log: cannot open " + access_log + ": " +
-                             strerror(errno));
-        dup3(fd, access_fd_, O_CLOEXEC);
-        ::close(fd);
+    const std::string &access_log = config.access_log;
+    if (!access_log.empty() && access_log_.fd() >= 0) {
+        access_log_.reopen(access_log);
     } else if (access_log != config_.access_log) {
         DT_LOG(LogLevel::warn, "reload: turning the access log on or off takes a restart");
     }
