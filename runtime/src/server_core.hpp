@@ -14,6 +14,12 @@ namespace dialtone {
 
 class Worker;
 
+// The first generation of a server, once what only an embedding application can get wrong
+// (no listen address, one that is not an IP address, an in-process plugin registered twice)
+// is checked too. Throws StartError listing every problem. What check_config runs.
+std::shared_ptr<const Generation> first_generation(const Config &config,
+                                                   const ServerOptions &options);
+
 class ServerCore {
   public:
     ServerCore(Config config, ServerOptions options);
