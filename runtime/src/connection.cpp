@@ -243,22 +243,6 @@ void Connection::drive(const char *data, size_t len) {
         flush();
 }
 
-char Connection::byte_before(const char *at, size_t back) const {
-    size_t in_buffer = static_cast<size_t>(at - parse_data_);
-    return back <= in_buffer ? at[-static_cast<ptrdiff_t>(back)]
-                             : parse_tail_[2 - (back - in_buffer)];
-}
-
-void Connection::keep_tail(const char *data, const char *end) {
-    if (end - data >= 2) {
-        parse_tail_[0] = end[-2];
-        parse_tail_[1] = end[-1];
-    } else if (end - data == 1) {
-        parse_tail_[0] = parse_tail_[1];
-        parse_tail_[1] = end[-1];
-    }
-}
-
 void Connection::parse(const char *data, size_t len) {
     // llhttp parses only what the framing check passed; the check stops where the head and the
     // body end, so that llhttp has said what comes next before the check reads it.
@@ -287,18 +271,13 @@ void Connection::parse(const char *data, size_t len) {
 }
 
 bool Connection::execute(const char *data, size_t len, const char *end) {
-    parse_data_ = data;
     llhttp_errno_t err = llhttp_execute(&parser_, data, len);
-    parse_data_ = nullptr;
-    if (err == HPE_OK) {
-        keep_tail(data, data + len);
+    if (err == HPE_OK)
         return true;
-    }
     if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
         const char *pos = llhttp_get_error_pos(&parser_);
         if (!pos || pos < data || pos > data + len)
             pos = data + len;
-        keep_tail(data, pos);
         if (err == HPE_PAUSED_UPGRADE)
             llhttp_resume_after_upgrade(&parser_); // upgrades are not supported: carry on
         else
@@ -378,12 +357,6 @@ int Connection::on_header_field(llhttp_t *p, const char *at, size_t len) {
     Request &r = *c->cur_;
     const Limits &lim = c->generation_->config().limits;
     if (c->field_done_) {
-        // llhttp takes a bare LF for the request line's end (RFC 9112 §2.2 allows it); header
-        // lines must end in CRLF with it, so we hold the request line to the same rule (400).
-        if (r.headers.empty() && (c->byte_before(at, 1) != '\n' || c->byte_before(at, 2) != '\r')) {
-            c->parse_status_ = 400;
-            return -1;
-        }
         if (r.headers.size() >= lim.max_headers) {
             c->parse_status_ = 431;
             return -1;
@@ -420,13 +393,6 @@ int Connection::on_header_value(llhttp_t *p, const char *at, size_t len) {
         return -1;
     }
     HeaderRef &h = r.headers.back();
-    // obs-fold (RFC 9112 §5.2): llhttp accepts a line break followed by whitespace inside a
-    // value and goes on with the value after the line break. A server may reject it; we do
-    // (400), as a folded value is a classic way to make two parsers disagree.
-    if (h.value_len > 0 && c->byte_before(at, 1) == '\n') {
-        c->parse_status_ = 400;
-        return -1;
-    }
     r.hbuf.append(at, len);
     h.value_len += static_cast<uint32_t>(len);
     c->head_bytes_ += len;

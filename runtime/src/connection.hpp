@@ -139,12 +139,7 @@ class Connection {
     http::FramingCheck framing_; // what llhttp 8.1 lets through: checked before it parses
     bool field_done_ = true;
     size_t head_bytes_ = 0;
-    std::string inbuf_;                 // received bytes not parsed yet (pipelined requests)
-    const char *parse_data_ = nullptr;  // the bytes llhttp_execute is parsing
-    char parse_tail_[2] = {'\r', '\n'}; // the last two bytes parsed before them
-    // The byte `back` (1 or 2) positions before `at`, a position in the bytes being parsed.
-    char byte_before(const char *at, size_t back) const;
-    void keep_tail(const char *data, const char *end);
+    std::string inbuf_; // received bytes not parsed yet (pipelined requests)
     bool driving_ = false;
     bool reading_paused_ = false;
     bool input_ended_ = false; // the client half-closed: no further requests
