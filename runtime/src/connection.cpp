@@ -26,8 +26,6 @@ namespace {
 constexpr uint64_t kLingerMs = 2000;        // how long to drain a client's input before closing
 constexpr size_t kMaxPipelined = 64 * 1024; // buffered input while a request is served
 
-Connection *self(llhttp_t *p) { return static_cast<Connection *>(p->data); }
-
 void format_peer(const sockaddr_storage &ss, char *out, size_t cap) {
     if (ss.ss_family == AF_INET6) {
         auto *a = reinterpret_cast<const sockaddr_in6 *>(&ss);
@@ -47,27 +45,8 @@ void format_peer(const sockaddr_storage &ss, char *out, size_t cap) {
 
 Connection::Connection(Worker &worker, int fd, const sockaddr_storage &peer, socklen_t,
                        std::shared_ptr<const Generation> generation)
-    : worker_(worker), fd_(fd), generation_(std::move(generation)), peer_(peer) {
-    llhttp_init(&parser_, HTTP_REQUEST, &parser_settings());
-    parser_.data = this;
-}
-
-const llhttp_settings_t &Connection::parser_settings() {
-    static const llhttp_settings_t settings = [] {
-        llhttp_settings_t s;
-        llhttp_settings_init(&s);
-        s.on_message_begin = on_message_begin;
-        s.on_url = on_url;
-        s.on_header_field = on_header_field;
-        s.on_header_field_complete = on_header_field_complete;
-        s.on_header_value = on_header_value;
-        s.on_headers_complete = on_headers_complete;
-        s.on_body = on_body;
-        s.on_message_complete = on_message_complete;
-        return s;
-    }();
-    return settings;
-}
+    : worker_(worker), fd_(fd), generation_(std::move(generation)), peer_(peer),
+      parser_(*this, generation_->config().limits) {}
 
 void Connection::start() {
     uv_poll_init_socket(worker_.loop(), &poll_, fd_);
@@ -244,67 +223,26 @@ void Connection::drive(const char *data, size_t len) {
 }
 
 void Connection::parse(const char *data, size_t len) {
-    // llhttp parses only what the framing check passed; the check stops where the head and the
-    // body end, so that llhttp has said what comes next before the check reads it.
     if (len == 0)
         return;
-    const char *end = data + len;
-    while (data < end) {
-        size_t passed = framing_.feed({data, static_cast<size_t>(end - data)});
-        if (passed > 0 && !execute(data, passed, end))
-            return; // a request was dispatched or refused
-        data += passed;
-        if (framing_.status() != 0) {
-            fail_parse(framing_.status(), framing_.reason());
-            return;
-        }
-        if (framing_.holding())
-            break; // an unknown method: the check answers once it is whole
-        if (passed == 0) {
-            // The check waits for llhttp to end the head or the message, and llhttp did not:
-            // the two disagree about the framing.
-            fail_parse(400, "llhttp and the framing check disagree on where a message ends");
-            return;
-        }
-    }
-    update_timer();
-}
-
-bool Connection::execute(const char *data, size_t len, const char *end) {
-    llhttp_errno_t err = llhttp_execute(&parser_, data, len);
-    if (err == HPE_OK)
-        return true;
-    if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
-        const char *pos = llhttp_get_error_pos(&parser_);
-        if (!pos || pos < data || pos > data + len)
-            pos = data + len;
-        if (err == HPE_PAUSED_UPGRADE)
-            llhttp_resume_after_upgrade(&parser_); // upgrades are not supported: carry on
-        else
-            llhttp_resume(&parser_);
-        if (state_ != State::processing || !cur_) {
-            // After a request asking for an Upgrade, which on_message_complete paused as any
-            // other, llhttp reports the upgrade once more when parsing goes on: there is no new
-            // request to run, the next bytes are another request (we answered in HTTP/1.1).
-            // The framing check read them already: it starts that request again.
-            framing_.next_message();
-            parse(pos, static_cast<size_t>(end - pos));
-            return false;
-        }
-        // on_message_complete paused the parser: keep the rest for the next request.
-        if (pos < end)
-            inbuf_.assign(pos, static_cast<size_t>(end - pos));
+    RequestParser::Result res = parser_.feed(data, len);
+    switch (res.kind) {
+    case RequestParser::Result::more:
+        update_timer();
+        break;
+    case RequestParser::Result::message:
+        // One request at a time: the bytes after it wait until it is answered.
+        state_ = State::processing;
+        if (res.used < len)
+            inbuf_.assign(data + res.used, len - res.used);
         dispatch();
-        return false;
+        break;
+    case RequestParser::Result::refused:
+        fail_parse(res.status, res.reason);
+        break;
+    case RequestParser::Result::stopped:
+        break; // the connection closed
     }
-    int status = parse_status_ ? parse_status_ : 400;
-    // 505 for a well-formed version we do not speak ("HTTP/2.0"); a malformed one ("HTTP/1.x",
-    // a bare CR after it) is a bad request like any other syntax error.
-    const char *reason = llhttp_get_error_reason(&parser_);
-    if (err == HPE_INVALID_VERSION && reason && strcmp(reason, "Invalid HTTP version") == 0)
-        status = 505;
-    fail_parse(status, llhttp_get_error_reason(&parser_));
-    return false;
 }
 
 int Connection::fail_parse(int status, const char *why) {
@@ -329,144 +267,24 @@ Request &Connection::begin_request() {
     return *r;
 }
 
-int Connection::on_message_begin(llhttp_t *p) {
-    Connection *c = self(p);
-    c->head_started_ = c->begin_request().start_ms;
-    c->head_bytes_ = 0;
-    c->field_done_ = true;
-    c->parse_status_ = 0;
-    return 0;
+Request &Connection::message_begun() {
+    head_started_ = begin_request().start_ms;
+    return *cur_;
 }
 
-int Connection::on_url(llhttp_t *p, const char *at, size_t len) {
-    Connection *c = self(p);
-    Request &r = *c->cur_;
-    const Limits &lim = c->generation_->config().limits;
-    r.hbuf.append(at, len);
-    r.target_len += static_cast<uint32_t>(len);
-    c->head_bytes_ += len;
-    if (r.target_len > lim.max_uri_size) {
-        c->parse_status_ = 414;
-        return -1;
+bool Connection::head_complete(bool has_body) {
+    if (!has_body)
+        return true;
+    state_ = State::body;
+    last_progress_ = uv_now(worker_.loop());
+    if (cur_->expect_continue) {
+        out_.copy(http::kContinue);
+        flush();
     }
-    return 0;
+    return state_ != State::closed;
 }
 
-int Connection::on_header_field(llhttp_t *p, const char *at, size_t len) {
-    Connection *c = self(p);
-    Request &r = *c->cur_;
-    const Limits &lim = c->generation_->config().limits;
-    if (c->field_done_) {
-        if (r.headers.size() >= lim.max_headers) {
-            c->parse_status_ = 431;
-            return -1;
-        }
-        auto off = static_cast<uint32_t>(r.hbuf.size());
-        r.headers.push_back({off, 0, off, 0});
-        c->field_done_ = false;
-        c->head_bytes_ += 4; // ": " and CRLF
-    }
-    HeaderRef &h = r.headers.back();
-    r.hbuf.append(at, len);
-    h.name_len += static_cast<uint32_t>(len);
-    h.value_off = static_cast<uint32_t>(r.hbuf.size());
-    c->head_bytes_ += len;
-    if (c->head_bytes_ > lim.max_head_size) {
-        c->parse_status_ = 431;
-        return -1;
-    }
-    return 0;
-}
-
-int Connection::on_header_field_complete(llhttp_t *p) {
-    self(p)->field_done_ = true;
-    return 0;
-}
-
-int Connection::on_header_value(llhttp_t *p, const char *at, size_t len) {
-    Connection *c = self(p);
-    Request &r = *c->cur_;
-    // llhttp reports a line starting with whitespace as a value with no name before it (the
-    // framing check refuses such lines first).
-    if (r.headers.empty()) {
-        c->parse_status_ = 400;
-        return -1;
-    }
-    HeaderRef &h = r.headers.back();
-    r.hbuf.append(at, len);
-    h.value_len += static_cast<uint32_t>(len);
-    c->head_bytes_ += len;
-    if (c->head_bytes_ > c->generation_->config().limits.max_head_size) {
-        c->parse_status_ = 431;
-        return -1;
-    }
-    return 0;
-}
-
-int Connection::on_headers_complete(llhttp_t *p) {
-    Connection *c = self(p);
-    Request &r = *c->cur_;
-    r.method = p->method;
-    r.method_name = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
-    r.http_version = p->http_major * 10 + p->http_minor;
-    r.is_head = p->method == HTTP_HEAD;
-    r.keep_alive = llhttp_should_keep_alive(p);
-    if (p->http_major == 1)
-        http::trim_field_values(r.hbuf, r.headers);
-    http::ParsedHead head{r.method_name,
-                          p->http_major,
-                          p->http_minor,
-                          (p->flags & F_CHUNKED) != 0,
-                          (p->flags & F_CONTENT_LENGTH) != 0,
-                          p->content_length,
-                          r.hbuf,
-                          r.target(),
-                          r.headers};
-    http::HeadVerdict verdict =
-        http::check_request_head(head, c->generation_->config().limits.max_body_size);
-    if (verdict.status != 0) {
-        c->parse_status_ = verdict.status;
-        return -1;
-    }
-    if (verdict.close)
-        r.keep_alive = false;
-    r.expect_continue = verdict.expect_continue;
-    r.path = std::move(verdict.path);
-
-    bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length);
-    if (p->flags & F_CHUNKED)
-        c->framing_.expect_chunked();
-    else
-        c->framing_.expect_length(has_body ? p->content_length : 0);
-    if (has_body) {
-        c->state_ = State::body;
-        c->last_progress_ = uv_now(c->worker_.loop());
-        if (r.expect_continue) {
-            c->out_.copy(http::kContinue);
-            c->flush();
-        }
-    }
-    return 0;
-}
-
-int Connection::on_body(llhttp_t *p, const char *at, size_t len) {
-    Connection *c = self(p);
-    Request &r = *c->cur_;
-    if (r.body.size() + len > c->generation_->config().limits.max_body_size) {
-        c->parse_status_ = 413;
-        return -1;
-    }
-    r.body.append(at, len);
-    c->last_progress_ = uv_now(c->worker_.loop());
-    return 0;
-}
-
-int Connection::on_message_complete(llhttp_t *p) {
-    Connection *c = self(p);
-    c->state_ = State::processing;
-    c->framing_.next_message();
-    return HPE_PAUSED; // one request at a time: the rest waits in inbuf_
-}
+void Connection::body_received() { last_progress_ = uv_now(worker_.loop()); }
 
 // ---- Running a request ----------------------------------------------------------------------
 

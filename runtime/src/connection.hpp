@@ -1,5 +1,5 @@
-// One client connection: reads and parses requests (llhttp), runs them through the location's
-// plugin, and writes responses in order with backpressure.
+// One client connection: reads requests (its RequestParser parses them), runs them through the
+// location's plugin, and writes responses in order with backpressure.
 //
 // Reads and writes go straight to the non-blocking socket (read, writev, sendfile) from a
 // uv_poll_t: no per-write allocation, and file bodies go out zero-copy.
@@ -8,12 +8,11 @@
 // are queued; on_writable runs once the queue drains to kLowWatermark or below.
 #pragma once
 
-#include "framing_check.hpp"
 #include "generation.hpp"
 #include "output_queue.hpp"
 #include "request.hpp"
+#include "request_parser.hpp"
 
-#include <llhttp.h>
 #include <memory>
 #include <string>
 #include <sys/socket.h>
@@ -25,7 +24,7 @@ namespace dialtone {
 
 class Worker;
 
-class Connection {
+class Connection final : private RequestParser::Events {
   public:
     static constexpr size_t kHighWatermark = 256 * 1024;
     static constexpr size_t kLowWatermark = 64 * 1024;
@@ -63,16 +62,10 @@ class Connection {
   private:
     enum class State { head, body, processing, closing_after_flush, lingering, closed };
 
-    // llhttp callbacks.
-    static int on_message_begin(llhttp_t *p);
-    static int on_url(llhttp_t *p, const char *at, size_t len);
-    static int on_header_field(llhttp_t *p, const char *at, size_t len);
-    static int on_header_value(llhttp_t *p, const char *at, size_t len);
-    static int on_header_field_complete(llhttp_t *p);
-    static int on_headers_complete(llhttp_t *p);
-    static int on_body(llhttp_t *p, const char *at, size_t len);
-    static int on_message_complete(llhttp_t *p);
-    static const llhttp_settings_t &parser_settings();
+    // What the parser reports (RequestParser::Events).
+    Request &message_begun() override;
+    bool head_complete(bool has_body) override;
+    void body_received() override;
 
     static void on_poll(uv_poll_t *h, int status, int events);
     static void on_timer(uv_timer_t *h);
@@ -82,11 +75,9 @@ class Connection {
     void on_writable_event();
     // Feeds bytes to the parser and runs every complete request it can (pipelining).
     void drive(const char *data, size_t len);
+    // Parses received bytes: a complete request is dispatched (the bytes after it wait in
+    // inbuf_), a refused one answered.
     void parse(const char *data, size_t len);
-    // llhttp over [data, data + len), bytes the framing check passed; `end` ends all the bytes
-    // received. False when parsing stops there: a request was dispatched (the rest waits in
-    // inbuf_) or refused.
-    bool execute(const char *data, size_t len, const char *end);
     int fail_parse(int status, const char *why);
     void dispatch();
     void run_handler();
@@ -132,14 +123,10 @@ class Connection {
 
     std::shared_ptr<const Generation> generation_;
     sockaddr_storage peer_;
-    llhttp_t parser_;
+    RequestParser parser_; // after generation_: it keeps a reference to its limits
     State state_ = State::head;
-    Request *cur_ = nullptr;     // the request being parsed or served; holds the runtime's ref
-    int parse_status_ = 0;       // HTTP status a parser callback asked for
-    http::FramingCheck framing_; // what llhttp 8.1 lets through: checked before it parses
-    bool field_done_ = true;
-    size_t head_bytes_ = 0;
-    std::string inbuf_; // received bytes not parsed yet (pipelined requests)
+    Request *cur_ = nullptr; // the request being parsed or served; holds the runtime's ref
+    std::string inbuf_;      // received bytes not parsed yet (pipelined requests)
     bool driving_ = false;
     bool reading_paused_ = false;
     bool input_ended_ = false; // the client half-closed: no further requests
