@@ -43,7 +43,7 @@ void format_peer(const sockaddr_storage &ss, char *out, size_t cap) {
 
 } // namespace
 
-Connection::Connection(Worker &worker, int fd, const sockaddr_storage &peer, socklen_t,
+Connection::Connection(Worker &worker, int fd, const sockaddr_storage &peer,
                        std::shared_ptr<const Generation> generation)
     : worker_(worker), fd_(fd), generation_(std::move(generation)), peer_(peer),
       parser_(*this, generation_->config().limits) {}
@@ -245,7 +245,7 @@ void Connection::parse(const char *data, size_t len) {
     }
 }
 
-int Connection::fail_parse(int status, const char *why) {
+void Connection::fail_parse(int status, const char *why) {
     DT_LOG(LogLevel::debug, "bad request (%d) from %s: %s", status, cur_ ? cur_->remote : "-",
            why ? why : "");
     end_keep_alive();
@@ -253,7 +253,6 @@ int Connection::fail_parse(int status, const char *why) {
     state_ = State::processing;
     respond_error(status);
     request_finished();
-    return status;
 }
 
 Request &Connection::begin_request() {

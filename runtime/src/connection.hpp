@@ -29,7 +29,7 @@ class Connection final : private RequestParser::Events {
     static constexpr size_t kHighWatermark = 256 * 1024;
     static constexpr size_t kLowWatermark = 64 * 1024;
 
-    Connection(Worker &worker, int fd, const sockaddr_storage &peer, socklen_t peer_len,
+    Connection(Worker &worker, int fd, const sockaddr_storage &peer,
                std::shared_ptr<const Generation> generation);
     Connection(const Connection &) = delete;
     Connection &operator=(const Connection &) = delete;
@@ -78,7 +78,9 @@ class Connection final : private RequestParser::Events {
     // Parses received bytes: a complete request is dispatched (the bytes after it wait in
     // inbuf_), a refused one answered.
     void parse(const char *data, size_t len);
-    int fail_parse(int status, const char *why);
+    // Answers a request refused before it ran (parse error, body timeout); the input that
+    // follows cannot be trusted, so the connection closes after the answer.
+    void fail_parse(int status, const char *why);
     void dispatch();
     void run_handler();
     void handle_verdict(int verdict);

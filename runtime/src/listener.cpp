@@ -166,7 +166,7 @@ void Listeners::accept_from(Socket &s) {
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        on_connection_(fd, ss, len);
+        on_connection_(fd, ss);
     }
 }
 

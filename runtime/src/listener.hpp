@@ -33,7 +33,7 @@ BoundSockets bind_listeners(const std::vector<ListenAddress> &listen, unsigned w
 // accepting for a moment instead of spinning. Owner thread, except shutdown_reads().
 class Listeners {
   public:
-    using ConnectionFn = std::function<void(int fd, const sockaddr_storage &peer, socklen_t len)>;
+    using ConnectionFn = std::function<void(int fd, const sockaddr_storage &peer)>;
     Listeners(uv_loop_t *loop, ConnectionFn on_connection);
     Listeners(const Listeners &) = delete;
     Listeners &operator=(const Listeners &) = delete;
