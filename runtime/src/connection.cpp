@@ -647,31 +647,31 @@ void Connection::update_events() {
     }
 }
 
+uint64_t Connection::state_deadline() const {
+    const Timeouts &t = generation_->config().timeouts;
+    switch (state_) {
+    case State::head:
+        return cur_ ? head_started_ + t.head_ms : idle_since_ + t.keepalive_ms;
+    case State::body:
+        return last_progress_ + t.body_ms;
+    case State::processing:
+        return 0; // the plugin's business, unless sending stalls (update_timer)
+    case State::closing_after_flush:
+        return last_progress_ + t.send_ms;
+    case State::lingering:
+        return linger_started_ + kLingerMs;
+    case State::closed:
+        break;
+    }
+    return 0;
+}
+
 void Connection::update_timer() {
     if (state_ == State::closed)
         return;
-    const Timeouts &t = generation_->config().timeouts;
-    uint64_t deadline = 0;
-    switch (state_) {
-    case State::head:
-        deadline = cur_ ? head_started_ + t.head_ms : idle_since_ + t.keepalive_ms;
-        break;
-    case State::body:
-        deadline = last_progress_ + t.body_ms;
-        break;
-    case State::processing:
-        break; // the plugin's business, unless sending stalls (below)
-    case State::closing_after_flush:
-        deadline = last_progress_ + t.send_ms;
-        break;
-    case State::lingering:
-        deadline = linger_started_ + kLingerMs;
-        break;
-    case State::closed:
-        return;
-    }
+    uint64_t deadline = state_deadline();
     if (write_blocked_) {
-        uint64_t send = last_progress_ + t.send_ms;
+        uint64_t send = last_progress_ + generation_->config().timeouts.send_ms;
         if (deadline == 0 || send < deadline)
             deadline = send;
     }
@@ -687,54 +687,42 @@ void Connection::update_timer() {
 void Connection::on_timer(uv_timer_t *h) {
     auto *c = static_cast<Connection *>(h->data);
     c->armed_deadline_ = 0;
-    if (c->state_ == State::closed)
-        return;
-    const Timeouts &t = c->generation_->config().timeouts;
-    uint64_t now = uv_now(c->worker_.loop());
-    if (c->write_blocked_ && now >= c->last_progress_ + t.send_ms) {
+    if (c->state_ != State::closed)
+        c->on_deadline();
+}
+
+void Connection::on_deadline() {
+    uint64_t send_ms = generation_->config().timeouts.send_ms;
+    uint64_t now = uv_now(worker_.loop());
+    if (write_blocked_ && now >= last_progress_ + send_ms) {
         DT_LOG(LogLevel::info, "send timeout: the client read nothing for %llu ms; closing",
-               static_cast<unsigned long long>(t.send_ms));
-        if (c->cur_)
-            c->abort_request("send timeout");
-        c->close_now();
+               static_cast<unsigned long long>(send_ms));
+        if (cur_)
+            abort_request("send timeout");
+        close_now();
         return;
     }
-    switch (c->state_) {
+    uint64_t deadline = state_deadline();
+    if (deadline == 0 || now < deadline) {
+        update_timer(); // woken early, or for a deadline that moved
+        return;
+    }
+    switch (state_) {
     case State::head:
-        if (!c->cur_ && now >= c->idle_since_ + t.keepalive_ms) {
-            c->close_now();
-            return;
-        }
-        if (c->cur_ && now >= c->head_started_ + t.head_ms) {
+        if (cur_)
             DT_LOG(LogLevel::info, "request head not complete after %llu ms from %s; closing",
-                   static_cast<unsigned long long>(t.head_ms), c->cur_->remote);
-            c->close_now();
-            return;
-        }
+                   static_cast<unsigned long long>(generation_->config().timeouts.head_ms),
+                   cur_->remote);
+        close_now(); // else idle past keepalive_ms
         break;
     case State::body:
-        if (now >= c->last_progress_ + t.body_ms) {
-            c->fail_parse(408, "request body timeout");
-            c->flush();
-            return;
-        }
-        break;
-    case State::closing_after_flush:
-        if (now >= c->last_progress_ + t.send_ms) {
-            c->close_now();
-            return;
-        }
-        break;
-    case State::lingering:
-        if (now >= c->linger_started_ + kLingerMs) {
-            c->close_now();
-            return;
-        }
+        fail_parse(408, "request body timeout");
+        flush();
         break;
     default:
+        close_now(); // the send after the last response stalled, or lingering is over
         break;
     }
-    c->update_timer();
 }
 
 void Connection::start_lingering_close() {

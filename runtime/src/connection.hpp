@@ -111,7 +111,13 @@ class Connection final : private RequestParser::Events {
     void end_of_input();
     void on_error_watch();
     void update_events();
+    // The deadline of the current state's timeout (head, keep-alive, body, send, linger), or
+    // 0 when it has none.
+    uint64_t state_deadline() const;
+    // Arms the timer for the earliest deadline (the state's, or a stalled send's).
     void update_timer();
+    // The timer fired: closes, or answers 408, for a deadline that passed; else re-arms.
+    void on_deadline();
     void start_lingering_close();
     void log_access(Request &r);
 
