@@ -1,22 +1,15 @@
 #include "connection.hpp"
 
 #include "dialtone/log.hpp"
-#include "http.hpp"
-#include "request_head.hpp"
+#include "listener.hpp"
 #include "response_head.hpp"
 #include "server_core.hpp"
 #include "timer.hpp"
 #include "worker.hpp"
 
-#include <arpa/inet.h>
 #include <cerrno>
-#include <cstring>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/ioctl.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 namespace dialtone {
@@ -25,21 +18,6 @@ namespace {
 
 constexpr uint64_t kLingerMs = 2000;        // how long to drain a client's input before closing
 constexpr size_t kMaxPipelined = 64 * 1024; // buffered input while a request is served
-
-void format_peer(const sockaddr_storage &ss, char *out, size_t cap) {
-    if (ss.ss_family == AF_INET6) {
-        auto *a = reinterpret_cast<const sockaddr_in6 *>(&ss);
-        if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
-            inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], out, static_cast<socklen_t>(cap));
-        else
-            inet_ntop(AF_INET6, &a->sin6_addr, out, static_cast<socklen_t>(cap));
-    } else if (ss.ss_family == AF_INET) {
-        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in *>(&ss)->sin_addr, out,
-                  static_cast<socklen_t>(cap));
-    } else {
-        snprintf(out, cap, "-");
-    }
-}
 
 } // namespace
 
@@ -75,11 +53,7 @@ void Connection::begin_drain() {
 }
 
 void Connection::refuse(int status) {
-    end_keep_alive();
-    linger_needed_ = true; // the client's request may not have arrived yet
-    state_ = State::processing;
-    respond_error(status);
-    request_finished();
+    answer_and_close(status); // the client's request may not have arrived yet
     flush();
 }
 
@@ -248,8 +222,12 @@ void Connection::parse(const char *data, size_t len) {
 void Connection::fail_parse(int status, const char *why) {
     DT_LOG(LogLevel::debug, "bad request (%d) from %s: %s", status, cur_ ? cur_->remote : "-",
            why ? why : "");
+    answer_and_close(status); // the rest of the request may still be on its way
+}
+
+void Connection::answer_and_close(int status) {
     end_keep_alive();
-    linger_needed_ = true; // the rest of the request may still be on its way
+    linger_needed_ = true;
     state_ = State::processing;
     respond_error(status);
     request_finished();

@@ -81,6 +81,9 @@ class Connection final : private RequestParser::Events {
     // Answers a request refused before it ran (parse error, body timeout); the input that
     // follows cannot be trusted, so the connection closes after the answer.
     void fail_parse(int status, const char *why);
+    // Answers `status` for the current request (or a synthetic one) with the input untrusted:
+    // the connection closes after the answer, lingering, as more input may be on its way.
+    void answer_and_close(int status);
     void dispatch();
     void run_handler();
     void handle_verdict(int verdict);
