@@ -1,10 +1,12 @@
 #include "access_log.hpp"
 
 #include "dialtone/log.hpp"
+#include "dialtone/server.hpp"
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace dialtone {
@@ -12,6 +14,14 @@ namespace dialtone {
 namespace {
 
 constexpr size_t kFlushAt = 32 * 1024;
+
+// Throws StartError when `path` cannot be opened for appending.
+int open_for_append(const std::string &path) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        throw StartError("server.access_log: cannot open " + path + ": " + strerror(errno));
+    return fd;
+}
 
 void append_quoted(std::string &out, std::string_view v) {
     if (v.empty()) {
@@ -78,6 +88,22 @@ void AccessLogBuffer::flush(int fd) {
         left -= static_cast<size_t>(n);
     }
     buf_.clear();
+}
+
+AccessLogFile::~AccessLogFile() {
+    if (fd_ >= 0)
+        ::close(fd_);
+}
+
+void AccessLogFile::open(const std::string &path) {
+    if (fd_ < 0)
+        fd_ = open_for_append(path);
+}
+
+void AccessLogFile::reopen(const std::string &path) {
+    int fd = open_for_append(path);
+    dup3(fd, fd_, O_CLOEXEC);
+    ::close(fd);
 }
 
 } // namespace dialtone

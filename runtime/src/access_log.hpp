@@ -1,6 +1,6 @@
 // The access log: one Combined Log Format line per request (the format Apache and nginx write
-// by default), buffered per worker and written to the server's log file in whole buffers.
-// The file itself (open, reopen on reload) belongs to the server (server.cpp).
+// by default), buffered per worker and written to the server's log file in whole buffers, and
+// that file, opened at the start and reopened in place on reload.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +38,30 @@ class AccessLogBuffer {
 
   private:
     std::string buf_;
+};
+
+// The log file the workers write to. Its descriptor number stays the same while the server
+// lives: a reopen (a reload, which is how a rotated log is picked up) lands on that number, so
+// a worker never sees a closed descriptor. Opened and reopened by the thread starting or
+// reloading the server; fd() from any thread.
+class AccessLogFile {
+  public:
+    AccessLogFile() = default;
+    AccessLogFile(const AccessLogFile &) = delete;
+    AccessLogFile &operator=(const AccessLogFile &) = delete;
+    ~AccessLogFile();
+
+    // Opens `path` for appending, creating it, unless open already (kept from a start that
+    // failed). Throws StartError naming server.access_log when it cannot.
+    void open(const std::string &path);
+    // Opens `path` again onto the same descriptor number. Throws StartError when it cannot;
+    // the file open before stays in use.
+    void reopen(const std::string &path);
+    // The descriptor, or -1 while no file is open (logging is off).
+    int fd() const { return fd_; }
+
+  private:
+    int fd_ = -1;
 };
 
 } // namespace dialtone

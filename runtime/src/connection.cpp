@@ -1,22 +1,15 @@
 #include "connection.hpp"
 
 #include "dialtone/log.hpp"
-#include "http.hpp"
-#include "request_head.hpp"
+#include "listener.hpp"
 #include "response_head.hpp"
 #include "server_core.hpp"
 #include "timer.hpp"
 #include "worker.hpp"
 
-#include <arpa/inet.h>
 #include <cerrno>
-#include <cstring>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/ioctl.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 namespace dialtone {
@@ -26,48 +19,12 @@ namespace {
 constexpr uint64_t kLingerMs = 2000;        // how long to drain a client's input before closing
 constexpr size_t kMaxPipelined = 64 * 1024; // buffered input while a request is served
 
-Connection *self(llhttp_t *p) { return static_cast<Connection *>(p->data); }
-
-void format_peer(const sockaddr_storage &ss, char *out, size_t cap) {
-    if (ss.ss_family == AF_INET6) {
-        auto *a = reinterpret_cast<const sockaddr_in6 *>(&ss);
-        if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
-            inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], out, static_cast<socklen_t>(cap));
-        else
-            inet_ntop(AF_INET6, &a->sin6_addr, out, static_cast<socklen_t>(cap));
-    } else if (ss.ss_family == AF_INET) {
-        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in *>(&ss)->sin_addr, out,
-                  static_cast<socklen_t>(cap));
-    } else {
-        snprintf(out, cap, "-");
-    }
-}
-
 } // namespace
 
-Connection::Connection(Worker &worker, int fd, const sockaddr_storage &peer, socklen_t,
+Connection::Connection(Worker &worker, int fd, const sockaddr_storage &peer,
                        std::shared_ptr<const Generation> generation)
-    : worker_(worker), fd_(fd), generation_(std::move(generation)), peer_(peer) {
-    llhttp_init(&parser_, HTTP_REQUEST, &parser_settings());
-    parser_.data = this;
-}
-
-const llhttp_settings_t &Connection::parser_settings() {
-    static const llhttp_settings_t settings = [] {
-        llhttp_settings_t s;
-        llhttp_settings_init(&s);
-        s.on_message_begin = on_message_begin;
-        s.on_url = on_url;
-        s.on_header_field = on_header_field;
-        s.on_header_field_complete = on_header_field_complete;
-        s.on_header_value = on_header_value;
-        s.on_headers_complete = on_headers_complete;
-        s.on_body = on_body;
-        s.on_message_complete = on_message_complete;
-        return s;
-    }();
-    return settings;
-}
+    : worker_(worker), fd_(fd), generation_(std::move(generation)), peer_(peer),
+      parser_(*this, generation_->config().limits) {}
 
 void Connection::start() {
     uv_poll_init_socket(worker_.loop(), &poll_, fd_);
@@ -96,11 +53,7 @@ void Connection::begin_drain() {
 }
 
 void Connection::refuse(int status) {
-    end_keep_alive();
-    linger_needed_ = true; // the client's request may not have arrived yet
-    state_ = State::processing;
-    respond_error(status);
-    request_finished();
+    answer_and_close(status); // the client's request may not have arrived yet
     flush();
 }
 
@@ -243,100 +196,41 @@ void Connection::drive(const char *data, size_t len) {
         flush();
 }
 
-char Connection::byte_before(const char *at, size_t back) const {
-    size_t in_buffer = static_cast<size_t>(at - parse_data_);
-    return back <= in_buffer ? at[-static_cast<ptrdiff_t>(back)]
-                             : parse_tail_[2 - (back - in_buffer)];
-}
-
-void Connection::keep_tail(const char *data, const char *end) {
-    if (end - data >= 2) {
-        parse_tail_[0] = end[-2];
-        parse_tail_[1] = end[-1];
-    } else if (end - data == 1) {
-        parse_tail_[0] = parse_tail_[1];
-        parse_tail_[1] = end[-1];
-    }
-}
-
 void Connection::parse(const char *data, size_t len) {
-    // llhttp parses only what the framing check passed; the check stops where the head and the
-    // body end, so that llhttp has said what comes next before the check reads it.
     if (len == 0)
         return;
-    const char *end = data + len;
-    while (data < end) {
-        size_t passed = framing_.feed({data, static_cast<size_t>(end - data)});
-        if (passed > 0 && !execute(data, passed, end))
-            return; // a request was dispatched or refused
-        data += passed;
-        if (framing_.status() != 0) {
-            fail_parse(framing_.status(), framing_.reason());
-            return;
-        }
-        if (framing_.holding())
-            break; // an unknown method: the check answers once it is whole
-        if (passed == 0) {
-            // The check waits for llhttp to end the head or the message, and llhttp did not:
-            // the two disagree about the framing.
-            fail_parse(400, "llhttp and the framing check disagree on where a message ends");
-            return;
-        }
-    }
-    update_timer();
-}
-
-bool Connection::execute(const char *data, size_t len, const char *end) {
-    parse_data_ = data;
-    llhttp_errno_t err = llhttp_execute(&parser_, data, len);
-    parse_data_ = nullptr;
-    if (err == HPE_OK) {
-        keep_tail(data, data + len);
-        return true;
-    }
-    if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
-        const char *pos = llhttp_get_error_pos(&parser_);
-        if (!pos || pos < data || pos > data + len)
-            pos = data + len;
-        keep_tail(data, pos);
-        if (err == HPE_PAUSED_UPGRADE)
-            llhttp_resume_after_upgrade(&parser_); // upgrades are not supported: carry on
-        else
-            llhttp_resume(&parser_);
-        if (state_ != State::processing || !cur_) {
-            // After a request asking for an Upgrade, which on_message_complete paused as any
-            // other, llhttp reports the upgrade once more when parsing goes on: there is no new
-            // request to run, the next bytes are another request (we answered in HTTP/1.1).
-            // The framing check read them already: it starts that request again.
-            framing_.next_message();
-            parse(pos, static_cast<size_t>(end - pos));
-            return false;
-        }
-        // on_message_complete paused the parser: keep the rest for the next request.
-        if (pos < end)
-            inbuf_.assign(pos, static_cast<size_t>(end - pos));
+    RequestParser::Result res = parser_.feed(data, len);
+    switch (res.kind) {
+    case RequestParser::Result::more:
+        update_timer();
+        break;
+    case RequestParser::Result::message:
+        // One request at a time: the bytes after it wait until it is answered.
+        state_ = State::processing;
+        if (res.used < len)
+            inbuf_.assign(data + res.used, len - res.used);
         dispatch();
-        return false;
+        break;
+    case RequestParser::Result::refused:
+        fail_parse(res.status, res.reason);
+        break;
+    case RequestParser::Result::stopped:
+        break; // the connection closed
     }
-    int status = parse_status_ ? parse_status_ : 400;
-    // 505 for a well-formed version we do not speak ("HTTP/2.0"); a malformed one ("HTTP/1.x",
-    // a bare CR after it) is a bad request like any other syntax error.
-    const char *reason = llhttp_get_error_reason(&parser_);
-    if (err == HPE_INVALID_VERSION && reason && strcmp(reason, "Invalid HTTP version") == 0)
-        status = 505;
-    fail_parse(status, llhttp_get_error_reason(&parser_));
-    return false;
 }
 
-int Connection::fail_parse(int status, const char *why) {
+void Connection::fail_parse(int status, const char *why) {
     DT_LOG(LogLevel::debug, "bad request (%d) from %s: %s", status, cur_ ? cur_->remote : "-",
            why ? why : "");
+    answer_and_close(status); // the rest of the request may still be on its way
+}
+
+void Connection::answer_and_close(int status) {
     end_keep_alive();
-    linger_needed_ = true; // the rest of the request may still be on its way
+    linger_needed_ = true;
     state_ = State::processing;
     respond_error(status);
     request_finished();
-    return status;
 }
 
 Request &Connection::begin_request() {
@@ -350,157 +244,24 @@ Request &Connection::begin_request() {
     return *r;
 }
 
-int Connection::on_message_begin(llhttp_t *p) {
-    Connection *c = self(p);
-    c->head_started_ = c->begin_request().start_ms;
-    c->head_bytes_ = 0;
-    c->field_done_ = true;
-    c->parse_status_ = 0;
-    return 0;
+Request &Connection::message_begun() {
+    head_started_ = begin_request().start_ms;
+    return *cur_;
 }
 
-int Connection::on_url(llhttp_t *p, const char *at, size_t len) {
-    Connection *c = self(p);
-    Request &r = *c->cur_;
-    const Limits &lim = c->generation_->config().limits;
-    r.hbuf.append(at, len);
-    r.target_len += static_cast<uint32_t>(len);
-    c->head_bytes_ += len;
-    if (r.target_len > lim.max_uri_size) {
-        c->parse_status_ = 414;
-        return -1;
+bool Connection::head_complete(bool has_body) {
+    if (!has_body)
+        return true;
+    state_ = State::body;
+    last_progress_ = uv_now(worker_.loop());
+    if (cur_->expect_continue) {
+        out_.copy(http::kContinue);
+        flush();
     }
-    return 0;
+    return state_ != State::closed;
 }
 
-int Connection::on_header_field(llhttp_t *p, const char *at, size_t len) {
-    Connection *c = self(p);
-    Request &r = *c->cur_;
-    const Limits &lim = c->generation_->config().limits;
-    if (c->field_done_) {
-        // llhttp takes a bare LF for the request line's end (RFC 9112 §2.2 allows it); header
-        // lines must end in CRLF with it, so we hold the request line to the same rule (400).
-        if (r.headers.empty() && (c->byte_before(at, 1) != '\n' || c->byte_before(at, 2) != '\r')) {
-            c->parse_status_ = 400;
-            return -1;
-        }
-        if (r.headers.size() >= lim.max_headers) {
-            c->parse_status_ = 431;
-            return -1;
-        }
-        auto off = static_cast<uint32_t>(r.hbuf.size());
-        r.headers.push_back({off, 0, off, 0});
-        c->field_done_ = false;
-        c->head_bytes_ += 4; // ": " and CRLF
-    }
-    HeaderRef &h = r.headers.back();
-    r.hbuf.append(at, len);
-    h.name_len += static_cast<uint32_t>(len);
-    h.value_off = static_cast<uint32_t>(r.hbuf.size());
-    c->head_bytes_ += len;
-    if (c->head_bytes_ > lim.max_head_size) {
-        c->parse_status_ = 431;
-        return -1;
-    }
-    return 0;
-}
-
-int Connection::on_header_field_complete(llhttp_t *p) {
-    self(p)->field_done_ = true;
-    return 0;
-}
-
-int Connection::on_header_value(llhttp_t *p, const char *at, size_t len) {
-    Connection *c = self(p);
-    Request &r = *c->cur_;
-    // llhttp reports a line starting with whitespace as a value with no name before it (the
-    // framing check refuses such lines first).
-    if (r.headers.empty()) {
-        c->parse_status_ = 400;
-        return -1;
-    }
-    HeaderRef &h = r.headers.back();
-    // obs-fold (RFC 9112 §5.2): llhttp accepts a line break followed by whitespace inside a
-    // value and goes on with the value after the line break. A server may reject it; we do
-    // (400), as a folded value is a classic way to make two parsers disagree.
-    if (h.value_len > 0 && c->byte_before(at, 1) == '\n') {
-        c->parse_status_ = 400;
-        return -1;
-    }
-    r.hbuf.append(at, len);
-    h.value_len += static_cast<uint32_t>(len);
-    c->head_bytes_ += len;
-    if (c->head_bytes_ > c->generation_->config().limits.max_head_size) {
-        c->parse_status_ = 431;
-        return -1;
-    }
-    return 0;
-}
-
-int Connection::on_headers_complete(llhttp_t *p) {
-    Connection *c = self(p);
-    Request &r = *c->cur_;
-    r.method = p->method;
-    r.method_name = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
-    r.http_version = p->http_major * 10 + p->http_minor;
-    r.is_head = p->method == HTTP_HEAD;
-    r.keep_alive = llhttp_should_keep_alive(p);
-    if (p->http_major == 1)
-        http::trim_field_values(r.hbuf, r.headers);
-    http::ParsedHead head{r.method_name,
-                          p->http_major,
-                          p->http_minor,
-                          (p->flags & F_CHUNKED) != 0,
-                          (p->flags & F_CONTENT_LENGTH) != 0,
-                          p->content_length,
-                          r.hbuf,
-                          r.target(),
-                          r.headers};
-    http::HeadVerdict verdict =
-        http::check_request_head(head, c->generation_->config().limits.max_body_size);
-    if (verdict.status != 0) {
-        c->parse_status_ = verdict.status;
-        return -1;
-    }
-    if (verdict.close)
-        r.keep_alive = false;
-    r.expect_continue = verdict.expect_continue;
-    r.path = std::move(verdict.path);
-
-    bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length);
-    if (p->flags & F_CHUNKED)
-        c->framing_.expect_chunked();
-    else
-        c->framing_.expect_length(has_body ? p->content_length : 0);
-    if (has_body) {
-        c->state_ = State::body;
-        c->last_progress_ = uv_now(c->worker_.loop());
-        if (r.expect_continue) {
-            c->out_.copy(http::kContinue);
-            c->flush();
-        }
-    }
-    return 0;
-}
-
-int Connection::on_body(llhttp_t *p, const char *at, size_t len) {
-    Connection *c = self(p);
-    Request &r = *c->cur_;
-    if (r.body.size() + len > c->generation_->config().limits.max_body_size) {
-        c->parse_status_ = 413;
-        return -1;
-    }
-    r.body.append(at, len);
-    c->last_progress_ = uv_now(c->worker_.loop());
-    return 0;
-}
-
-int Connection::on_message_complete(llhttp_t *p) {
-    Connection *c = self(p);
-    c->state_ = State::processing;
-    c->framing_.next_message();
-    return HPE_PAUSED; // one request at a time: the rest waits in inbuf_
-}
+void Connection::body_received() { last_progress_ = uv_now(worker_.loop()); }
 
 // ---- Running a request ----------------------------------------------------------------------
 
@@ -870,31 +631,31 @@ void Connection::update_events() {
     }
 }
 
+uint64_t Connection::state_deadline() const {
+    const Timeouts &t = generation_->config().timeouts;
+    switch (state_) {
+    case State::head:
+        return cur_ ? head_started_ + t.head_ms : idle_since_ + t.keepalive_ms;
+    case State::body:
+        return last_progress_ + t.body_ms;
+    case State::processing:
+        return 0; // the plugin's business, unless sending stalls (update_timer)
+    case State::closing_after_flush:
+        return last_progress_ + t.send_ms;
+    case State::lingering:
+        return linger_started_ + kLingerMs;
+    case State::closed:
+        break;
+    }
+    return 0;
+}
+
 void Connection::update_timer() {
     if (state_ == State::closed)
         return;
-    const Timeouts &t = generation_->config().timeouts;
-    uint64_t deadline = 0;
-    switch (state_) {
-    case State::head:
-        deadline = cur_ ? head_started_ + t.head_ms : idle_since_ + t.keepalive_ms;
-        break;
-    case State::body:
-        deadline = last_progress_ + t.body_ms;
-        break;
-    case State::processing:
-        break; // the plugin's business, unless sending stalls (below)
-    case State::closing_after_flush:
-        deadline = last_progress_ + t.send_ms;
-        break;
-    case State::lingering:
-        deadline = linger_started_ + kLingerMs;
-        break;
-    case State::closed:
-        return;
-    }
+    uint64_t deadline = state_deadline();
     if (write_blocked_) {
-        uint64_t send = last_progress_ + t.send_ms;
+        uint64_t send = last_progress_ + generation_->config().timeouts.send_ms;
         if (deadline == 0 || send < deadline)
             deadline = send;
     }
@@ -910,54 +671,42 @@ void Connection::update_timer() {
 void Connection::on_timer(uv_timer_t *h) {
     auto *c = static_cast<Connection *>(h->data);
     c->armed_deadline_ = 0;
-    if (c->state_ == State::closed)
-        return;
-    const Timeouts &t = c->generation_->config().timeouts;
-    uint64_t now = uv_now(c->worker_.loop());
-    if (c->write_blocked_ && now >= c->last_progress_ + t.send_ms) {
+    if (c->state_ != State::closed)
+        c->on_deadline();
+}
+
+void Connection::on_deadline() {
+    uint64_t send_ms = generation_->config().timeouts.send_ms;
+    uint64_t now = uv_now(worker_.loop());
+    if (write_blocked_ && now >= last_progress_ + send_ms) {
         DT_LOG(LogLevel::info, "send timeout: the client read nothing for %llu ms; closing",
-               static_cast<unsigned long long>(t.send_ms));
-        if (c->cur_)
-            c->abort_request("send timeout");
-        c->close_now();
+               static_cast<unsigned long long>(send_ms));
+        if (cur_)
+            abort_request("send timeout");
+        close_now();
         return;
     }
-    switch (c->state_) {
+    uint64_t deadline = state_deadline();
+    if (deadline == 0 || now < deadline) {
+        update_timer(); // woken early, or for a deadline that moved
+        return;
+    }
+    switch (state_) {
     case State::head:
-        if (!c->cur_ && now >= c->idle_since_ + t.keepalive_ms) {
-            c->close_now();
-            return;
-        }
-        if (c->cur_ && now >= c->head_started_ + t.head_ms) {
+        if (cur_)
             DT_LOG(LogLevel::info, "request head not complete after %llu ms from %s; closing",
-                   static_cast<unsigned long long>(t.head_ms), c->cur_->remote);
-            c->close_now();
-            return;
-        }
+                   static_cast<unsigned long long>(generation_->config().timeouts.head_ms),
+                   cur_->remote);
+        close_now(); // else idle past keepalive_ms
         break;
     case State::body:
-        if (now >= c->last_progress_ + t.body_ms) {
-            c->fail_parse(408, "request body timeout");
-            c->flush();
-            return;
-        }
-        break;
-    case State::closing_after_flush:
-        if (now >= c->last_progress_ + t.send_ms) {
-            c->close_now();
-            return;
-        }
-        break;
-    case State::lingering:
-        if (now >= c->linger_started_ + kLingerMs) {
-            c->close_now();
-            return;
-        }
+        fail_parse(408, "request body timeout");
+        flush();
         break;
     default:
+        close_now(); // the send after the last response stalled, or lingering is over
         break;
     }
-    c->update_timer();
 }
 
 void Connection::start_lingering_close() {

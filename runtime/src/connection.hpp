@@ -1,5 +1,5 @@
-// One client connection: reads and parses requests (llhttp), runs them through the location's
-// plugin, and writes responses in order with backpressure.
+// One client connection: reads requests (its RequestParser parses them), runs them through the
+// location's plugin, and writes responses in order with backpressure.
 //
 // Reads and writes go straight to the non-blocking socket (read, writev, sendfile) from a
 // uv_poll_t: no per-write allocation, and file bodies go out zero-copy.
@@ -8,12 +8,11 @@
 // are queued; on_writable runs once the queue drains to kLowWatermark or below.
 #pragma once
 
-#include "framing_check.hpp"
 #include "generation.hpp"
 #include "output_queue.hpp"
 #include "request.hpp"
+#include "request_parser.hpp"
 
-#include <llhttp.h>
 #include <memory>
 #include <string>
 #include <sys/socket.h>
@@ -25,12 +24,12 @@ namespace dialtone {
 
 class Worker;
 
-class Connection {
+class Connection final : private RequestParser::Events {
   public:
     static constexpr size_t kHighWatermark = 256 * 1024;
     static constexpr size_t kLowWatermark = 64 * 1024;
 
-    Connection(Worker &worker, int fd, const sockaddr_storage &peer, socklen_t peer_len,
+    Connection(Worker &worker, int fd, const sockaddr_storage &peer,
                std::shared_ptr<const Generation> generation);
     Connection(const Connection &) = delete;
     Connection &operator=(const Connection &) = delete;
@@ -63,16 +62,10 @@ class Connection {
   private:
     enum class State { head, body, processing, closing_after_flush, lingering, closed };
 
-    // llhttp callbacks.
-    static int on_message_begin(llhttp_t *p);
-    static int on_url(llhttp_t *p, const char *at, size_t len);
-    static int on_header_field(llhttp_t *p, const char *at, size_t len);
-    static int on_header_value(llhttp_t *p, const char *at, size_t len);
-    static int on_header_field_complete(llhttp_t *p);
-    static int on_headers_complete(llhttp_t *p);
-    static int on_body(llhttp_t *p, const char *at, size_t len);
-    static int on_message_complete(llhttp_t *p);
-    static const llhttp_settings_t &parser_settings();
+    // What the parser reports (RequestParser::Events).
+    Request &message_begun() override;
+    bool head_complete(bool has_body) override;
+    void body_received() override;
 
     static void on_poll(uv_poll_t *h, int status, int events);
     static void on_timer(uv_timer_t *h);
@@ -82,12 +75,15 @@ class Connection {
     void on_writable_event();
     // Feeds bytes to the parser and runs every complete request it can (pipelining).
     void drive(const char *data, size_t len);
+    // Parses received bytes: a complete request is dispatched (the bytes after it wait in
+    // inbuf_), a refused one answered.
     void parse(const char *data, size_t len);
-    // llhttp over [data, data + len), bytes the framing check passed; `end` ends all the bytes
-    // received. False when parsing stops there: a request was dispatched (the rest waits in
-    // inbuf_) or refused.
-    bool execute(const char *data, size_t len, const char *end);
-    int fail_parse(int status, const char *why);
+    // Answers a request refused before it ran (parse error, body timeout); the input that
+    // follows cannot be trusted, so the connection closes after the answer.
+    void fail_parse(int status, const char *why);
+    // Answers `status` for the current request (or a synthetic one) with the input untrusted:
+    // the connection closes after the answer, lingering, as more input may be on its way.
+    void answer_and_close(int status);
     void dispatch();
     void run_handler();
     void handle_verdict(int verdict);
@@ -118,7 +114,13 @@ class Connection {
     void end_of_input();
     void on_error_watch();
     void update_events();
+    // The deadline of the current state's timeout (head, keep-alive, body, send, linger), or
+    // 0 when it has none.
+    uint64_t state_deadline() const;
+    // Arms the timer for the earliest deadline (the state's, or a stalled send's).
     void update_timer();
+    // The timer fired: closes, or answers 408, for a deadline that passed; else re-arms.
+    void on_deadline();
     void start_lingering_close();
     void log_access(Request &r);
 
@@ -132,19 +134,10 @@ class Connection {
 
     std::shared_ptr<const Generation> generation_;
     sockaddr_storage peer_;
-    llhttp_t parser_;
+    RequestParser parser_; // after generation_: it keeps a reference to its limits
     State state_ = State::head;
-    Request *cur_ = nullptr;     // the request being parsed or served; holds the runtime's ref
-    int parse_status_ = 0;       // HTTP status a parser callback asked for
-    http::FramingCheck framing_; // what llhttp 8.1 lets through: checked before it parses
-    bool field_done_ = true;
-    size_t head_bytes_ = 0;
-    std::string inbuf_;                 // received bytes not parsed yet (pipelined requests)
-    const char *parse_data_ = nullptr;  // the bytes llhttp_execute is parsing
-    char parse_tail_[2] = {'\r', '\n'}; // the last two bytes parsed before them
-    // The byte `back` (1 or 2) positions before `at`, a position in the bytes being parsed.
-    char byte_before(const char *at, size_t back) const;
-    void keep_tail(const char *data, const char *end);
+    Request *cur_ = nullptr; // the request being parsed or served; holds the runtime's ref
+    std::string inbuf_;      // received bytes not parsed yet (pipelined requests)
     bool driving_ = false;
     bool reading_paused_ = false;
     bool input_ended_ = false; // the client half-closed: no further requests

@@ -166,7 +166,7 @@ void Listeners::accept_from(Socket &s) {
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        on_connection_(fd, ss, len);
+        on_connection_(fd, ss);
     }
 }
 
@@ -180,6 +180,21 @@ void Listeners::on_pause_over(uv_timer_t *t) {
     auto *self = static_cast<Listeners *>(t->data);
     if (!self->closed_)
         self->resume();
+}
+
+void format_peer(const sockaddr_storage &ss, char *out, size_t cap) {
+    if (ss.ss_family == AF_INET6) {
+        auto *a = reinterpret_cast<const sockaddr_in6 *>(&ss);
+        if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
+            inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], out, static_cast<socklen_t>(cap));
+        else
+            inet_ntop(AF_INET6, &a->sin6_addr, out, static_cast<socklen_t>(cap));
+    } else if (ss.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in *>(&ss)->sin_addr, out,
+                  static_cast<socklen_t>(cap));
+    } else {
+        snprintf(out, cap, "-");
+    }
 }
 
 } // namespace dialtone

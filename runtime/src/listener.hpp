@@ -28,12 +28,16 @@ struct BoundSockets {
 // naming the address (closing whatever was bound) when one cannot listen.
 BoundSockets bind_listeners(const std::vector<ListenAddress> &listen, unsigned workers);
 
+// Writes an accepted connection's peer address as text ("192.0.2.7", "2001:db8::1"; an
+// IPv4-mapped IPv6 address as IPv4; "-" for another family) into `out`, of `cap` bytes.
+void format_peer(const sockaddr_storage &peer, char *out, size_t cap);
+
 // One worker's listening sockets. Accepts in bounded batches and hands each connection (non-
 // blocking, TCP_NODELAY) to `on_connection`; out of descriptors (EMFILE and the like), stops
 // accepting for a moment instead of spinning. Owner thread, except shutdown_reads().
 class Listeners {
   public:
-    using ConnectionFn = std::function<void(int fd, const sockaddr_storage &peer, socklen_t len)>;
+    using ConnectionFn = std::function<void(int fd, const sockaddr_storage &peer)>;
     Listeners(uv_loop_t *loop, ConnectionFn on_connection);
     Listeners(const Listeners &) = delete;
     Listeners &operator=(const Listeners &) = delete;

@@ -31,15 +31,11 @@ bool absolute_form_authority(std::string_view target, std::string_view &authorit
 // The path and query of a target: absolute-form loses "http://host" (RFC 9112 §3.2.2: servers
 // must accept it), an absolute-form target without a path means "/".
 std::string_view origin_path(std::string_view target) {
-    for (std::string_view scheme : {"http://", "https://"}) {
-        if (target.size() >= scheme.size() && iequals(target.substr(0, scheme.size()), scheme)) {
-            size_t slash = target.find_first_of("/?", scheme.size());
-            if (slash == std::string_view::npos)
-                return "/";
-            return target.substr(slash); // a '?' first is refused as a bad path
-        }
-    }
-    return target;
+    std::string_view authority;
+    if (!absolute_form_authority(target, authority))
+        return target;
+    size_t rest = static_cast<size_t>(authority.data() - target.data()) + authority.size();
+    return rest == target.size() ? "/" : target.substr(rest); // '?' first: refused as a bad path
 }
 
 // RFC 9112 §6.1: every coding of a Transfer-Encoding list is one we implement (chunked).

@@ -1,6 +1,7 @@
 // What workers share: config, the current generation, connection accounting, the access log.
 #pragma once
 
+#include "access_log.hpp"
 #include "dialtone/server.hpp"
 #include "generation.hpp"
 
@@ -12,6 +13,12 @@
 namespace dialtone {
 
 class Worker;
+
+// The first generation of a server, once what only an embedding application can get wrong
+// (no listen address, one that is not an IP address, an in-process plugin registered twice)
+// is checked too. Throws StartError listing every problem. What check_config runs.
+std::shared_ptr<const Generation> first_generation(const Config &config,
+                                                   const ServerOptions &options);
 
 class ServerCore {
   public:
@@ -27,7 +34,7 @@ class ServerCore {
     bool open_connection();
     void connection_closed();
 
-    int access_log_fd() const { return access_fd_; }
+    int access_log_fd() const { return access_log_.fd(); }
 
     void start();
     void start_on(uv_loop_t *loop);
@@ -70,7 +77,7 @@ class ServerCore {
     std::vector<ListenAddress> bound_;
     std::atomic<size_t> connections_{0};
     std::atomic<size_t> max_connections_{0};
-    int access_fd_ = -1;
+    AccessLogFile access_log_;
     // A server's life goes one way: a Server runs once. `stop_pending` is a stop() that came
     // before the start: the start binds and starts as usual, then stops at once.
     enum class Phase { created, stop_pending, running, stopping, stopped };

@@ -22,8 +22,7 @@ Worker::Worker(ServerCore &server, unsigned index, uv_loop_t *external)
     : server_(server), index_(index), loop_(external ? external : &own_loop_),
       external_(external != nullptr), read_buf_(new char[read_buffer_size]),
       inbox_(std::make_shared<Inbox>(&async_, &server)),
-      listeners_(loop_, [this](int fd, const sockaddr_storage &peer,
-                               socklen_t len) { adopt(fd, peer, len); }),
+      listeners_(loop_, [this](int fd, const sockaddr_storage &peer) { adopt(fd, peer); }),
       timers_(loop_) {
     if (!external_)
         uv_loop_init(&own_loop_);
@@ -85,10 +84,10 @@ void Worker::drain_inbox() {
         t();
 }
 
-void Worker::adopt(int fd, const sockaddr_storage &peer, socklen_t peer_len) {
+void Worker::adopt(int fd, const sockaddr_storage &peer) {
     WorkerCounters::add(counters_.accepted, 1);
     bool admitted = server_.open_connection();
-    auto *c = new Connection(*this, fd, peer, peer_len, server_.generation());
+    auto *c = new Connection(*this, fd, peer, server_.generation());
     c->start();
     if (!admitted) {
         // Over limits.max_connections: answer 503 and close. The refused connection does

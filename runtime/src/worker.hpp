@@ -52,7 +52,7 @@ class Worker {
     // Owner thread: serves a connected, non-blocking socket as if just accepted (counted
     // against limits.max_connections, refused with 503 over it). Takes ownership of `fd`.
     // accept() uses it; so does the fuzzer's in-memory transport (one end of a socketpair).
-    void adopt(int fd, const sockaddr_storage &peer, socklen_t peer_len);
+    void adopt(int fd, const sockaddr_storage &peer);
     // Owner thread: the open connections (intrusive list, newest first), and how many.
     Connection *connections() const { return conns_; }
     size_t connection_count() const { return conn_count_; }

@@ -408,7 +408,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sin->sin_family = AF_INET;
     sin->sin_port = htons(40000);
     sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    worker.post([&worker, fd = sv[1], peer] { worker.adopt(fd, peer, sizeof(sockaddr_in)); });
+    worker.post([&worker, fd = sv[1], peer] { worker.adopt(fd, peer); });
 
     std::string out;
     bool open = true;

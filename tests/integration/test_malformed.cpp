@@ -251,8 +251,9 @@ TEST_CASE("smuggling shapes and parser edge cases never reach a plugin",
     };
     HostProcess host_process(config("", echo_everywhere));
     expect_refused_before_plugins(host_process.port(), cases);
-    // The checks that look back across read boundaries (obs-fold, the request line's CRLF), with
-    // every byte in a read of its own; the good request sent that way is served.
+    // Shapes whose refusal depends on bytes of an earlier read (obs-fold, the request line's
+    // CRLF: the framing check carries its state across reads), with every byte in a read of its
+    // own; the good request sent that way is served.
     auto trickle = [&](const std::string &bytes) {
         RawClient client(host_process.port());
         for (char ch : bytes) {
