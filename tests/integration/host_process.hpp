@@ -96,7 +96,7 @@ class HostProcess {
 
     std::string stderr_text() const;
     // Polls the host's stderr until it contains `needle`.
-    bool wait_for_stderr(std::string_view needle, Millis timeout = 5s) const;
+    bool wait_for_stderr(std::string_view needle, Millis timeout = 15s) const;
 
     // Sends `sig` and waits up to `timeout` for the exit; then kills it. Returns the exit code
     // (128 + signal when killed). Idempotent: later calls return the first result.

@@ -22,7 +22,7 @@ std::string label_of(const std::optional<HttpResponse> &r) {
 void reload(HostProcess &host, const std::string &toml, std::string_view expect) {
     write_file(host.config_path(), expand_placeholders(toml, host.dir()));
     REQUIRE(::kill(host.pid(), SIGHUP) == 0);
-    REQUIRE(host.wait_for_stderr(expect, 5s));
+    REQUIRE(host.wait_for_stderr(expect));
 }
 
 } // namespace
