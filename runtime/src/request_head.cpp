@@ -81,6 +81,10 @@ HeadVerdict check_request_head(const ParsedHead &head, uint64_t max_body_size) {
             if (!valid_host(value))
                 return refuse(400);
         } else if (iequals(name, "transfer-encoding")) {
+            // One field line, as nginx also insists: a second one would be joined to the first
+            // by a recipient that combines lists and ignored by one that keeps the last.
+            if (has_te)
+                return refuse(400);
             te = value;
             has_te = true;
         } else if (iequals(name, "expect")) {

@@ -207,6 +207,10 @@ TEST_CASE("smuggling shapes and parser edge cases never reach a plugin",
          400},
         {"an empty Transfer-Encoding", // found by fuzz_connection's oracle
          "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: \r\n\r\n0\r\n\r\n", 400},
+        {"Transfer-Encoding on two lines, the first not chunked", // found by fuzz_connection
+         "POST / HTTP/1.1\r\n" + host +
+             "Transfer-Encoding: gzip x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+         400},
         {"Transfer-Encoding chunked twice",
          "POST / HTTP/1.1\r\n" + host +
              "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",

@@ -143,6 +143,10 @@ TEST_CASE("Transfer-Encoding must end in chunked and be only chunked, in HTTP/1.
         h.minor = 0;
         CHECK(h.status() == 400);
     }
+    SECTION("on two field lines") {
+        h.fields.insert(h.fields.begin() + 1, {"Transfer-Encoding", "gzip x"});
+        CHECK(h.status() == 400);
+    }
 }
 
 TEST_CASE("a declared body over the limit gets 413", "[http][request_head][limits]") {
