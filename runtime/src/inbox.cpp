@@ -31,11 +31,6 @@ std::vector<std::function<void()>> Inbox::close() {
     return tasks;
 }
 
-bool Inbox::closed() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return closed_;
-}
-
 void Inbox::request_destroyed() {
     if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1 && reaping_.load()) {
         std::lock_guard<std::mutex> lock(mu_);

@@ -41,7 +41,6 @@ class Inbox {
     // Owner thread, when the worker ends: posting fails from now on. Returns the tasks still
     // queued (the caller runs them: they may hold request references).
     std::vector<std::function<void()>> close();
-    bool closed() const;
     const ServerCore *server() const { return server_; }
 
     // ---- Requests of this worker that are still alive --------------------------------------
@@ -59,7 +58,7 @@ class Inbox {
     uint64_t live() const { return live_.load(std::memory_order_acquire); }
 
   private:
-    mutable std::mutex mu_;
+    std::mutex mu_;
     std::condition_variable cv_;                 // reap() waits on it
     std::vector<std::function<void()>> tasks_;   // under mu_
     std::vector<std::function<void()>> orphans_; // under mu_: for reap()
