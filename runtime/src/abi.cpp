@@ -236,9 +236,9 @@ void *api_req_data(const dt_req_t *r) { return R(r)->plugin_data; }
 
 // Response-shaping calls are allowed while the request is live and its head unsent.
 int head_state(const Request *q) DT_REQUIRES(q->mu) {
-    if (q->aborted)
+    if (q->phase == Phase::aborted)
         return DT_EABORTED;
-    if (q->head_sent || q->finished)
+    if (q->phase != Phase::open)
         return DT_ESTATE;
     return 0;
 }

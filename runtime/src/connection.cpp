@@ -277,24 +277,6 @@ void Connection::dispatch() {
     run_handler();
 }
 
-// "OPTIONS *" asks about the server, not a resource: the runtime answers it, since no location
-// owns "*". Without Allow: the methods a server accepts are its plugins' business and differ
-// by location, so there is no truthful server-wide list (RFC 9110 §9.3.7 makes Allow optional).
-void Connection::answer_server_options() {
-    Request &r = *cur_;
-    {
-        MutexLock lock(r.mu);
-        r.status = 200;
-        r.resp_length = 0;
-        r.head_sent = true;
-        r.finished = true;
-    }
-    start_response(r);
-    r.finish_applied = true;
-    r.conn_queued.store(out_.queued(), std::memory_order_relaxed);
-    after_plugin_call();
-}
-
 void Connection::run_handler() {
     Request &r = *cur_;
     int idx = generation_->route(r.path, r.next_route);
@@ -332,7 +314,7 @@ void Connection::handle_verdict(int verdict) {
     bool aborted, touched;
     {
         MutexLock lock(r.mu); // a plugin thread may be writing meanwhile
-        aborted = r.aborted;
+        aborted = r.phase == Phase::aborted;
         touched = r.touched;
     }
     if (close_pending_ || aborted) {
@@ -389,99 +371,10 @@ void Connection::after_plugin_call() {
         close_now();
         return;
     }
-    if (cur_ && cur_->finish_applied && state_ == State::processing)
+    if (cur_ && state_ == State::processing && cur_->current_phase() == Phase::complete)
         request_finished();
     if (!driving_)
         flush();
-}
-
-void Connection::respond_error(int status) {
-    if (!cur_)
-        begin_request(); // an error before any request began (refusal, garbage)
-    Request &r = *cur_;
-    MutexLock lock(r.mu);
-    if (r.head_sent) {
-        lock.unlock();
-        // Too late for an error page: the client sees the connection close early.
-        DT_LOG(LogLevel::warn, "error %d after the response head for %s: closing", status,
-               r.path.c_str());
-        close_pending_ = in_plugin_ > 0;
-        if (!close_pending_)
-            close_now();
-        return;
-    }
-    if (status == 400 || status == 408 || status == 413 || status == 414 || status == 431 ||
-        status == 501 || status == 505)
-        end_keep_alive(); // the rest of the input cannot be trusted
-    r.status = status;
-    r.resp_headers = http::kErrorPageHeaders;
-    std::string body = http::error_page(status);
-    r.resp_length = static_cast<int64_t>(body.size());
-    r.head_sent = true;
-    r.finished = true;
-    r.body_bytes = body.size();
-    lock.unlock();
-    start_response(r);
-    if (!r.is_head)
-        out_.copy(body);
-    r.finish_applied = true;
-    r.conn_queued.store(out_.queued(), std::memory_order_relaxed);
-}
-
-void Connection::start_response(Request &r) {
-    http::BodyFraming framing = http::body_framing(r.status, r.resp_length, r.http_version);
-    r.chunked = framing == http::BodyFraming::chunked && !r.is_head;
-    if (framing == http::BodyFraming::close)
-        end_keep_alive(); // the body ends when the connection does
-    head_buf_.clear();
-    http::append_response_head(head_buf_, {r.status, r.resp_length, r.http_version, keep_alive_,
-                                           worker_.date_line(), r.resp_headers});
-    out_.copy(head_buf_);
-}
-
-void Connection::apply(Request &r, ResponseOp *ops, size_t count) {
-    for (size_t i = 0; i < count; ++i) {
-        ResponseOp &op = ops[i];
-        switch (op.kind) {
-        case ResponseOp::head:
-            start_response(r);
-            break;
-        case ResponseOp::body: {
-            BodyPart &part = op.part;
-            if (r.is_head || part.len == 0) { // counted, not sent
-                op.discard();
-                break;
-            }
-            if (r.chunked) {
-                char size[http::kChunkSizeLineMax];
-                out_.copy(size, http::format_chunk_size(part.len, size));
-            }
-            if (part.kind == BodyPart::copy && !part.ptr)
-                part.ptr = op.data.data();
-            out_.push(part);
-            if (r.chunked)
-                out_.copy(http::kChunkEnd);
-            break;
-        }
-        case ResponseOp::finish:
-            if (r.chunked)
-                out_.copy(http::kLastChunk);
-            if (r.resp_length >= 0 && r.body_bytes < static_cast<uint64_t>(r.resp_length)) {
-                DT_LOG(LogLevel::error,
-                       "plugin %s finished %s after %llu of the %lld bytes it declared; "
-                       "closing the connection",
-                       r.loc ? r.loc->plugin->name.c_str() : "-", r.path.c_str(),
-                       static_cast<unsigned long long>(r.body_bytes),
-                       static_cast<long long>(r.resp_length));
-                end_keep_alive(); // the client waits for bytes that will not come
-            }
-            r.finish_applied = true;
-            break;
-        }
-    }
-    r.conn_queued.store(out_.queued(), std::memory_order_relaxed);
-    if (in_plugin_ == 0)
-        after_plugin_call();
 }
 
 Request *Connection::detach_request(bool served, bool log) {
@@ -495,7 +388,11 @@ Request *Connection::detach_request(bool served, bool log) {
         WorkerCounters::sub(n.suspended, 1);
     if (log)
         log_access(*r);
-    r->gone.store(true, std::memory_order_release); // before the timers go: see timer_start
+    {
+        MutexLock lock(r->mu); // detached before its timers go: see start_timer
+        if (r->phase != Phase::aborted)
+            r->phase = Phase::served;
+    }
     cancel_timers(*r);
     r->conn = nullptr;
     return r;
@@ -525,9 +422,9 @@ void Connection::abort_request(const char *why) {
     {
         // From here on no other thread changes the response: every setter checks `aborted`.
         MutexLock lock(r->mu);
-        r->aborted = true;
-        notify = r->suspended && !r->finished;
-        log = r->head_sent || r->status != 200;
+        notify = r->suspended && r->phase < Phase::finished;
+        log = r->phase != Phase::open || r->status != 200;
+        r->phase = Phase::aborted;
     }
     detach_request(false, log);
     // Exactly once, after any continuation still running on another worker.
@@ -535,79 +432,6 @@ void Connection::abort_request(const char *why) {
         r->run({Continuation::abort});
     r->release();
 }
-
-// ---- Writing --------------------------------------------------------------------------------
-
-OutputQueue::Status Connection::write_out() {
-    OutputQueue::WriteResult res = out_.write(fd_);
-    if (res.sent > 0) {
-        last_progress_ = uv_now(worker_.loop());
-        WorkerCounters::add(worker_.counters().bytes_sent, res.sent);
-    }
-    if (cur_)
-        cur_->conn_queued.store(out_.queued(), std::memory_order_relaxed);
-    return res.status;
-}
-
-void Connection::flush() {
-    if (state_ == State::closed)
-        return;
-    if (flushing_) {
-        flush_again_ = true;
-        return;
-    }
-    flushing_ = true;
-    if (state_ == State::closing_after_flush)
-        out_.cork_before_close(fd_);
-    do {
-        flush_again_ = false;
-        OutputQueue::Status res = write_out();
-        if (res == OutputQueue::Status::failed) {
-            flushing_ = false;
-            if (cur_)
-                abort_request("the connection failed while sending");
-            close_now();
-            return;
-        }
-        write_blocked_ = res == OutputQueue::Status::blocked;
-        if (res == OutputQueue::Status::drained && state_ == State::closing_after_flush) {
-            flushing_ = false;
-            start_lingering_close();
-            return;
-        }
-        if (cur_ && cur_->want_writable.load() && out_.queued() <= kLowWatermark &&
-            in_plugin_ == 0) {
-            call_on_writable();
-            if (state_ == State::closed) {
-                flushing_ = false;
-                return;
-            }
-            flush_again_ = true;
-            continue;
-        }
-        if (state_ == State::head && !inbuf_.empty() && out_.queued() <= kLowWatermark &&
-            !driving_) {
-            std::string pending;
-            pending.swap(inbuf_);
-            flushing_ = false;
-            drive(pending.data(), pending.size());
-            return;
-        }
-    } while (flush_again_);
-    flushing_ = false;
-    update_events();
-    update_timer();
-}
-
-void Connection::call_on_writable() {
-    Request *r = cur_;
-    r->want_writable.store(false);
-    r->retain();
-    r->run({Continuation::writable});
-    r->release();
-}
-
-void Connection::on_writable_event() { flush(); }
 
 // ---- Events, timers, closing ----------------------------------------------------------------
 

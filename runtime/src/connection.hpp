@@ -87,8 +87,12 @@ class Connection final : private RequestParser::Events {
     void dispatch();
     void run_handler();
     void handle_verdict(int verdict);
+    // Answers with an error page, or closes when the head has gone already.
     void respond_error(int status);
     void answer_server_options();
+    // A whole response from the runtime itself: status, fields, body. False (nothing sent)
+    // when a response has begun already.
+    bool answer_whole(Request &r, int status, std::string_view fields, std::string_view body);
     void start_response(Request &r);
     // Starts a request: the parser's, or a synthetic one for an error before any began.
     Request &begin_request();

@@ -43,7 +43,11 @@ void keep_forever(std::shared_ptr<const Generation> generation) {
 
 } // namespace
 
-Request::Request(Worker *w) : inbox(w->inbox()), worker(w) { inbox->request_created(); }
+Request::Request(Worker *w) : Request(w->inbox(), w) {}
+
+Request::Request(std::shared_ptr<Inbox> in, Worker *w) : inbox(std::move(in)), worker(w) {
+    inbox->request_created();
+}
 
 Request::~Request() {
     // Everything that may call into the plugin goes while its instance is surely alive:
@@ -93,9 +97,9 @@ int Request::submit(ResponseOp op) {
     std::vector<ResponseOp> earlier; // operations other threads queued before this one
     {
         MutexLock lock(mu);
-        if (aborted)
+        if (phase == Phase::aborted)
             return DT_EABORTED;
-        if (finished)
+        if (phase >= Phase::finished)
             return DT_ESTATE;
         size_t len = op.kind == ResponseOp::finish ? 0 : op.part.len;
         if (op.kind != ResponseOp::finish) {
@@ -108,14 +112,14 @@ int Request::submit(ResponseOp op) {
                 return DT_ERANGE;
         }
         touched = true;
-        if (!head_sent) {
-            head_sent = true;
+        if (phase == Phase::open) {
+            phase = Phase::head_sent;
             head = true;
             if (op.kind == ResponseOp::finish && resp_length < 0)
                 resp_length = 0; // nothing was written: say so rather than chunk nothing
         }
         if (op.kind == ResponseOp::finish)
-            finished = true;
+            phase = Phase::finished;
         body_bytes += len;
         if (owner) {
             // The owner applies directly; only what other threads queued first goes before.
@@ -239,11 +243,8 @@ void Request::run_now(const Continuation &c) {
     Connection *owner_conn = on_owner_thread() ? conn : nullptr;
     if (owner_conn)
         owner_conn->enter_plugin();
-    bool is_aborted;
-    {
-        MutexLock lock(mu);
-        is_aborted = aborted;
-    }
+    Phase now = current_phase();
+    bool is_aborted = now == Phase::aborted;
     const dt_plugin_t *d = loc ? loc->plugin->desc : nullptr;
     void *instance = loc ? loc->instance : nullptr;
     switch (c.kind) {
@@ -251,7 +252,7 @@ void Request::run_now(const Continuation &c) {
         c.cb(this->c(), c.arg); // runs even after an abort, so the plugin can free arg
         break;
     case Continuation::timer:
-        if (!is_aborted && !gone.load())
+        if (now < Phase::served) // else the timer was cancelled as the request detached
             c.cb(this->c(), c.arg);
         break;
     case Continuation::writable:

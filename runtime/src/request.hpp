@@ -69,9 +69,27 @@ struct Continuation {
     void *arg;
 };
 
+// Where a request stands. It only moves forward (down this list), and `aborted` may follow any
+// phase before `served`. Read and written under the request's lock: plugin threads check it on
+// every call, the owner thread moves it.
+//
+//   open ──► head_sent ──► finished ──► complete ──► served
+//     └──────────┴─────────────┴────────────┴──────► aborted
+enum class Phase : uint8_t {
+    open,      // no response yet: the plugin may set the status and fields, or decline
+    head_sent, // the head is on its way (the first write or the finish): fields are frozen
+    finished,  // req_finish (or DT_DONE, or an error page): nothing more from the plugin
+    complete,  // owner: the finish reached the connection's output queue
+    served,    // detached from its connection after its response (may still be draining)
+    aborted,   // the client or the connection failed first; detached
+};
+
 class Request {
   public:
     explicit Request(Worker *worker); // owner thread
+    // A request of `inbox`'s worker, for tests that drive a request without a connection:
+    // `worker` may be null (nothing then runs as the owner).
+    Request(std::shared_ptr<Inbox> inbox, Worker *worker);
     ~Request();
     Request(const Request &) = delete;
     Request &operator=(const Request &) = delete;
@@ -117,17 +135,30 @@ class Request {
     void strand_leave();
     void run_now(const Continuation &c);
 
-    std::atomic<uint32_t> refs{1}; // the runtime's reference
-    std::atomic<bool> gone{false}; // detached from its connection: finished or aborted
-    // The owning worker's inbox: valid for the request's whole life, also after the worker
-    // and its server are gone (posting then fails). Any thread.
-    std::shared_ptr<Inbox> inbox;
-    // The owning worker: use only on its thread while `conn` is set (the worker may be gone
-    // once the request is detached).
-    Worker *worker;
-    Connection *conn = nullptr; // owner thread only; null once detached
+    // Under mu: the response is past the plugin's reach (finished or gone).
+    bool detached() const DT_REQUIRES(mu) { return phase >= Phase::served; }
+    // Takes the lock: for the owner thread's checks between plugin calls.
+    Phase current_phase() {
+        MutexLock lock(mu);
+        return phase;
+    }
 
-    // Request head.
+    // The members below are grouped by who may touch them, and how.
+
+    // -- Any thread, lock-free ------------------------------------------------------------------
+    std::atomic<uint32_t> refs{1};          // the runtime's reference, plus one per holder
+    std::atomic<size_t> conn_queued{0};     // the connection's unsent bytes, published by the owner
+    std::atomic<bool> want_writable{false}; // a write got DT_EAGAIN: on_writable on drain
+    std::atomic<dt_timer_id_t> next_timer_id{1};
+    // The owning worker's inbox: set at creation, valid for the request's whole life, also
+    // after the worker and its server are gone (posting then fails).
+    std::shared_ptr<Inbox> inbox;
+    // The request keeps its generation (and so its plugin instances) alive, also past its
+    // connection while a plugin holds it. Set at creation.
+    std::shared_ptr<const Generation> generation;
+
+    // -- Fixed once the head is parsed (the owner writes them before any plugin sees the
+    //    request; every thread reads them freely after) ------------------------------------------
     int method = 0;               // llhttp_method_t
     std::string_view method_name; // static storage
     int http_version = 11;        // 10 or 11
@@ -143,42 +174,44 @@ class Request {
     char remote[48] = {0};
     uint64_t start_ms = 0;
 
-    // Routing. The request keeps its generation (and so its plugin instance) alive, also past
-    // its connection while the plugin holds it.
-    std::shared_ptr<const Generation> generation;
+    // -- Owner thread only ------------------------------------------------------------------------
+    // The owning worker: use only while the request is attached (it may be gone after).
+    Worker *worker;
+    Connection *conn = nullptr; // null once detached (phase served or aborted)
+    // Routing: changes only while on_handle runs on the owner (DECLINED tries the next
+    // location); fixed once a plugin keeps the request, so its hooks may read `loc`.
     const Location *loc = nullptr;
     size_t next_route = 0;
+    bool suspended = false;             // on_handle returned DT_SUSPENDED
+    bool chunked = false;               // the response body goes out chunked (start_response)
+    std::vector<RequestTimer *> timers; // armed uv timers
 
-    // Response. Members marked DT_GUARDED_BY(mu) are read and written only under `mu` (clang
-    // checks it: -Wthread-safety). The head fields after them (status .. chunked) are written
-    // under `mu` until head_sent is set, and then frozen: the owner reads them without it.
+    // -- Under `mu` (clang checks these: -Wthread-safety)
+    // ------------------------------------------
     Mutex mu;
-    std::vector<ResponseOp> ops DT_GUARDED_BY(mu); // queued by other threads for the owner
-    size_t ops_bytes DT_GUARDED_BY(mu) = 0;        // body bytes in `ops`
-    bool drain_posted DT_GUARDED_BY(mu) = false;   // an apply_pending task is on its way
-    std::atomic<size_t> conn_queued{0}; // the connection's unsent bytes, published by the owner
+    Phase phase DT_GUARDED_BY(mu) = Phase::open;
+    std::vector<ResponseOp> ops DT_GUARDED_BY(mu);         // queued by other threads for the owner
+    size_t ops_bytes DT_GUARDED_BY(mu) = 0;                // body bytes in `ops`
+    bool drain_posted DT_GUARDED_BY(mu) = false;           // an apply_pending task is on its way
     bool cb_running DT_GUARDED_BY(mu) = false;             // a continuation or hook is running
     std::deque<Continuation> cb_waiting DT_GUARDED_BY(mu); // continuations waiting for it
-    bool finish_applied = false; // owner: the finish op reached the connection
+    bool touched DT_GUARDED_BY(mu) = false; // the plugin set or wrote something (no DECLINED after)
+    Arena arena DT_GUARDED_BY(mu);          // req_alloc may be called from any hook's thread
+    // Ids of timers started and neither run nor stopped. A timer whose id left this list
+    // (timer_stop from any thread, the request's end) never runs its callback.
+    std::vector<dt_timer_id_t> pending_timer_ids DT_GUARDED_BY(mu);
+
+    // -- The response head: written under `mu` while the phase is `open`, frozen after, when
+    //    the owner reads it without the lock (the op that moved the phase carried it there) ------
     int status = 200;
     std::string resp_headers; // "Name: value\r\n" lines added by the plugin
     int64_t resp_length = -1; // declared Content-Length, -1 if none
-    uint64_t body_bytes = 0;  // body bytes accepted from the plugin
-    bool head_sent DT_GUARDED_BY(mu) = false;
-    bool chunked = false;
-    bool finished DT_GUARDED_BY(mu) = false; // req_finish called (or implied by DT_DONE)
-    bool suspended = false;                  // on_handle returned DT_SUSPENDED
-    bool aborted DT_GUARDED_BY(mu) = false;
-    std::atomic<bool> want_writable{false}; // a write got DT_EAGAIN: on_writable on drain
-    bool touched DT_GUARDED_BY(mu) = false; // the plugin set or wrote something (no DECLINED after)
-    void *plugin_data = nullptr;
-    Arena arena DT_GUARDED_BY(mu); // req_alloc may be called from any hook's thread
+    // Body bytes accepted from the plugin: grows under `mu`; the owner reads it once it stops
+    // changing: the finish op reached it (complete), or the abort was marked under `mu`.
+    uint64_t body_bytes = 0;
 
-    std::vector<RequestTimer *> timers; // owner thread: armed timers
-    // Under mu: ids of timers started and neither run nor stopped. A timer whose id left this
-    // list (timer_stop from any thread, the request's end) never runs its callback.
-    std::vector<dt_timer_id_t> pending_timer_ids DT_GUARDED_BY(mu);
-    std::atomic<dt_timer_id_t> next_timer_id{1};
+    // -- The plugin's own (dt_api_t.req_set_data): its threads, its synchronisation --------------
+    void *plugin_data = nullptr;
 };
 
 } // namespace dialtone

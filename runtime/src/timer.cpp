@@ -128,9 +128,9 @@ int start_timer(Request &request, uint64_t delay_ms, dt_req_cb cb, void *arg, dt
     dt_timer_id_t tid = q->next_timer_id.fetch_add(1, std::memory_order_relaxed);
     {
         MutexLock lock(q->mu);
-        // `gone` is set before the request's timers are cleared under this lock, so a timer
-        // registered here is either seen by that clearing or refused.
-        if (q->gone.load(std::memory_order_acquire))
+        // The request detaches (phase served or aborted) before its timers are cleared under
+        // this lock, so a timer registered here is either seen by that clearing or refused.
+        if (q->detached())
             return DT_EABORTED;
         q->pending_timer_ids.push_back(tid);
     }
