@@ -31,16 +31,9 @@ for v in src tool host example_plugins cc cxx cmake; do
     [ -n "${!v:-}" ] || { echo "check_snippets.sh: --${v//_/-} is missing" >&2; exit 2; }
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/dialtone-docs.XXXXXX")
-host_pid=
-cleanup() {
-    if [ -n "$host_pid" ]; then
-        kill -KILL "$host_pid" 2>/dev/null || true
-        wait "$host_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=tests/lib.sh
+. "$src/tests/lib.sh"
+dt_work docs
 
 cd "$src"
 shopt -s globstar nullglob
@@ -89,11 +82,7 @@ prefix = "/"
 handler = "snippet"' >"${file%.*}.toml"
     "$host" --config "${file%.*}.toml" >/dev/null 2>"$log" &
     host_pid=$!
-    for _ in $(seq 100); do
-        port=$(grep -o 'listening on 127\.0\.0\.1:[0-9]*' "$log" | head -1 | cut -d: -f2 || true)
-        [ -n "$port" ] || ! kill -0 "$host_pid" 2>/dev/null && break
-        sleep 0.05
-    done
+    port=$(dt_wait_port "$log" "$host_pid") || true
     local status=
     [ -n "$port" ] && status=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' \
         "http://127.0.0.1:$port/" 2>>"$log" || true)

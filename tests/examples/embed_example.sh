@@ -4,27 +4,20 @@
 #   embed_example.sh EMBED_BINARY WWW_DIR
 set -euo pipefail
 embed=$1 www=$2
-out=$(mktemp) err=$(mktemp)
-pid=
-cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -f "$out" "$err"; }
-trap cleanup EXIT
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+dt_work embed
+out=$work/out err=$work/err
 fail() { echo "FAIL: $*"; echo "--- stdout"; cat "$out"; echo "--- stderr"; cat "$err"; exit 1; }
 
 "$embed" --listen 127.0.0.1:0 --root "$www" >"$out" 2>"$err" &
 pid=$!
-port=
-for _ in $(seq 50); do
-    port=$(grep -o '127\.0\.0\.1:[0-9]*' "$out" | head -1 | cut -d: -f2 || true)
-    [ -n "$port" ] && break
-    sleep 0.1
-done
-[ -n "$port" ] || fail "no port announced"
+port=$(dt_wait_port "$out" "$pid") || fail "no port announced"
 base=http://127.0.0.1:$port
 
 # The static root, byte for byte.
-curl -sf -o /tmp/embed-index.$$ "$base/index.html" || fail "GET /index.html"
-cmp -s /tmp/embed-index.$$ "$www/index.html" || { rm -f /tmp/embed-index.$$; fail "index.html differs"; }
-rm -f /tmp/embed-index.$$
+curl -sf -o "$work/index.html" "$base/index.html" || fail "GET /index.html"
+cmp -s "$work/index.html" "$www/index.html" || fail "index.html differs"
 # The in-process handler sees the application's heartbeats (its timer runs on the same loop).
 sleep 0.6
 app=$(curl -sf "$base/app") || fail "GET /app"
@@ -37,7 +30,6 @@ grep -q '^requests 1$' <<<"$app" || fail "requests counter: $app"
 kill -TERM "$pid"
 status=0
 wait "$pid" || status=$?
-pid=
 [ "$status" = 0 ] || fail "exit status $status after SIGTERM"
 grep -q 'server stopped' "$err" || fail "no on_stopped"
 grep -q 'stopped after .* 4 requests' "$out" || fail "final counters"

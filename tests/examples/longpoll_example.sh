@@ -9,14 +9,9 @@
 #   longpoll_example.sh LONGPOLL_BINARY
 set -euo pipefail
 longpoll=$1
-work=$(mktemp -d "${TMPDIR:-/tmp}/dialtone-longpoll.XXXXXX")
-app_pid=
-cleanup() {
-    local pid
-    for pid in $app_pid $(jobs -p); do kill -KILL "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+dt_work longpoll
 fail() {
     echo "FAIL: $*"
     echo "--- stdout"; cat "$work/out"
@@ -28,14 +23,8 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 start_app() { # TIMEOUT_MS
     "$longpoll" --port 0 --timeout-ms "$1" --grace-ms 10000 >"$work/out" 2>"$work/err" &
     app_pid=$!
-    local port='' _
-    for _ in $(seq 100); do
-        port=$(grep -o '127\.0\.0\.1:[0-9]*' "$work/out" | head -1 | cut -d: -f2 || true)
-        [ -n "$port" ] && break
-        kill -0 "$app_pid" 2>/dev/null || fail "exited at start"
-        sleep 0.05
-    done
-    [ -n "$port" ] || fail "no port announced"
+    local port
+    port=$(dt_wait_port "$work/out" "$app_pid") || fail "no port announced"
     base=http://127.0.0.1:$port
 }
 

@@ -12,17 +12,10 @@ build=$(cd "$1" && pwd)
 src=$(cd "$2" && pwd)
 cmake=${3:-cmake}
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/dialtone-sdk.XXXXXX")
+# shellcheck source=tests/lib.sh
+. "$src/tests/lib.sh"
+dt_work sdk
 prefix=$work/prefix
-host_pid=
-cleanup() {
-    if [ -n "$host_pid" ]; then
-        kill -KILL "$host_pid" 2>/dev/null || true
-        wait "$host_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
 
 fail() {
     echo "FAIL: $*" >&2
@@ -228,14 +221,8 @@ start_host() {
         fail "dialtone --check refused the config"
     "$prefix/bin/dialtone" --config "$work/dialtone.toml" 2>"$work/host.err" &
     host_pid=$!
-    local port="" i
-    for i in $(seq 100); do
-        port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/host.err" | head -1)
-        [ -n "$port" ] && break
-        kill -0 "$host_pid" 2>/dev/null || fail "the host exited at start"
-        sleep 0.1
-    done
-    [ -n "$port" ] || fail "no 'listening on' line"
+    local port
+    port=$(dt_wait_port "$work/host.err" "$host_pid") || fail "no 'listening on' line"
     base=http://127.0.0.1:$port
 }
 
