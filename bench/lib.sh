@@ -13,6 +13,8 @@
 #   rate            the paced rate in bytes/s (7000 = V.92)
 #   max_n           the most connections any run opens (servers are sized above it)
 #   dialtone_bin    the dialtone binary
+#   baseline_bin    another dialtone binary (the server named baseline: a change measured
+#                   beside the build before it, in the same run)
 #   dialtone_handler  handler of dialtone's /dialup location (default dialup)
 # measure_dialup also reads dialup_client (the binary), dialup_target (the path it fetches),
 # dialup_ramp (connects per second) and dialup_timeout (seconds per connection).
@@ -205,6 +207,13 @@ start_dialtone() {
     spawn "$dialtone_bin" --config "$dir/dialtone.toml" >"$dir/server.log" 2>&1
 }
 
+# dialtone again, from another build: the same template and settings, another binary.
+start_baseline() {
+    [ -n "${baseline_bin:-}" ] || die "the baseline server needs --baseline DIR"
+    local dialtone_bin=$baseline_bin
+    start_dialtone "$@"
+}
+
 start_h2o() {
     local dir=$1 port=$2
     command -v h2o >/dev/null || die "h2o is missing (apt-get install h2o)"
@@ -286,6 +295,7 @@ stop_server() {
 server_version() {
     case "$1" in
     dialtone) "$dialtone_bin" --version 2>&1 | head -n 1 ;;
+    baseline) "$baseline_bin" --version 2>&1 | head -n 1 ;;
     h2o) h2o --version 2>&1 | head -n 1 ;;
     nginx) nginx -v 2>&1 | head -n 1 ;;
     apache) apache2 -v 2>&1 | head -n 1 ;;

@@ -7,6 +7,8 @@
 #   bench/suite.sh                              everything (about 15 minutes on two cores)
 #   bench/suite.sh --quick --out /tmp/suite     a smoke test of the script; the numbers mean little
 #   bench/suite.sh --only static-4k,idle --servers dialtone,nginx --rounds 5
+#   bench/suite.sh --baseline ../before/build --servers dialtone,baseline,nginx   a change
+#                                               against the build before it, in one run
 #
 # Within a workload the runs go round by round, the servers in turn (A B C D A B C D ...), so a
 # drift of the machine spreads over all of them. Every run starts its server afresh on a free
@@ -19,6 +21,7 @@ prog=suite.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 all_servers=dialtone,h2o,nginx,apache
+known_servers=$all_servers,baseline
 all_workloads=static-4k,static-1m,dialup,scaling,idle
 
 usage() {
@@ -33,7 +36,10 @@ usage: bench/suite.sh [options]
                         scaling    dialup at N = 1000, 2000, 5000, 10000 and the descriptor
                                    limit: RSS, RSS/N, CPU per request
                         idle       10,000 idle keep-alive connections: server bytes each
-  --servers LIST      comma-separated (default: $all_servers)
+  --servers LIST      comma-separated (default: $all_servers; also: baseline)
+  --baseline DIR      the server "baseline" is dialtone built in DIR (a Release build of
+                      another commit, e.g. the one before a change): its figures sit beside
+                      this tree's, and the ratios dialtone / baseline show the change
   --rounds N          rounds per workload (default 3; --quick: 1)
   --out DIR           where the .md and the PNGs go (default: bench/results)
   --keep DIR          also keep the run's configs, logs and raw client output in DIR
@@ -70,6 +76,7 @@ while [ $# -gt 0 ]; do
     --build-dir) build_dir=$(realpath -m "$2"); shift 2 ;;
     --no-build) build=0; shift ;;
     --no-install) install=0; shift ;;
+    --baseline) baseline_bin=$(realpath -m "$2")/bin/dialtone; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "suite.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -78,7 +85,10 @@ done
 IFS=, read -r -a server_list <<<"$servers"
 IFS=, read -r -a workload_list <<<"$workloads"
 for s in "${server_list[@]}"; do
-    [[ ,$all_servers, == *,"$s",* ]] || die "unknown server: $s (known: $all_servers)"
+    [[ ,$known_servers, == *,"$s",* ]] || die "unknown server: $s (known: $known_servers)"
+    if [ "$s" = baseline ]; then
+        [ -x "${baseline_bin:-}" ] || die "--servers baseline needs --baseline DIR with bin/dialtone in it"
+    fi
 done
 for w in "${workload_list[@]}"; do
     [[ ,$all_workloads, == *,"$w",* ]] || die "unknown workload: $w (known: $all_workloads)"
@@ -324,6 +334,7 @@ mkdir -p "$plot_dir"
 server_colour() {
     case "$1" in
     dialtone) echo 0x1b9e77 ;;
+    baseline) echo 0x66a61e ;;
     h2o) echo 0xd95f02 ;;
     nginx) echo 0x7570b3 ;;
     apache) echo 0xe7298a ;;
@@ -456,6 +467,7 @@ pkg_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
 server_line() {
     case "$1" in
     dialtone) echo "dialtone: $(server_version dialtone) (this tree, Release)" ;;
+    baseline) echo "baseline: $(server_version baseline) (dialtone built in $(dirname "$(dirname "$baseline_bin")"))" ;;
     h2o) echo "H2O: $(server_version h2o) (Debian $(pkg_version h2o))" ;;
     nginx) echo "nginx: $(server_version nginx | sed 's/^nginx version: //') (Debian $(pkg_version nginx))" ;;
     apache) echo "Apache httpd: $(server_version apache | sed 's/^Server version: //'), event MPM (Debian $(pkg_version apache2))" ;;
@@ -594,6 +606,7 @@ done
     for s in "${server_list[@]}"; do
         case "$s" in
         dialtone) echo "| dialtone | \`dialtone.toml\`: workers = $workers, static plugin at /static, dialup plugin with \`modem = \"V.92\"\` at /dialup, keepalive_ms = 60000 |" ;;
+        baseline) echo "| baseline | dialtone's template, the baseline build's binary |" ;;
         h2o) echo "| H2O | \`h2o.conf\`: num-threads: $workers, file.dir, \`header.add: \"X-Traffic: $rate\"\` + \`throttle-response: ON\` at /dialup, http1-request-timeout: 60, runs as nobody |" ;;
         nginx) echo "| nginx | \`nginx.conf\`: worker_processes $workers, sendfile on, tcp_nopush on, keepalive_requests 100000000, keepalive_timeout 60s, open_file_cache max=64, \`limit_rate $rate; limit_rate_after 0;\` at /dialup/ |" ;;
         apache) echo "| Apache | \`apache2.conf\`: event MPM, $workers processes × 64 threads, a listening socket per process (ListenCoresBucketsRatio 1), AsyncRequestWorkerFactor sized for N = $max_n, KeepAlive On, MaxKeepAliveRequests 0, KeepAliveTimeout 60, EnableSendfile On, mod_dialup \`ModemStandard V.92\` at /dialup/ |" ;;
