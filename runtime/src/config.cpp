@@ -3,6 +3,7 @@
 #include "http.hpp"
 #include "plugin_settings.hpp"
 
+#include <algorithm>
 #include <memory>
 
 #include <arpa/inet.h>
@@ -125,7 +126,9 @@ class Checker {
     std::vector<std::string> problems_;
 };
 
-bool parse_listen(std::string_view text, ListenAddress &out, std::string &why) {
+// "host:port" or "[v6]:port" with a numeric host; `ip_examples` ends the message for a name.
+bool parse_address(std::string_view text, ListenAddress &out, std::string &why,
+                   std::string_view ip_examples) {
     std::string_view host, port;
     if (!text.empty() && text[0] == '[') {
         size_t close = text.find(']');
@@ -154,9 +157,8 @@ bool parse_listen(std::string_view text, ListenAddress &out, std::string &why) {
     unsigned char buf[16];
     std::string h(host);
     if (inet_pton(AF_INET, h.c_str(), buf) != 1 && inet_pton(AF_INET6, h.c_str(), buf) != 1) {
-        why = "\"" + h +
-              "\" is not an IP address (names are not resolved: use 127.0.0.1, ::1, "
-              "0.0.0.0 or ::)";
+        why = "\"" + h + "\" is not an IP address (names are not resolved: use " +
+              std::string(ip_examples) + ")";
         return false;
     }
     out.host = h;
@@ -193,7 +195,7 @@ void read_server(Checker &c, const toml::table &root, Config &cfg) {
             std::string why;
             if (!s) {
                 c.problem(item->source(), "server.listen", "expected a string \"host:port\"");
-            } else if (!parse_listen(*s, a, why)) {
+            } else if (!parse_address(*s, a, why, "127.0.0.1, ::1, 0.0.0.0 or ::")) {
                 c.problem(item->source(), "server.listen", why);
             } else {
                 cfg.listen.push_back(a);
@@ -350,6 +352,175 @@ void read_locations(Checker &c, const std::shared_ptr<const toml::table> &docume
     }
 }
 
+// An upstream server's address: parse_address's forms, but one a connection can go to (no
+// wildcard, no port 0), spelled canonically so that "[0::1]:80" and "[::1]:80" are one server
+// to the hash balancer and to the duplicate check.
+bool parse_server_address(std::string_view text, UpstreamServer &out, std::string &why) {
+    ListenAddress a;
+    if (!parse_address(text, a, why, "the server's IP address, such as 127.0.0.1 or ::1"))
+        return false;
+    unsigned char bytes[16] = {};
+    bool v6 = inet_pton(AF_INET6, a.host.c_str(), bytes) == 1;
+    if (!v6)
+        inet_pton(AF_INET, a.host.c_str(), bytes);
+    static const unsigned char unspecified[16] = {};
+    if (memcmp(bytes, unspecified, v6 ? 16 : 4) == 0) {
+        why = "\"" + std::string(text) +
+              "\" is a wildcard address, not a server's: write its own address (e.g. 127.0.0.1)";
+        return false;
+    }
+    if (a.port == 0) {
+        why = "the port must be a number from 1 to 65535";
+        return false;
+    }
+    char canonical[INET6_ADDRSTRLEN];
+    inet_ntop(v6 ? AF_INET6 : AF_INET, bytes, canonical, sizeof canonical);
+    out.host = canonical;
+    out.port = a.port;
+    std::string port = std::to_string(a.port);
+    out.address = v6 ? "[" + out.host + "]:" + port : out.host + ":" + port;
+    return true;
+}
+
+// The servers of the servers array, each a "host:port" string or { address, weight }.
+void read_upstream_servers(Checker &c, const toml::table &t, const std::string &path,
+                           UpstreamConfig &up) {
+    // Maglev needs many more table slots (65537) than servers to keep its shares even.
+    const size_t max_servers = 1024;
+    const std::string key = path + ".servers";
+    const toml::node *n = t.get("servers");
+    const toml::array *arr = n ? n->as_array() : nullptr;
+    if (!n) {
+        c.problem(t.source(), key, "missing (e.g. servers = [\"127.0.0.1:8080\"])");
+        return;
+    }
+    if (!arr || arr->empty() || arr->size() > max_servers) {
+        c.problem(n->source(), key,
+                  !arr ? "expected an array, got " + std::string(type_name(n->type()))
+                  : arr->empty()
+                      ? std::string("empty: list at least one server (e.g. [\"127.0.0.1:8080\"])")
+                      : "more than " + std::to_string(max_servers) +
+                            " servers: split them into several groups");
+        return;
+    }
+    for (size_t i = 0; i < arr->size(); ++i) {
+        const toml::node &item = *arr->get(i);
+        const std::string item_key = key + "[" + std::to_string(i) + "]";
+        UpstreamServer server;
+        const toml::node *address = &item;
+        std::string address_key = item_key;
+        if (const toml::table *tbl = item.as_table()) {
+            c.unknown_keys(*tbl, item_key, {"address", "weight"});
+            c.get_uint(*tbl, item_key, "weight", server.weight, 1, 1000);
+            address = tbl->get("address");
+            address_key = item_key + ".address";
+            if (!address) {
+                c.problem(tbl->source(), address_key,
+                          "missing (e.g. { address = \"127.0.0.1:8080\", weight = 2 })");
+                continue;
+            }
+        } else if (!item.is_string()) {
+            c.problem(item.source(), item_key,
+                      "expected a string \"host:port\" or a table { address = \"host:port\", "
+                      "weight = N }, got " +
+                          std::string(type_name(item.type())));
+            continue;
+        }
+        auto text = address->value_exact<std::string>();
+        std::string why;
+        if (!text) {
+            c.problem(address->source(), address_key,
+                      "expected a string \"host:port\", got " +
+                          std::string(type_name(address->type())));
+            continue;
+        }
+        if (!parse_server_address(*text, server, why)) {
+            c.problem(address->source(), address_key, why);
+            continue;
+        }
+        for (size_t j = 0; j < up.servers.size(); ++j)
+            if (up.servers[j].address == server.address)
+                c.problem(address->source(), address_key,
+                          server.address + " is already servers[" + std::to_string(j) +
+                              "]: list a server once and give it a weight instead");
+        up.servers.push_back(std::move(server));
+    }
+}
+
+// One of a closed set of words: sets `out`, or says which words there are.
+template <typename E, size_t N>
+bool read_word(Checker &c, const toml::table &t, const std::string &path, std::string_view key,
+               const std::pair<const char *, E> (&words)[N], E &out) {
+    std::string s;
+    if (!c.get(t, path, key, s, "a string"))
+        return false;
+    std::string list;
+    for (size_t k = 0; k < N; ++k) {
+        if (s == words[k].first) {
+            out = words[k].second;
+            return true;
+        }
+        list += (k == 0 ? "" : k + 1 == N ? " or " : ", ") + std::string(words[k].first);
+    }
+    c.problem(t.get(key)->source(), Checker::join(path, key),
+              "\"" + s + "\" is not one of the choices: use " + list);
+    return false;
+}
+
+void read_upstreams(Checker &c, const toml::table &root, Config &cfg) {
+    const toml::array *arr = array_of_tables(c, root, "upstream");
+    if (!arr)
+        return;
+    static const std::pair<const char *, BalancerKind> balancers[] = {
+        {"round_robin", BalancerKind::round_robin},
+        {"least_conn", BalancerKind::least_conn},
+        {"hash", BalancerKind::hash}};
+    static const std::pair<const char *, HashKey> hash_keys[] = {
+        {"uri", HashKey::uri}, {"host_uri", HashKey::host_uri}, {"client_ip", HashKey::client_ip}};
+    const int64_t day = 86400000;
+    for (size_t i = 0; i < arr->size(); ++i) {
+        const toml::table &t = *arr->get(i)->as_table();
+        const std::string path = "upstream[" + std::to_string(i) + "]";
+        c.unknown_keys(t, path,
+                       {"name", "servers", "balancer", "hash_key", "keepalive", "idle_timeout_ms",
+                        "connect_timeout_ms", "first_byte_timeout_ms", "io_timeout_ms", "tries",
+                        "max_fails", "fail_timeout_ms"});
+        UpstreamConfig up;
+        up.where = source_position(c.file(), t.source());
+        bool has_name = c.get(t, path, "name", up.name, "a string");
+        if (!has_name && !t.get("name"))
+            c.problem(t.source(), path + ".name",
+                      "missing (the name proxy locations use, e.g. name = \"backend\")");
+        else if (has_name && !valid_name(up.name))
+            c.problem(t.get("name")->source(), path + ".name",
+                      "\"" + up.name + "\" is not a valid name (use a-z, 0-9, _ and -)");
+        for (const auto &other : cfg.upstreams)
+            if (has_name && other.name == up.name)
+                c.problem(t.get("name")->source(), path + ".name",
+                          "upstream \"" + up.name + "\" is already declared at " + other.where);
+        read_upstream_servers(c, t, path, up);
+        read_word(c, t, path, "balancer", balancers, up.balancer);
+        if (read_word(c, t, path, "hash_key", hash_keys, up.hash_key) &&
+            up.balancer != BalancerKind::hash)
+            c.problem(t.get("hash_key")->source(), path + ".hash_key",
+                      "only the hash balancer reads it: add balancer = \"hash\" or remove it");
+        c.get_uint(t, path, "keepalive", up.keepalive, 0, 100000);
+        c.get_uint(t, path, "idle_timeout_ms", up.idle_timeout_ms, 1, day);
+        c.get_uint(t, path, "connect_timeout_ms", up.connect_timeout_ms, 1, day);
+        c.get_uint(t, path, "first_byte_timeout_ms", up.first_byte_timeout_ms, 1, day);
+        c.get_uint(t, path, "io_timeout_ms", up.io_timeout_ms, 1, day);
+        c.get_uint(t, path, "max_fails", up.max_fails, 0, 1000);
+        c.get_uint(t, path, "fail_timeout_ms", up.fail_timeout_ms, 1, day);
+        c.get_uint(t, path, "tries", up.tries, 1, 1000);
+        if (up.tries > up.servers.size() && !up.servers.empty())
+            c.problem(t.get("tries")->source(), path + ".tries",
+                      std::to_string(up.tries) + " tries but " + std::to_string(up.servers.size()) +
+                          " servers: each try goes to another server, so use at most " +
+                          std::to_string(up.servers.size()));
+        cfg.upstreams.push_back(std::move(up));
+    }
+}
+
 std::string folder_of(const std::string &path) {
     std::string abs = path;
     if (abs.empty() || abs[0] != '/') {
@@ -367,10 +538,11 @@ Config from_table(const std::shared_ptr<const toml::table> &document, const std:
     cfg.file = path;
     cfg.dir = folder_of(path);
     Checker c(path);
-    c.unknown_keys(root, "", {"server", "plugin", "location"});
+    c.unknown_keys(root, "", {"server", "plugin", "location", "upstream"});
     read_server(c, root, cfg);
     read_plugins(c, root, cfg);
     read_locations(c, document, cfg);
+    read_upstreams(c, root, cfg);
     if (!c.problems().empty())
         throw ConfigError(std::move(c.problems()));
     return cfg;
@@ -395,6 +567,10 @@ Config parse(std::string_view text, const std::string &path) {
 
 std::string source_position(const std::string &file, const toml::source_region &where) {
     return file + ":" + std::to_string(where.begin.line) + ":" + std::to_string(where.begin.column);
+}
+
+unsigned UpstreamConfig::tries_per_request() const {
+    return tries ? tries : static_cast<unsigned>(std::min<size_t>(servers.size(), 3));
 }
 
 ConfigError::ConfigError(std::vector<std::string> problems)

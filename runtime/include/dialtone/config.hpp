@@ -56,6 +56,54 @@ struct LocationConfig {
     std::string section;       // "location[0].static": how messages name its settings
 };
 
+// One server of an [[upstream]] group.
+struct UpstreamServer {
+    std::string host;    // an IP address, numeric ("127.0.0.1", "::1"): names are not resolved
+    uint16_t port = 0;   // 1..65535
+    unsigned weight = 1; // 1..1000: its share of requests relative to the group's other servers
+    std::string address; // "127.0.0.1:8080", "[::1]:8080" (canonical): how messages name it,
+                         // and what the hash balancer hashes, so a server keeps its keys
+                         // whatever its place in the list
+};
+
+enum class BalancerKind {
+    round_robin, // smooth weighted round robin (nginx's)
+    least_conn,  // fewest active exchanges per weight; ties go round robin
+    hash,        // consistent hash (Maglev) of a request key: a key stays on its server
+};
+
+// What the proxy hashes for BalancerKind::hash.
+enum class HashKey {
+    uri,       // the request-target as received (path and query)
+    host_uri,  // the Host field, then the request-target: one cache tier for several sites
+    client_ip, // the client's address: a client stays on one server
+};
+
+// One [[upstream]]: a named group of servers that plugins send exchanges to. Times are in
+// milliseconds. Built in code, fill at least `name` and `servers` (each with host, port and
+// address); the defaults are the documented ones.
+struct UpstreamConfig {
+    std::string name; // what a location's settings refer to: a-z, 0-9, _ and -
+    std::vector<UpstreamServer> servers;
+    BalancerKind balancer = BalancerKind::round_robin;
+    HashKey hash_key = HashKey::uri;        // read only by BalancerKind::hash
+    unsigned keepalive = 32;                // idle connections kept per worker; 0: none
+    uint64_t idle_timeout_ms = 60000;       // an idle kept connection is closed after this
+    uint64_t connect_timeout_ms = 5000;     // connection establishment
+    uint64_t first_byte_timeout_ms = 60000; // request sent → first byte of the response
+    uint64_t io_timeout_ms = 60000;         // between two reads or writes once under way
+    unsigned tries = 0;                     // servers one request may try; 0: tries_per_request()
+    unsigned max_fails = 1;                 // consecutive failures that eject a server; 0: never
+    uint64_t fail_timeout_ms = 10000;       // how long an ejected server stays out
+    std::string where;                      // "file:line:col" of the [[upstream]], for messages
+
+    // `tries`, or when it is 0 the default: every server up to 3. nginx tries every server of
+    // a group and HAProxy retries 3 times; past a few, a request that fails everywhere (its own
+    // fault, or an outage) multiplies its wait by the connect timeout and the group's load by
+    // the number of servers, a retry storm, while each extra try rarely saves a request.
+    unsigned tries_per_request() const;
+};
+
 struct Config {
     std::string file;                  // the config file's path ("" when built in code)
     std::string dir;                   // relative paths resolve against this folder
@@ -67,6 +115,7 @@ struct Config {
     Timeouts timeouts;
     std::vector<PluginDecl> plugins;
     std::vector<LocationConfig> locations;
+    std::vector<UpstreamConfig> upstreams; // [[upstream]] groups; names are unique
 };
 
 // Every problem found in a config, each "file:line:col: key: message" (with a fix when one is

@@ -156,3 +156,182 @@ handler = "hello"
     REQUIRE(cfg.plugins.size() == 1);
     CHECK(cfg.plugins[0].path == "/srv/site/plugins/hello.so");
 }
+
+namespace {
+
+// A config whose [[upstream]] text starts on line 6, so positions in messages are predictable.
+std::string with_upstream(const std::string &upstream) {
+    return "[server]\nlisten = [\"127.0.0.1:1\"]\n[[location]]\nprefix = \"/\"\n"
+           "handler = \"static\"\n" +
+           upstream;
+}
+
+} // namespace
+
+TEST_CASE("an upstream group loads every key", "[config][upstream]") {
+    auto cfg = load_config_text(with_upstream(R"([[upstream]]
+name = "cache-tier"
+servers = ["10.0.0.1:80", { address = "[0:0::1]:8080", weight = 3 }, "10.0.0.3:81"]
+balancer = "hash"
+hash_key = "host_uri"
+keepalive = 0
+idle_timeout_ms = 1500
+connect_timeout_ms = 250
+first_byte_timeout_ms = 2000
+io_timeout_ms = 3000
+tries = 2
+max_fails = 0
+fail_timeout_ms = 700
+)"),
+                                "/etc/dialtone/test.toml");
+    REQUIRE(cfg.upstreams.size() == 1);
+    const dialtone::UpstreamConfig &up = cfg.upstreams[0];
+    CHECK(up.name == "cache-tier");
+    CHECK(up.where == "/etc/dialtone/test.toml:6:1");
+    REQUIRE(up.servers.size() == 3);
+    CHECK(up.servers[0].host == "10.0.0.1");
+    CHECK(up.servers[0].port == 80);
+    CHECK(up.servers[0].weight == 1);
+    CHECK(up.servers[0].address == "10.0.0.1:80");
+    CHECK(up.servers[1].host == "::1"); // canonical spelling
+    CHECK(up.servers[1].port == 8080);
+    CHECK(up.servers[1].weight == 3);
+    CHECK(up.servers[1].address == "[::1]:8080");
+    CHECK(up.servers[2].address == "10.0.0.3:81");
+    CHECK(up.balancer == dialtone::BalancerKind::hash);
+    CHECK(up.hash_key == dialtone::HashKey::host_uri);
+    CHECK(up.keepalive == 0);
+    CHECK(up.idle_timeout_ms == 1500);
+    CHECK(up.connect_timeout_ms == 250);
+    CHECK(up.first_byte_timeout_ms == 2000);
+    CHECK(up.io_timeout_ms == 3000);
+    CHECK(up.tries == 2);
+    CHECK(up.tries_per_request() == 2);
+    CHECK(up.max_fails == 0);
+    CHECK(up.fail_timeout_ms == 700);
+}
+
+TEST_CASE("an upstream group's defaults are the documented ones", "[config][upstream]") {
+    auto cfg = load_config_text(with_upstream("[[upstream]]\nname = \"one\"\n"
+                                              "servers = [\"127.0.0.1:8080\"]\n"
+                                              "[[upstream]]\nname = \"five\"\nbalancer = "
+                                              "\"least_conn\"\nservers = [\"127.0.0.1:1\", "
+                                              "\"127.0.0.1:2\", \"127.0.0.1:3\", \"127.0.0.1:4\", "
+                                              "\"127.0.0.1:5\"]\n"),
+                                "t.toml");
+    REQUIRE(cfg.upstreams.size() == 2);
+    const dialtone::UpstreamConfig &one = cfg.upstreams[0];
+    CHECK(one.balancer == dialtone::BalancerKind::round_robin);
+    CHECK(one.hash_key == dialtone::HashKey::uri);
+    CHECK(one.keepalive == 32);
+    CHECK(one.idle_timeout_ms == 60000);
+    CHECK(one.connect_timeout_ms == 5000);
+    CHECK(one.first_byte_timeout_ms == 60000);
+    CHECK(one.io_timeout_ms == 60000);
+    CHECK(one.max_fails == 1);
+    CHECK(one.fail_timeout_ms == 10000);
+    CHECK(one.tries == 0);
+    CHECK(one.tries_per_request() == 1); // one try per server, up to 3
+    CHECK(cfg.upstreams[1].balancer == dialtone::BalancerKind::least_conn);
+    CHECK(cfg.upstreams[1].tries_per_request() == 3);
+    CHECK(load_config_text(kMinimal, "t.toml").upstreams.empty());
+}
+
+TEST_CASE("upstream names are required, valid and unique", "[config][upstream][errors]") {
+    CHECK_THAT(problems(with_upstream("[[upstream]]\nservers = [\"127.0.0.1:1\"]\n")),
+               Catch::Contains("test.toml:6:1: upstream[0].name: missing"));
+    CHECK_THAT(problems(with_upstream("[[upstream]]\nname = \"Back End\"\n"
+                                      "servers = [\"127.0.0.1:1\"]\n")),
+               Catch::Contains("test.toml:7:8: upstream[0].name: \"Back End\" is not a valid "
+                               "name (use a-z, 0-9, _ and -)"));
+    CHECK_THAT(problems(with_upstream("[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\n"
+                                      "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\n")),
+               Catch::Contains("test.toml:10:8: upstream[1].name: upstream \"b\" is already "
+                               "declared at /etc/dialtone/test.toml:6:1"));
+    CHECK_THAT(problems(with_upstream("[upstream]\nname = \"b\"\n")),
+               Catch::Contains("test.toml:6:1: upstream: expected an array of tables: write "
+                               "[[upstream]]"));
+}
+
+TEST_CASE("upstream servers are checked one by one", "[config][upstream][errors]") {
+    auto servers = [](const std::string &list) {
+        return problems(with_upstream("[[upstream]]\nname = \"b\"\nservers = " + list + "\n"));
+    };
+    CHECK_THAT(problems(with_upstream("[[upstream]]\nname = \"b\"\n")),
+               Catch::Contains("test.toml:6:1: upstream[0].servers: missing (e.g. servers = "
+                               "[\"127.0.0.1:8080\"])"));
+    CHECK_THAT(servers("[]"),
+               Catch::Contains("test.toml:8:11: upstream[0].servers: empty: list at least one"));
+    CHECK_THAT(servers("\"127.0.0.1:1\""),
+               Catch::Contains("test.toml:8:11: upstream[0].servers: expected an array, got a "
+                               "string"));
+    CHECK_THAT(servers("[\"127.0.0.1:1\", 80]"),
+               Catch::Contains("test.toml:8:27: upstream[0].servers[1]: expected a string "
+                               "\"host:port\" or a table { address = \"host:port\", weight = N }, "
+                               "got an integer"));
+    CHECK_THAT(servers("[\"backend:80\"]"),
+               Catch::Contains("test.toml:8:12: upstream[0].servers[0]: \"backend\" is not an IP "
+                               "address (names are not resolved: use the server's IP address"));
+    CHECK_THAT(servers("[\"0.0.0.0:80\"]"),
+               Catch::Contains("upstream[0].servers[0]: \"0.0.0.0:80\" is a wildcard address"));
+    CHECK_THAT(servers("[\"[::]:80\"]"),
+               Catch::Contains("upstream[0].servers[0]: \"[::]:80\" is a wildcard address"));
+    CHECK_THAT(servers("[\"127.0.0.1:0\"]"),
+               Catch::Contains("upstream[0].servers[0]: the port must be a number from 1 to "
+                               "65535"));
+    CHECK_THAT(servers("[\"127.0.0.1\"]"),
+               Catch::Contains("upstream[0].servers[0]: expected \"host:port\""));
+    CHECK_THAT(servers("[\"127.0.0.1:80\", { address = \"127.0.0.1:80\" }]"),
+               Catch::Contains("test.toml:8:40: upstream[0].servers[1].address: 127.0.0.1:80 is "
+                               "already servers[0]: list a server once and give it a weight"));
+    CHECK_THAT(servers("[{ address = \"127.0.0.1:80\", weight = 0 }]"),
+               Catch::Contains("test.toml:8:49: upstream[0].servers[0].weight: must be between 1 "
+                               "and 1000, got 0"));
+    CHECK_THAT(servers("[{ address = \"127.0.0.1:80\", wieght = 2 }]"),
+               Catch::Contains("test.toml:8:40: upstream[0].servers[0].wieght: unknown key "
+                               "(known keys here: address, weight)"));
+    CHECK_THAT(servers("[{ weight = 2 }]"),
+               Catch::Contains("test.toml:8:12: upstream[0].servers[0].address: missing"));
+    CHECK_THAT(servers("[{ address = 80 }]"),
+               Catch::Contains("test.toml:8:24: upstream[0].servers[0].address: expected a string "
+                               "\"host:port\", got an integer"));
+}
+
+TEST_CASE("upstream settings out of range name the key and the fix", "[config][upstream][errors]") {
+    auto setting = [](const std::string &line) {
+        return problems(with_upstream("[[upstream]]\nname = \"b\"\n"
+                                      "servers = [\"127.0.0.1:1\", \"127.0.0.1:2\"]\n" +
+                                      line + "\n"));
+    };
+    CHECK_THAT(setting("balancer = \"random\""),
+               Catch::Contains("test.toml:9:12: upstream[0].balancer: \"random\" is not one of the "
+                               "choices: use round_robin, least_conn or hash"));
+    CHECK_THAT(setting("balancer = \"hash\"\nhash_key = \"cookie\""),
+               Catch::Contains("test.toml:10:12: upstream[0].hash_key: \"cookie\" is not one of "
+                               "the choices: use uri, host_uri or client_ip"));
+    CHECK_THAT(setting("hash_key = \"uri\""),
+               Catch::Contains("test.toml:9:12: upstream[0].hash_key: only the hash balancer "
+                               "reads it: add balancer = \"hash\" or remove it"));
+    CHECK_THAT(setting("tries = 3"),
+               Catch::Contains("test.toml:9:9: upstream[0].tries: 3 tries but 2 servers: each "
+                               "try goes to another server, so use at most 2"));
+    CHECK_THAT(setting("tries = 0"), Catch::Contains("upstream[0].tries: must be between 1"));
+    CHECK_THAT(setting("keepalive = -1"),
+               Catch::Contains("test.toml:9:13: upstream[0].keepalive: must be between 0 and "));
+    CHECK_THAT(setting("max_fails = 1001"),
+               Catch::Contains("upstream[0].max_fails: must be between 0 and 1000"));
+    for (const char *key : {"idle_timeout_ms", "connect_timeout_ms", "first_byte_timeout_ms",
+                            "io_timeout_ms", "fail_timeout_ms"}) {
+        CAPTURE(key);
+        CHECK_THAT(setting(std::string(key) + " = 0"),
+                   Catch::Contains("test.toml:9:") &&
+                       Catch::Contains("upstream[0]." + std::string(key) +
+                                       ": must be between 1 and 86400000, got 0"));
+    }
+    CHECK_THAT(setting("connect_timeout_ms = \"5s\""),
+               Catch::Contains("upstream[0].connect_timeout_ms: expected an integer, got a "
+                               "string"));
+    CHECK_THAT(setting("retries = 2"),
+               Catch::Contains("test.toml:9:1: upstream[0].retries: unknown key (known keys "
+                               "here: name, servers, balancer, hash_key"));
+}
