@@ -230,19 +230,24 @@ void FramingCheck::ext_byte(unsigned char c) {
     }
 }
 
+void FramingCheck::text_byte(unsigned char c, const char *bare_lf, const char *control) {
+    // A field value and a reason phrase (RFC 9112 §4, §5) are both HTAB, SP, VCHAR and obs-text
+    // up to a CRLF.
+    if (c == '\r')
+        phase_ = Phase::line_lf;
+    else if (c == '\n')
+        refuse(400, bare_lf);
+    else if (is_ctl(c))
+        refuse(400, control);
+}
+
 void FramingCheck::step(unsigned char c) {
     switch (phase_) {
     case Phase::status_line:
         status_line_byte(c);
         break;
     case Phase::reason:
-        // reason-phrase = *( HTAB / SP / VCHAR / obs-text ) (RFC 9112 §4).
-        if (c == '\r')
-            phase_ = Phase::line_lf;
-        else if (c == '\n')
-            refuse(400, "a bare LF ending the status line");
-        else if (is_ctl(c))
-            refuse(400, "a control byte in the reason phrase");
+        text_byte(c, "a bare LF ending the status line", "a control byte in the reason phrase");
         break;
     case Phase::before_line:
         // RFC 9112 §2.2: empty lines before the request line are ignored; bare CR or LF is not.
@@ -333,12 +338,7 @@ void FramingCheck::step(unsigned char c) {
             refuse(400, "a field name that is not a token"); // a space before the colon too
         break;
     case Phase::field_value:
-        if (c == '\r')
-            phase_ = Phase::line_lf;
-        else if (c == '\n')
-            refuse(400, "a bare LF ending a field line");
-        else if (is_ctl(c))
-            refuse(400, "a control byte in a field value");
+        text_byte(c, "a bare LF ending a field line", "a control byte in a field value");
         break;
     case Phase::section_lf:
         if (c == '\n')

@@ -118,6 +118,8 @@ class FramingCheck {
     void step(unsigned char c);
     void method_byte(unsigned char c);
     void status_line_byte(unsigned char c);
+    // A byte of a field value or a reason phrase; refuses with `bare_lf` or `control`.
+    void text_byte(unsigned char c, const char *bare_lf, const char *control);
     void ext_byte(unsigned char c);
     void refuse(int status, const char *why);
 
