@@ -105,7 +105,8 @@ ResponseParser::Step ResponseParser::feed_head(std::string_view data) {
     // limit to refuse; llhttp parses only bytes the check passed and the limit allows, so every
     // error is found at the same byte however the data was split.
     size_t room = limits_.max_head_bytes - head_bytes_;
-    size_t passed = framing_.feed_framing(data.substr(0, std::max(room, room + 1)));
+    size_t window = room == SIZE_MAX ? room : room + 1; // SIZE_MAX: no limit
+    size_t passed = framing_.feed_framing(data.substr(0, window));
     size_t parse = std::min(passed, room);
     head_bytes_ += parse;
     if (parse > 0) {
