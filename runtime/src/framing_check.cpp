@@ -45,7 +45,14 @@ bool is_ctl(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; }
 
 } // namespace
 
-size_t FramingCheck::feed(std::string_view data) {
+FramingCheck::FramingCheck(Kind kind)
+    : kind_(kind), phase_(kind == Kind::response ? Phase::status_line : Phase::before_line) {}
+
+size_t FramingCheck::feed(std::string_view data) { return scan(data, false); }
+
+size_t FramingCheck::feed_framing(std::string_view data) { return scan(data, true); }
+
+size_t FramingCheck::scan(std::string_view data, bool stop_at_data) {
     size_t passed = 0; // bytes the parser may take
     size_t i = 0;
     while (i < data.size()) {
@@ -55,14 +62,15 @@ size_t FramingCheck::feed(std::string_view data) {
         case Phase::refused:
             return passed; // the parser goes first, or nothing more is taken
         case Phase::length_body:
-        case Phase::chunk_data: {
+        case Phase::chunk_data:
+        case Phase::close_body: {
             // Body bytes are the parser's to count; only where they end matters here.
-            auto n = static_cast<size_t>(std::min<uint64_t>(remaining_, data.size() - i));
+            if (stop_at_data)
+                return passed;
+            auto n = static_cast<size_t>(std::min<uint64_t>(data_left(), data.size() - i));
+            take_data(n);
             i += n;
-            remaining_ -= n;
             passed = i;
-            if (remaining_ == 0)
-                phase_ = phase_ == Phase::length_body ? Phase::message_done : Phase::chunk_data_cr;
             continue;
         }
         default:
@@ -78,6 +86,26 @@ size_t FramingCheck::feed(std::string_view data) {
     return passed;
 }
 
+uint64_t FramingCheck::data_left() const {
+    switch (phase_) {
+    case Phase::length_body:
+    case Phase::chunk_data:
+        return remaining_;
+    case Phase::close_body:
+        return UINT64_MAX;
+    default:
+        return 0;
+    }
+}
+
+void FramingCheck::take_data(uint64_t n) {
+    if (phase_ == Phase::close_body)
+        return;
+    remaining_ -= std::min(n, remaining_);
+    if (remaining_ == 0)
+        phase_ = phase_ == Phase::length_body ? Phase::message_done : Phase::chunk_data_cr;
+}
+
 void FramingCheck::expect_chunked() {
     phase_ = Phase::chunk_size;
     line_len_ = 0;
@@ -90,12 +118,34 @@ void FramingCheck::expect_length(uint64_t length) {
     phase_ = length ? Phase::length_body : Phase::message_done;
 }
 
-void FramingCheck::next_message() { *this = FramingCheck(); }
+void FramingCheck::expect_close() { phase_ = Phase::close_body; }
+
+void FramingCheck::next_message() { *this = FramingCheck(kind_); }
 
 void FramingCheck::refuse(int status, const char *why) {
     phase_ = Phase::refused;
-    status_ = status;
+    status_ = kind_ == Kind::response ? 502 : status;
     reason_ = why;
+}
+
+void FramingCheck::status_line_byte(unsigned char c) {
+    // RFC 9112 §4: HTTP-version SP 3DIGIT SP; llhttp 8.1 takes more spaces, status codes of
+    // 000..999 and versions up to 9.9. A reason phrase must follow the second SP, even empty.
+    // In the pattern, 'v' is the minor version (0 or 1), 's' the class (1..5), 'd' a digit.
+    constexpr std::string_view pattern = "HTTP/1.v sdd ";
+    char want = pattern[line_len_++];
+    bool ok = want == 'v'   ? c == '0' || c == '1'
+              : want == 's' ? c >= '1' && c <= '5'
+              : want == 'd' ? c >= '0' && c <= '9'
+                            : c == static_cast<unsigned char>(want);
+    if (!ok && want == 'v' && c >= '0' && c <= '9')
+        refuse(400, "an HTTP version other than 1.0 and 1.1");
+    else if (!ok && want == 's' && c >= '0' && c <= '9')
+        refuse(400, "a status code outside 100..599");
+    else if (!ok)
+        refuse(400, "a status line that is not HTTP/1.x SP 3DIGIT SP reason");
+    else if (line_len_ == pattern.size())
+        phase_ = Phase::reason;
 }
 
 void FramingCheck::method_byte(unsigned char c) {
@@ -180,8 +230,25 @@ void FramingCheck::ext_byte(unsigned char c) {
     }
 }
 
+void FramingCheck::text_byte(unsigned char c, const char *bare_lf, const char *control) {
+    // A field value and a reason phrase (RFC 9112 §4, §5) are both HTAB, SP, VCHAR and obs-text
+    // up to a CRLF.
+    if (c == '\r')
+        phase_ = Phase::line_lf;
+    else if (c == '\n')
+        refuse(400, bare_lf);
+    else if (is_ctl(c))
+        refuse(400, control);
+}
+
 void FramingCheck::step(unsigned char c) {
     switch (phase_) {
+    case Phase::status_line:
+        status_line_byte(c);
+        break;
+    case Phase::reason:
+        text_byte(c, "a bare LF ending the status line", "a control byte in the reason phrase");
+        break;
     case Phase::before_line:
         // RFC 9112 §2.2: empty lines before the request line are ignored; bare CR or LF is not.
         if (c == '\r')
@@ -271,12 +338,7 @@ void FramingCheck::step(unsigned char c) {
             refuse(400, "a field name that is not a token"); // a space before the colon too
         break;
     case Phase::field_value:
-        if (c == '\r')
-            phase_ = Phase::line_lf;
-        else if (c == '\n')
-            refuse(400, "a bare LF ending a field line");
-        else if (is_ctl(c))
-            refuse(400, "a control byte in a field value");
+        text_byte(c, "a bare LF ending a field line", "a control byte in a field value");
         break;
     case Phase::section_lf:
         if (c == '\n')
@@ -335,6 +397,7 @@ void FramingCheck::step(unsigned char c) {
     case Phase::head_done:
     case Phase::length_body:
     case Phase::chunk_data:
+    case Phase::close_body:
     case Phase::message_done:
     case Phase::refused:
         break; // feed does not step these

@@ -6,14 +6,6 @@ namespace dialtone::http {
 
 namespace {
 
-std::string_view field_name(const ParsedHead &head, const HeaderRef &h) {
-    return head.buf.substr(h.name_off, h.name_len);
-}
-
-std::string_view field_value(const ParsedHead &head, const HeaderRef &h) {
-    return head.buf.substr(h.value_off, h.value_len);
-}
-
 // For an absolute-form target ("http://host:port/path"), sets `authority` and returns true.
 bool absolute_form_authority(std::string_view target, std::string_view &authority) {
     for (std::string_view scheme : {"http://", "https://"}) {
@@ -52,45 +44,33 @@ HeadVerdict refuse(int status) {
 
 } // namespace
 
-void trim_field_values(std::string_view buf, std::span<HeaderRef> fields) {
-    for (HeaderRef &h : fields)
-        while (h.value_len > 0 && (buf[h.value_off + h.value_len - 1] == ' ' ||
-                                   buf[h.value_off + h.value_len - 1] == '\t'))
-            --h.value_len;
-}
-
 HeadVerdict check_request_head(const ParsedHead &head, uint64_t max_body_size) {
     HeadVerdict v;
     if (head.http_major != 1)
         return refuse(505);
     int version = head.http_major * 10 + head.http_minor;
+    // llhttp accepts obs-fold and keeps the line break in the value; RFC 9112 §5.2 lets a
+    // server reject it, and a value a plugin might copy into a response must not hold one.
+    FramingFields framing = read_framing_fields(head.buf, head.fields);
+    if (framing.line_break)
+        return refuse(400);
+    // One Transfer-Encoding field line, as nginx also insists: a second one would be joined to
+    // the first by a recipient that combines lists and ignored by one that keeps the last.
+    if (framing.te_lines > 1)
+        return refuse(400);
+    v.close = framing.close;
     size_t hosts = 0;
-    std::string_view te, expect, host;
-    bool has_te = false; // present, even empty: an empty coding list is no framing either
+    std::string_view expect, host;
     for (const HeaderRef &h : head.fields) {
-        std::string_view name = field_name(head, h);
-        std::string_view value = field_value(head, h);
-        // llhttp accepts obs-fold (a line break then whitespace inside a value) and keeps the
-        // line break in the value; RFC 9112 §5.2 lets a server reject it, and a value a plugin
-        // might copy into a response must not hold a line break.
-        if (value.find_first_of("\r\n") != std::string_view::npos)
-            return refuse(400);
+        std::string_view name = field_name(head.buf, h);
+        std::string_view value = field_value(head.buf, h);
         if (iequals(name, "host")) {
             ++hosts;
             host = value;
             if (!valid_host(value))
                 return refuse(400);
-        } else if (iequals(name, "transfer-encoding")) {
-            // One field line, as nginx also insists: a second one would be joined to the first
-            // by a recipient that combines lists and ignored by one that keeps the last.
-            if (has_te)
-                return refuse(400);
-            te = value;
-            has_te = true;
         } else if (iequals(name, "expect")) {
             expect = value;
-        } else if (iequals(name, "connection") && has_token(value, "close")) {
-            v.close = true;
         }
     }
     // RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one in HTTP/1.0.
@@ -113,10 +93,10 @@ HeadVerdict check_request_head(const ParsedHead &head, uint64_t max_body_size) {
     // length: 400. §6.1: Transfer-Encoding in an HTTP/1.0 message means its framing is faulty
     // (an HTTP/1.0 hop before us would not have decoded it): 400 rather than a guess. Chunked
     // last but another coding we do not implement before it: 501.
-    if (has_te) {
+    if (framing.te_lines) {
         if (!head.chunked || version < 11)
             return refuse(400);
-        if (!only_chunked(te))
+        if (!only_chunked(framing.te))
             return refuse(501);
     }
     if (head.has_content_length && head.content_length > max_body_size)

@@ -4,17 +4,14 @@
 // are checked before it parses, in framing_check.hpp.
 #pragma once
 
+#include "head_fields.hpp"
+
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
 
 namespace dialtone::http {
-
-// A header field's name and value as offsets into the request's head buffer.
-struct HeaderRef {
-    uint32_t name_off, name_len, value_off, value_len;
-};
 
 // What llhttp reports once a request head is complete.
 struct ParsedHead {
@@ -27,9 +24,6 @@ struct ParsedHead {
     std::string_view target;           // the request-target, as received
     std::span<const HeaderRef> fields; // trailing whitespace trimmed (trim_field_values)
 };
-
-// Drops the trailing whitespace llhttp keeps in field values (RFC 9110 §5.5 excludes it).
-void trim_field_values(std::string_view buf, std::span<HeaderRef> fields);
 
 struct HeadVerdict {
     int status = 0;               // 0: the head is acceptable; otherwise the status to answer
