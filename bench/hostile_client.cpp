@@ -19,6 +19,7 @@
 // Load goes to 127.0.0.0/8 only, and the run ends after --duration-sec whatever happens.
 // The report is one "mode.key value" per line, so a script can sum runs.
 #include "cli.hpp"
+#include "client_loop.hpp"
 #include "http_response.hpp"
 
 #include <uv.h>
@@ -31,14 +32,21 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <getopt.h>
 #include <memory>
 #include <netinet/in.h>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 namespace {
+
+using dialtone::bench::close_timers;
+using dialtone::bench::CommandLine;
+using dialtone::bench::init_timers;
+using dialtone::bench::ResponseReader;
+using dialtone::bench::run_to_end;
+using dialtone::bench::StopSignals;
 
 const char kUsage[] =
     "usage: hostile_client --mode slowloris|abort|idle --port PORT [options]\n"
@@ -61,6 +69,7 @@ constexpr size_t kHalfBody = 32 * 1024; // of a declared 64 KiB
 constexpr uint64_t kMaxHalfRequestMs = 500;
 
 enum class Mode { slowloris, abort, idle };
+const char *const kModeNames[] = {"slowloris", "abort", "idle"};
 enum class Kind { slowloris, get_abort, half_head, half_body, idle };
 
 struct Options {
@@ -90,8 +99,8 @@ struct Slot {
     Kind kind = Kind::slowloris;
     uint64_t t_first_byte = 0; // uv_now when the request's first byte went out
     size_t received = 0, stop_after = 0, slow_sent = 0;
-    bool settled = false;                   // idle: answered, or ended before its answer
-    dialtone::bench::ResponseReader reader; // idle: the one response
+    bool settled = false;  // idle: answered, or ended before its answer
+    ResponseReader reader; // idle: the one response
 };
 
 struct Stats {
@@ -107,7 +116,7 @@ struct Client {
     sockaddr_in addr{};
     uv_loop_t loop{};
     uv_timer_t tick{}, deadline{};
-    uv_signal_t sigint{}, sigterm{};
+    StopSignals signals;
     std::unique_ptr<Slot[]> slots;
     std::minstd_rand rng{std::random_device{}()};
     std::string post_head, body;
@@ -169,7 +178,7 @@ void settle(Slot &s) {
 }
 
 void on_idle_bytes(Slot &s, size_t n) {
-    using State = dialtone::bench::ResponseReader::State;
+    using State = ResponseReader::State;
     if (s.settled)
         return; // bytes after the response: nothing the server should send, and nothing to us
     s.reader.feed(read_buffer, n);
@@ -278,7 +287,7 @@ void start_conn(Client &cl, Slot &s) {
     s.received = s.stop_after = s.slow_sent = 0;
     s.t_first_byte = 0;
     s.settled = false;
-    s.reader = dialtone::bench::ResponseReader();
+    s.reader = ResponseReader();
     if (cl.opt.mode == Mode::slowloris) {
         s.kind = Kind::slowloris;
     } else if (cl.opt.mode == Mode::idle) {
@@ -325,10 +334,8 @@ void stop(Client &cl) {
     if (cl.stopping)
         return;
     cl.stopping = true;
-    for (uv_timer_t *t : {&cl.tick, &cl.deadline})
-        uv_close(reinterpret_cast<uv_handle_t *>(t), nullptr);
-    for (uv_signal_t *s : {&cl.sigint, &cl.sigterm})
-        uv_close(reinterpret_cast<uv_handle_t *>(s), nullptr);
+    close_timers({&cl.tick, &cl.deadline});
+    cl.signals.close();
     for (uint32_t i = 0; i < cl.opt.connections; ++i) {
         Slot &s = cl.slots[i];
         if (s.busy)
@@ -340,101 +347,39 @@ void stop(Client &cl) {
 void on_deadline(uv_timer_t *t) { stop(*static_cast<Client *>(t->data)); }
 void on_signal(uv_signal_t *s, int) { stop(*static_cast<Client *>(s->data)); }
 
-using dialtone::bench::parse_number;
-
-int parse_args(int argc, char **argv, Options &opt) {
-    enum { o_host = 256, o_port, o_mode, o_path, o_rate, o_duration, o_interval, o_abort_ms };
-    static const option longopts[] = {
-        {"host", required_argument, nullptr, o_host},
-        {"port", required_argument, nullptr, o_port},
-        {"mode", required_argument, nullptr, o_mode},
-        {"path", required_argument, nullptr, o_path},
-        {"connections", required_argument, nullptr, 'n'},
-        {"rate", required_argument, nullptr, o_rate},
-        {"duration-sec", required_argument, nullptr, o_duration},
-        {"interval-ms", required_argument, nullptr, o_interval},
-        {"max-abort-ms", required_argument, nullptr, o_abort_ms},
-        {"help", no_argument, nullptr, 'h'},
-        {nullptr, 0, nullptr, 0},
-    };
-    auto bad = [](const char *what) {
-        fprintf(stderr, "hostile_client: bad %s\n%s", what, kUsage);
-        return 2;
-    };
-    int c;
-    double v = 0;
-    while ((c = getopt_long(argc, argv, "n:h", longopts, nullptr)) != -1) {
-        switch (c) {
-        case o_host:
-            opt.host = optarg;
-            break;
-        case o_port:
-            if (!parse_number(optarg, 1, 65535, v) || v != std::floor(v))
-                return bad("--port");
-            opt.port = static_cast<int>(v);
-            break;
-        case o_mode:
-            if (strcmp(optarg, "slowloris") == 0)
-                opt.mode = Mode::slowloris;
-            else if (strcmp(optarg, "abort") == 0)
-                opt.mode = Mode::abort;
-            else if (strcmp(optarg, "idle") == 0)
-                opt.mode = Mode::idle;
-            else
-                return bad("--mode");
-            opt.mode_set = true;
-            break;
-        case o_path:
-            if (optarg[0] != '/' || strpbrk(optarg, " \r\n") != nullptr)
-                return bad("--path (an origin-form target: /...)");
-            opt.paths.emplace_back(optarg);
-            break;
-        case 'n':
-            if (!parse_number(optarg, 1, 1e5, v) || v != std::floor(v))
-                return bad("--connections");
-            opt.connections = static_cast<uint32_t>(v);
-            break;
-        case o_rate:
-            if (!parse_number(optarg, 0.1, 1e6, v))
-                return bad("--rate");
-            opt.rate = v;
-            break;
-        case o_duration:
-            if (!parse_number(optarg, 0.1, 86400, v))
-                return bad("--duration-sec");
-            opt.duration_sec = v;
-            break;
-        case o_interval:
-            if (!parse_number(optarg, 1, 3600000, v))
-                return bad("--interval-ms");
-            opt.interval_ms = static_cast<uint64_t>(v);
-            break;
-        case o_abort_ms:
-            if (!parse_number(optarg, 50, 3600000, v))
-                return bad("--max-abort-ms");
-            opt.max_abort_ms = static_cast<uint64_t>(v);
-            break;
-        case 'h':
-            fputs(kUsage, stdout);
-            return 1;
-        default:
-            fputs(kUsage, stderr);
-            return 2;
+// Reads the options into `opt`. Empty: go on; otherwise the exit status now.
+std::optional<int> parse_args(int argc, char **argv, Options &opt) {
+    CommandLine cli("hostile_client", kUsage);
+    cli.string("host", opt.host);
+    cli.whole_number("port", 1, 65535, opt.port);
+    cli.text("mode", [&opt](const char *mode) {
+        for (size_t i = 0; i < std::size(kModeNames); ++i) {
+            if (strcmp(mode, kModeNames[i]) == 0) {
+                opt.mode = static_cast<Mode>(i);
+                opt.mode_set = true;
+                return true;
+            }
         }
-    }
-    if (optind != argc)
-        return bad("argument");
+        return false;
+    });
+    cli.target("path", [&opt](const char *path) { opt.paths.emplace_back(path); });
+    cli.whole_number("connections", 1, 1e5, opt.connections, 'n');
+    cli.number("rate", 0.1, 1e6, opt.rate);
+    cli.number("duration-sec", 0.1, 86400, opt.duration_sec);
+    cli.number("interval-ms", 1, 3600000, opt.interval_ms);
+    cli.number("max-abort-ms", 50, 3600000, opt.max_abort_ms);
+    if (std::optional<int> status = cli.parse(argc, argv))
+        return status;
     if (opt.port == 0 || !opt.mode_set)
-        return bad("--port and --mode (both required)");
+        return cli.bad("--port and --mode (both required)");
     if (opt.paths.empty())
         opt.paths.emplace_back("/");
-    return 0;
+    return std::nullopt;
 }
 
 void print_report(const Client &cl) {
     const Stats &st = cl.stats;
-    static const char *const names[] = {"slowloris", "abort", "idle"};
-    const char *m = names[static_cast<int>(cl.opt.mode)];
+    const char *m = kModeNames[static_cast<int>(cl.opt.mode)];
     printf("%s.connections %llu\n%s.connect_errors %llu\n%s.closed_by_server %llu\n"
            "%s.bytes_sent %llu\n%s.bytes_received %llu\n",
            m, static_cast<unsigned long long>(st.connections), m,
@@ -470,8 +415,8 @@ void print_report(const Client &cl) {
 
 int main(int argc, char **argv) {
     auto cl = std::make_unique<Client>();
-    if (int rc = parse_args(argc, argv, cl->opt); rc != 0)
-        return rc == 1 ? 0 : rc;
+    if (std::optional<int> status = parse_args(argc, argv, cl->opt))
+        return *status;
     const Options &o = cl->opt;
     // Loopback only: this tool misbehaves on purpose, and must never aim at another machine.
     if (uv_ip4_addr(o.host.c_str(), o.port, &cl->addr) != 0 ||
@@ -493,22 +438,12 @@ int main(int argc, char **argv) {
         uv_timer_init(&cl->loop, &s.timer);
         s.timer.data = &s;
     }
-    for (uv_timer_t *t : {&cl->tick, &cl->deadline}) {
-        uv_timer_init(&cl->loop, t);
-        t->data = cl.get();
-    }
-    for (uv_signal_t *s : {&cl->sigint, &cl->sigterm}) {
-        uv_signal_init(&cl->loop, s);
-        s->data = cl.get();
-    }
-    uv_signal_start(&cl->sigint, on_signal, SIGINT);
-    uv_signal_start(&cl->sigterm, on_signal, SIGTERM);
+    init_timers(&cl->loop, {&cl->tick, &cl->deadline}, cl.get());
+    cl->signals.start(&cl->loop, cl.get(), on_signal);
     cl->t_begin = uv_now(&cl->loop);
     uv_timer_start(&cl->tick, on_tick, 0, kTickMs);
     uv_timer_start(&cl->deadline, on_deadline, static_cast<uint64_t>(o.duration_sec * 1000), 0);
-    uv_run(&cl->loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&cl->loop) != 0)
-        fprintf(stderr, "hostile_client: handles left open\n");
+    run_to_end(&cl->loop, "hostile_client");
     print_report(*cl);
     return 0;
 }
