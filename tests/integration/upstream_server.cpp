@@ -1,5 +1,7 @@
 #include "upstream_server.hpp"
 
+#include "runtime/src/http.hpp" // reason_phrase
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -23,35 +25,6 @@ using Clock = std::chrono::steady_clock;
 // Bounds that keep a runaway client from filling the test's memory.
 constexpr std::size_t max_head = 1 << 20;
 constexpr std::size_t max_body = 64 << 20;
-
-const char *reason(int status) {
-    switch (status) {
-    case 100:
-        return "Continue";
-    case 101:
-        return "Switching Protocols";
-    case 200:
-        return "OK";
-    case 204:
-        return "No Content";
-    case 304:
-        return "Not Modified";
-    case 400:
-        return "Bad Request";
-    case 404:
-        return "Not Found";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    default:
-        return "Status";
-    }
-}
 
 bool has_no_body(int status) { return status < 200 || status == 204 || status == 304; }
 
@@ -333,7 +306,8 @@ std::string Reply::render(const UpstreamRequest &request) const {
     if (framing_ == Framing::chunked)
         body.append("0\r\n\r\n");
 
-    std::string out = "HTTP/1.1 " + std::to_string(status_) + " " + reason(status_) + "\r\n";
+    std::string out = "HTTP/1.1 " + std::to_string(status_) + " " +
+                      std::string(http::reason_phrase(status_)) + "\r\n";
     if (framing_ == Framing::chunked)
         out.append("Transfer-Encoding: chunked\r\n");
     else if (framing_ != Framing::until_close && !has_no_body(status_))
