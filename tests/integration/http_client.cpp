@@ -36,13 +36,6 @@ std::string_view trim(std::string_view text) {
     return text;
 }
 
-bool contains_token(std::string_view list, std::string_view token) {
-    std::string lower(list);
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return lower.find(token) != std::string::npos;
-}
-
 // Parses the status line and header lines of `head` (without the final CRLF CRLF).
 bool parse_head(std::string_view head, HttpResponse &response) {
     std::size_t line_end = head.find("\r\n");
@@ -55,22 +48,48 @@ bool parse_head(std::string_view head, HttpResponse &response) {
             return false;
     response.status = std::stoi(std::string(status_line.substr(9, 3)));
     response.reason = status_line.size() > 13 ? std::string(status_line.substr(13)) : "";
-    while (line_end != std::string_view::npos) {
-        std::size_t start = line_end + 2;
-        line_end = head.find("\r\n", start);
-        std::string_view line = head.substr(
+    return line_end == std::string_view::npos ||
+           parse_field_lines(head.substr(line_end + 2), response.headers);
+}
+
+} // namespace
+
+bool contains_token(std::string_view list, std::string_view token) {
+    std::string lower(list);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return lower.find(token) != std::string::npos;
+}
+
+std::optional<std::string> field_value(const Fields &fields, std::string_view name) {
+    for (const auto &[key, value] : fields)
+        if (iequals(key, name))
+            return value;
+    return std::nullopt;
+}
+
+std::size_t field_count(const Fields &fields, std::string_view name) {
+    return static_cast<std::size_t>(std::count_if(
+        fields.begin(), fields.end(), [&](const auto &f) { return iequals(f.first, name); }));
+}
+
+bool parse_field_lines(std::string_view lines, Fields &fields) {
+    std::size_t start = 0;
+    for (;;) {
+        std::size_t line_end = lines.find("\r\n", start);
+        std::string_view line = lines.substr(
             start, line_end == std::string_view::npos ? std::string_view::npos : line_end - start);
         std::size_t colon = line.find(':');
         if (colon == std::string_view::npos || colon == 0)
             return false;
-        response.headers.emplace_back(std::string(line.substr(0, colon)),
-                                      std::string(trim(line.substr(colon + 1))));
+        fields.emplace_back(std::string(line.substr(0, colon)),
+                            std::string(trim(line.substr(colon + 1))));
+        if (line_end == std::string_view::npos)
+            return true;
+        start = line_end + 2;
     }
-    return true;
 }
 
-// De-chunks the body starting at `pos`; the offset after the last chunk and trailers, or npos
-// while incomplete. Sets `invalid` on malformed framing.
 std::size_t dechunk(std::string_view data, std::size_t pos, std::string &body, bool &invalid) {
     for (;;) {
         std::size_t line_end = data.find("\r\n", pos);
@@ -103,18 +122,12 @@ std::size_t dechunk(std::string_view data, std::size_t pos, std::string &body, b
     }
 }
 
-} // namespace
-
 std::optional<std::string> HttpResponse::header(std::string_view name) const {
-    for (const auto &[key, value] : headers)
-        if (iequals(key, name))
-            return value;
-    return std::nullopt;
+    return field_value(headers, name);
 }
 
 std::size_t HttpResponse::header_count(std::string_view name) const {
-    return static_cast<std::size_t>(std::count_if(
-        headers.begin(), headers.end(), [&](const auto &h) { return iequals(h.first, name); }));
+    return field_count(headers, name);
 }
 
 ParsedResponse parse_response(std::string_view data, bool head_request, bool at_eof) {

@@ -15,11 +15,30 @@ namespace dialtone::test {
 
 using namespace std::chrono_literals;
 
+// Header fields in the order they arrived: (name, value) with the value's outer whitespace trimmed.
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+// The value of the first field named `name` (case-insensitive), and how many fields have it.
+std::optional<std::string> field_value(const Fields &fields, std::string_view name);
+std::size_t field_count(const Fields &fields, std::string_view name);
+
+// Whether the field value `list` mentions `token` (lower case), ignoring case: "chunked" in
+// "gzip, Chunked". A substring test, loose enough for the tests' own framing.
+bool contains_token(std::string_view list, std::string_view token);
+
+// Appends the "name: value" lines of `lines` (separated by CRLF, no final CRLF) to `fields`;
+// false at the first line without a name and colon.
+bool parse_field_lines(std::string_view lines, Fields &fields);
+
+// De-chunks a chunked body starting at data[pos] into `body`; returns the offset just past the
+// last chunk and trailers, or npos while incomplete. Sets `invalid` on malformed framing.
+std::size_t dechunk(std::string_view data, std::size_t pos, std::string &body, bool &invalid);
+
 struct HttpResponse {
     std::string version; // "HTTP/1.1"
     int status = 0;
     std::string reason;
-    std::vector<std::pair<std::string, std::string>> headers;
+    Fields headers;
     std::string body; // de-chunked
     bool chunked = false;
 
