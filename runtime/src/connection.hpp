@@ -155,7 +155,6 @@ class Connection final : private RequestParser::Events {
     bool flush_again_ = false;
 
     OutputQueue out_;
-    std::string head_buf_; // a response head being formatted (kept for its capacity)
     bool write_blocked_ = false;
 
     uint64_t idle_since_ = 0;

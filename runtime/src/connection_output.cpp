@@ -62,10 +62,13 @@ void Connection::start_response(Request &r) {
     r.chunked = framing == http::BodyFraming::chunked && !r.is_head;
     if (framing == http::BodyFraming::close)
         end_keep_alive(); // the body ends when the connection does
-    head_buf_.clear();
-    http::append_response_head(head_buf_, {r.status, r.resp_length, r.http_version, keep_alive_,
-                                           worker_.date_line(), r.resp_headers});
-    out_.copy(head_buf_);
+    // Formatted in the worker's scratch string, then copied into the queue: a buffer per
+    // connection kept for its capacity cost ~500 bytes on each of 10,000 idle or paced clients.
+    std::string &head = worker_.scratch();
+    head.clear();
+    http::append_response_head(head, {r.status, r.resp_length, r.http_version, keep_alive_,
+                                      worker_.date_line(), r.resp_headers});
+    out_.copy(head);
 }
 
 void Connection::apply(Request &r, ResponseOp *ops, size_t count) {

@@ -85,6 +85,10 @@ class Worker {
     char *read_buffer() { return read_buf_.get(); }
     static constexpr size_t read_buffer_size = 64 * 1024;
 
+    // A string any code on the worker's thread may format into and copy out of before it
+    // returns to the loop (response heads): one buffer per worker, not per connection.
+    std::string &scratch() { return scratch_; }
+
     // "Date: <IMF-fixdate>\r\n", refreshed once a second.
     std::string_view date_line();
     // "[26/Nov/2026:04:50:00 +0000]" for the access log.
@@ -121,6 +125,7 @@ class Worker {
     uv_timer_t grace_; // stopping: the end of the grace period
     std::thread thread_;
     std::unique_ptr<char[]> read_buf_;
+    std::string scratch_;
 
     std::shared_ptr<Inbox> inbox_;
     Listeners listeners_;
