@@ -4,6 +4,7 @@
 
 #include "connection.hpp"
 #include "dialtone/log.hpp"
+#include "exchange.hpp"
 #include "generation.hpp"
 #include "http.hpp"
 #include "inbox.hpp"
@@ -27,6 +28,7 @@ struct dt_config {
     std::set<std::string, std::less<>> used;
     std::vector<std::string> problems;
     void *context = nullptr; // the application's, for an in-process plugin
+    const std::vector<std::unique_ptr<dialtone::UpstreamGroup>> *upstreams = nullptr;
 };
 
 namespace dialtone {
@@ -189,6 +191,15 @@ void api_config_error(const dt_config_t *cfg, const char *key, const char *fmt, 
 
 void *api_config_context(const dt_config_t *cfg) { return cfg ? cfg->context : nullptr; }
 
+const dt_upstream_t *api_config_upstream(const dt_config_t *cfg, const char *name) {
+    if (!cfg || !name || !cfg->upstreams)
+        return nullptr;
+    for (const auto &g : *cfg->upstreams)
+        if (g->config().name == name)
+            return g->c();
+    return nullptr;
+}
+
 // ---- Requests -------------------------------------------------------------------------------
 
 const Request *R(const dt_req_t *r) { return Request::from(r); }
@@ -330,6 +341,7 @@ int api_req_send_file_ref(dt_req_t *r, int fd, uint64_t offset, uint64_t len, dt
 }
 
 int api_req_finish(dt_req_t *r) { return R(r)->submit(ResponseOp{ResponseOp::finish}); }
+int api_req_fail(dt_req_t *r, int status) { return R(r)->fail(status); }
 
 void api_req_retain(dt_req_t *r) { R(r)->retain(); }
 void api_req_release(dt_req_t *r) { R(r)->release(); }
@@ -411,6 +423,19 @@ int api_server_stats(dt_req_t *r, dt_server_stats_t *server, dt_worker_stats_t *
     return static_cast<int>(s.workers.size());
 }
 
+int api_exchange_start(dt_req_t *r, const dt_upstream_t *up, const dt_exchange_req_t *xreq,
+                       const dt_exchange_cbs_t *cbs, void *arg, dt_exchange_t **ex) {
+    if (!r || !up || !xreq || !cbs || !ex)
+        return DT_EINVAL;
+    return Exchange::start(*R(r), *UpstreamGroup::from(up), *xreq, *cbs, arg, ex);
+}
+int api_exchange_resume(dt_exchange_t *ex) { return ex ? Exchange::from(ex)->resume() : DT_EINVAL; }
+int api_exchange_cancel(dt_exchange_t *ex) { return ex ? Exchange::from(ex)->cancel() : DT_EINVAL; }
+int api_exchange_detach(dt_exchange_t *ex) { return ex ? Exchange::from(ex)->detach() : DT_EINVAL; }
+int api_req_forward(dt_req_t *r, dt_exchange_t *ex) {
+    return r && ex ? Exchange::from(ex)->forward(*R(r)) : DT_EINVAL;
+}
+
 const dt_api_t g_api = {
     sizeof(dt_api_t),
     DT_ABI_MAJOR,
@@ -454,15 +479,25 @@ const dt_api_t g_api = {
     api_req_send_file_ref,
     api_server_stats,
     api_config_context,
+    api_req_fail,
+    api_config_upstream,
+    api_exchange_start,
+    api_exchange_resume,
+    api_exchange_cancel,
+    api_exchange_detach,
+    api_req_forward,
 };
 
 } // namespace
 
 const dt_api_t *host_api() { return &g_api; }
 
-std::string create_instance(Location &loc, const Config &, void *context) {
+std::string create_instance(Location &loc,
+                            const std::vector<std::unique_ptr<UpstreamGroup>> &upstreams,
+                            void *context) {
     dt_config cfg;
     cfg.context = context;
+    cfg.upstreams = &upstreams;
     cfg.loc = &loc;
     cfg.table = loc.settings ? &loc.settings->table : nullptr;
     cfg.file = loc.settings ? loc.settings->file : "";

@@ -1,6 +1,7 @@
 #include "connection.hpp"
 
 #include "dialtone/log.hpp"
+#include "exchange.hpp"
 #include "listener.hpp"
 #include "response_head.hpp"
 #include "server_core.hpp"
@@ -395,6 +396,10 @@ Request *Connection::detach_request(bool served, bool log) {
     }
     cancel_timers(*r);
     r->conn = nullptr;
+    // Its upstream exchanges end with it (detached ones excepted): on_done runs now, before
+    // on_abort when the request was aborted.
+    if (!r->exchanges.empty())
+        Exchange::request_ended(*r, served ? DT_ECANCELED : DT_EABORTED);
     return r;
 }
 

@@ -4,6 +4,7 @@
 #include "connection.hpp"
 
 #include "dialtone/log.hpp"
+#include "exchange.hpp"
 #include "response_head.hpp"
 #include "worker.hpp"
 
@@ -112,6 +113,17 @@ void Connection::apply(Request &r, ResponseOp *ops, size_t count) {
                 r.phase = Phase::complete;
             }
             break;
+        case ResponseOp::fail:
+            // Broken mid-body (req_fail): no last chunk, and the close ends the response, so
+            // the client cannot take what it got for the whole.
+            DT_LOG(LogLevel::info, "the response to %s failed after %llu body bytes: closing",
+                   r.path.c_str(), static_cast<unsigned long long>(r.body_bytes));
+            end_keep_alive();
+            {
+                MutexLock lock(r.mu);
+                r.phase = Phase::complete;
+            }
+            break;
         }
     }
     r.conn_queued.store(out_.queued(), std::memory_order_relaxed);
@@ -158,7 +170,8 @@ void Connection::flush() {
             start_lingering_close();
             return;
         }
-        if (cur_ && cur_->want_writable.load() && out_.queued() <= kLowWatermark &&
+        if (cur_ && cur_->want_writable.load() &&
+            out_.queued() <= cur_->writable_below.load(std::memory_order_relaxed) &&
             in_plugin_ == 0) {
             call_on_writable();
             if (state_ == State::closed) {
@@ -185,6 +198,10 @@ void Connection::flush() {
 void Connection::call_on_writable() {
     Request *r = cur_;
     r->want_writable.store(false);
+    if (r->forwarding) { // the host's own reader of an upstream response, not the plugin
+        r->forwarding->client_writable();
+        return;
+    }
     r->retain();
     r->run({Continuation::writable});
     r->release();

@@ -33,13 +33,6 @@ bool parser_knows(std::string_view method, bool whole) {
     return false;
 }
 
-// tchar (RFC 9110 §5.6.2).
-bool is_tchar(unsigned char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return true;
-    return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
-
 // A control byte other than HTAB (RFC 9110 §5.5: not allowed in a field value).
 bool is_ctl(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; }
 

@@ -12,6 +12,8 @@ namespace dialtone {
 Generation::Generation(const Config &config, const ServerOptions &options) : config_(config) {
     std::vector<std::string> problems;
     auto &registry = PluginRegistry::process();
+    for (const UpstreamConfig &u : config_.upstreams)
+        upstreams_.push_back(std::make_unique<UpstreamGroup>(u));
     // Declared plugins load even when no location uses them, so --check vets them all.
     for (const auto &decl : config.plugins) {
         try {
@@ -65,7 +67,7 @@ Generation::Generation(const Config &config, const ServerOptions &options) : con
             for (const InProcessPlugin &p : options.plugins)
                 if (p.name == lc.handler && loc.plugin->handle == nullptr)
                     context = p.context;
-        std::string err = create_instance(loc, config, context);
+        std::string err = create_instance(loc, upstreams_, context);
         if (!err.empty()) {
             problems.push_back(err);
             continue;

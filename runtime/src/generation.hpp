@@ -7,6 +7,7 @@
 
 #include "dialtone/config.hpp"
 #include "loader.hpp"
+#include "upstream.hpp"
 
 #include <memory>
 #include <string>
@@ -42,12 +43,15 @@ class Generation {
     // Index of the first location at or after position `from` (in longest-first order) that
     // matches `path`, or -1.
     int route(std::string_view path, size_t from) const;
+    // The [[upstream]] groups, in the config's order.
+    const std::vector<std::unique_ptr<UpstreamGroup>> &upstreams() const { return upstreams_; }
     // The server began to stop: runs each instance's on_stop (plugins of ABI 1.2 and later)
     // on the calling thread.
     void notify_stop() const;
 
   private:
     Config config_;
+    std::vector<std::unique_ptr<UpstreamGroup>> upstreams_; // before the instances using them
     std::vector<Location> locations_; // sorted by prefix length, longest first
 };
 

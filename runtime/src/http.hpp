@@ -71,6 +71,10 @@ template <class Pred> bool any_list_item(std::string_view value, Pred pred) {
     return false;
 }
 
+// tchar and token (RFC 9110 §5.6.2): method names and field names.
+bool is_tchar(unsigned char c);
+bool is_token(std::string_view s);
+
 // True if the comma-separated header value contains `token` (case-insensitive).
 bool has_token(std::string_view value, std::string_view token);
 

@@ -4,6 +4,7 @@
 #include "dialtone/log.hpp"
 #include "http.hpp"
 #include "inbox.hpp"
+#include "response_head.hpp"
 #include "worker.hpp"
 
 #include <cstddef>
@@ -101,8 +102,9 @@ int Request::submit(ResponseOp op) {
             return DT_EABORTED;
         if (phase >= Phase::finished)
             return DT_ESTATE;
-        size_t len = op.kind == ResponseOp::finish ? 0 : op.part.len;
-        if (op.kind != ResponseOp::finish) {
+        bool ends = op.kind == ResponseOp::finish || op.kind == ResponseOp::fail;
+        size_t len = ends ? 0 : op.part.len;
+        if (!ends) {
             if (ops_bytes + conn_queued.load(std::memory_order_relaxed) >
                 Connection::kHighWatermark) {
                 want_writable.store(true);
@@ -115,10 +117,10 @@ int Request::submit(ResponseOp op) {
         if (phase == Phase::open) {
             phase = Phase::head_sent;
             head = true;
-            if (op.kind == ResponseOp::finish && resp_length < 0)
+            if (ends && resp_length < 0)
                 resp_length = 0; // nothing was written: say so rather than chunk nothing
         }
-        if (op.kind == ResponseOp::finish)
+        if (ends)
             phase = Phase::finished;
         body_bytes += len;
         if (owner) {
@@ -164,6 +166,32 @@ int Request::submit(ResponseOp op) {
         }
     }
     return 0;
+}
+
+int Request::fail(int code) {
+    if (code < 400 || code > 599)
+        code = 502;
+    std::string page;
+    {
+        MutexLock lock(mu);
+        if (phase == Phase::aborted)
+            return DT_EABORTED;
+        if (phase >= Phase::finished)
+            return DT_ESTATE;
+        if (phase == Phase::open) {
+            // Nothing of the response left yet: an error page, as for an on_handle verdict.
+            page = http::error_page(code);
+            status = code;
+            resp_headers = http::kErrorPageHeaders;
+            resp_length = static_cast<int64_t>(page.size());
+        }
+    }
+    if (page.empty())
+        return submit(ResponseOp(ResponseOp::fail));
+    ResponseOp body(BodyPart::copy_of(page.data(), page.size()));
+    if (int rc = submit(std::move(body)))
+        return rc;
+    return submit(ResponseOp(ResponseOp::finish));
 }
 
 void Request::apply_pending() {

@@ -22,6 +22,7 @@
 namespace dialtone {
 
 class Connection;
+class Exchange;
 class Inbox;
 struct RequestTimer;
 class Worker;
@@ -46,7 +47,7 @@ class Request;
 // A response operation from the plugin, applied to the connection on the owning worker in the
 // order the plugin made the calls.
 struct ResponseOp {
-    enum Kind : uint8_t { head, body, finish };
+    enum Kind : uint8_t { head, body, finish, fail }; // fail: finish as broken (req_fail)
     explicit ResponseOp(Kind k) : kind(k) {}
     ResponseOp(BodyPart p) : kind(body), part(p) {}
     Kind kind;
@@ -119,6 +120,9 @@ class Request {
     // DT_ESTATE, DT_EAGAIN, DT_ERANGE). On the owner thread it is applied at once; elsewhere it
     // is carried to the owner through its inbox. On error the caller keeps `op`'s resources.
     int submit(ResponseOp op);
+    // dt_api_t.req_fail: before the head, an error page for `status`; after it, a finish that
+    // leaves the response visibly broken (no last chunk, the connection closes). Any thread.
+    int fail(int status);
     // Owner thread: applies the operations other threads queued.
     void apply_pending();
     // Gives back what queued operations hold (release callbacks, descriptors): they will not
@@ -149,6 +153,8 @@ class Request {
     std::atomic<uint32_t> refs{1};          // the runtime's reference, plus one per holder
     std::atomic<size_t> conn_queued{0};     // the connection's unsent bytes, published by the owner
     std::atomic<bool> want_writable{false}; // a write got DT_EAGAIN: on_writable on drain
+    // on_writable (or the forwarding exchange) runs once the queue drains to this.
+    std::atomic<size_t> writable_below{64 * 1024};
     std::atomic<dt_timer_id_t> next_timer_id{1};
     // The owning worker's inbox: set at creation, valid for the request's whole life, also
     // after the worker and its server are gone (posting then fails).
@@ -185,6 +191,8 @@ class Request {
     bool suspended = false;             // on_handle returned DT_SUSPENDED
     bool chunked = false;               // the response body goes out chunked (start_response)
     std::vector<RequestTimer *> timers; // armed uv timers
+    std::vector<Exchange *> exchanges;  // upstream exchanges attached to the request
+    Exchange *forwarding = nullptr;     // the exchange whose response the host forwards
 
     // -- Under `mu` (clang checks these: -Wthread-safety)
     // ------------------------------------------

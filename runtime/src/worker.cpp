@@ -145,6 +145,7 @@ void Worker::finish_stop() {
     if (handles_closed_)
         return;
     handles_closed_ = true;
+    upstreams_.close_all(); // detached exchanges end, idle upstream connections close
     timers_.close();
     for (uv_timer_t *t : {&tick_, &grace_})
         uv_close(reinterpret_cast<uv_handle_t *>(t), nullptr);
@@ -166,7 +167,13 @@ void Worker::finish_stop() {
     });
 }
 
-void Worker::on_tick(uv_timer_t *h) { static_cast<Worker *>(h->data)->flush_access_log(); }
+void Worker::on_tick(uv_timer_t *h) {
+    auto *w = static_cast<Worker *>(h->data);
+    w->flush_access_log();
+    // Upstream pools of a replaced configuration drain: idle connections close now, the
+    // pool's state goes once its last exchange ended.
+    w->upstreams_.sweep(w->server_.generation().get());
+}
 
 void Worker::on_grace_over(uv_timer_t *h) {
     auto *w = static_cast<Worker *>(h->data);

@@ -8,6 +8,7 @@
 #include "inbox.hpp"
 #include "listener.hpp"
 #include "timer.hpp"
+#include "upstream.hpp"
 
 #include <atomic>
 #include <functional>
@@ -98,6 +99,8 @@ class Worker {
 
     // The pool request timers come from (owner thread).
     TimerPool &timers() { return timers_; }
+    // Upstream pools and balancers, per group (owner thread).
+    WorkerUpstreams &upstreams() { return upstreams_; }
 
     void connection_opened(Connection *c);
     void connection_closed(Connection *c);
@@ -142,6 +145,7 @@ class Worker {
     size_t log_time_len_ = 0;
     AccessLogBuffer access_log_;
     TimerPool timers_;
+    WorkerUpstreams upstreams_{*this};
     bool handles_closed_ = false;
 };
 

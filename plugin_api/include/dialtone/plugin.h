@@ -1,12 +1,14 @@
 /*
- * dialtone/plugin.h — the dialtone plugin ABI, version 1.2.
+ * dialtone/plugin.h — the dialtone plugin ABI, version 1.3.
  *
  * History: 1.0 the first release; 1.1 adds server_stats (live counters for status pages) at the
  * end of dt_api_t. 1.2 adds the on_stop hook (a stop began: answer waiting requests now) in the
  * first reserved slot of dt_plugin_t and config_context (an embedding application's pointer for
  * its in-process plugin) at the end of dt_api_t, and writes out the end of a request's and a
  * server's life — "Ending" below, on_abort, on_destroy, the timers from other threads — as
- * every host since 1.2 keeps it, whatever minor a plugin was built for. Every released header
+ * every host since 1.2 keeps it, whatever minor a plugin was built for. 1.3 adds upstream
+ * exchanges (the host's HTTP/1.1 client, pools, balancing and health, for proxies and for any
+ * plugin that calls another server: "Upstreams" below) and req_fail. Every released header
  * is kept under tests/abi/ in dialtone's sources, and a plugin built against each keeps loading
  * in every later 1.x host.
  *
@@ -66,7 +68,7 @@ extern "C" {
 #endif
 
 #define DT_ABI_MAJOR 1
-#define DT_ABI_MINOR 2
+#define DT_ABI_MINOR 3
 
 /* Marks the one symbol a plugin exports. Build plugins with -fvisibility=hidden. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -93,7 +95,13 @@ extern "C" {
     XX(ETYPE, -7, "config value has another type")                                                 \
     XX(ERANGE, -8, "value out of range")                                                           \
     XX(EIO, -9, "input/output error")                                                              \
-    XX(ENOTSUP, -10, "not supported by this host")
+    XX(ENOTSUP, -10, "not supported by this host")                                                 \
+    XX(ECONNECT, -11, "upstream: could not connect")                                               \
+    XX(ETIMEDOUT, -12, "upstream: timed out")                                                      \
+    XX(ERESET, -13, "upstream: connection closed or reset before the response ended")              \
+    XX(EPROTO, -14, "upstream: invalid response")                                                  \
+    XX(EUNAVAILABLE, -15, "upstream: every server is marked down")                                 \
+    XX(ECANCELED, -16, "upstream: exchange cancelled")
 
 typedef enum dt_errno {
 #define DT__ERR_ENUM(name, value, text) DT_##name = value,
@@ -171,6 +179,83 @@ typedef struct dt_server_stats {
 /* Callbacks a plugin passes to the host. `req` is valid for the duration of the call. */
 typedef void (*dt_release_cb)(void *arg);
 typedef void (*dt_req_cb)(dt_req_t *req, void *arg);
+
+/* ---------------------------------------------------------------------------------------------
+ * Upstreams (since ABI 1.3). A plugin that needs another HTTP server — a proxy, a cache, an
+ * authentication check — asks the host for an exchange with a named [[upstream]] group of the
+ * configuration instead of opening sockets of its own. The host owns what every such plugin
+ * would get wrong alone: per-worker keep-alive pools (idle connections watched, so an upstream
+ * closing one is noticed before reuse), connecting, an HTTP/1.1 client as strict as the
+ * server side, the group's timeouts, balancing, passive health, and retries (before the
+ * response head only: a connect failure on any method, a failed reused connection for
+ * idempotent methods, never a non-idempotent request once sent; RFC 9110 9.2.2).
+ *
+ * The exchange runs on the worker of the request it was started for, and its callbacks run
+ * there in step with the request's hooks (never concurrently with one): on_head once when the
+ * final response head arrives (1xx interim responses are skipped), on_body for the body in
+ * pieces, and on_done exactly once in every case, last. A plugin either consumes the body
+ * itself (on_body, taking fewer bytes than offered pauses the upstream socket until
+ * exchange_resume: a bounded window, whatever the upstream's speed) or, from on_head, hands
+ * the rest of the response to the host with req_forward: the host then streams it to the
+ * client with backpressure both ways and no call into the plugin per piece.
+ */
+typedef struct dt_upstream dt_upstream_t; /* an [[upstream]] group of the configuration */
+typedef struct dt_exchange dt_exchange_t; /* one request to an upstream and its response */
+
+/* A header field: borrowed strings, as dt_str_t. */
+typedef struct dt_field {
+    dt_str_t name;
+    dt_str_t value;
+} dt_field_t;
+
+/* What to send upstream. The host copies everything before exchange_start returns. */
+typedef struct dt_exchange_req {
+    uint32_t size;            /* sizeof(dt_exchange_req_t) */
+    uint32_t flags;           /* reserved: 0 */
+    dt_str_t method;          /* a token: "GET" */
+    dt_str_t target;          /* origin-form: "/path?query" */
+    const dt_field_t *fields; /* sent in order. Content-Length, Transfer-Encoding and Connection
+                                 are the host's (DT_EINVAL); without Host the host sends the
+                                 server's address. CR, LF and NUL anywhere are DT_EINVAL. */
+    size_t field_count;
+    dt_str_t body;     /* the whole request body, sent with Content-Length; ptr NULL: none */
+    dt_str_t hash_key; /* the key of a `balancer = "hash"` group; ptr NULL: the target */
+    uint32_t window;   /* body bytes the host reads ahead of on_body (0: 64 KiB) */
+    uint32_t reserved; /* 0 */
+} dt_exchange_req_t;
+
+/* The final response head, as on_head sees it: valid for the duration of the call. */
+typedef struct dt_upstream_head {
+    uint32_t size;            /* sizeof(dt_upstream_head_t) as the host built it */
+    int status;               /* the final status: 200..599 */
+    int http_version;         /* 10 or 11 */
+    int64_t content_length;   /* -1: chunked, or delimited by the upstream's close */
+    dt_str_t reason;          /* the reason phrase, possibly empty */
+    const dt_field_t *fields; /* in arrival order, Transfer-Encoding and Content-Length included */
+    size_t field_count;
+} dt_upstream_head_t;
+
+/* The callbacks of one exchange. `arg` is exchange_start's. The host copies the struct. */
+typedef struct dt_exchange_cbs {
+    uint32_t size; /* sizeof(dt_exchange_cbs_t) */
+    /* Mandatory. The final response head arrived: 200..599 (a 101 answer ends the exchange
+     * with DT_EPROTO in this version). Shape the client's response here (resp_set_status,
+     * resp_add_header), then either return and take the body in on_body, or call req_forward. */
+    void (*on_head)(dt_exchange_t *ex, void *arg, const dt_upstream_head_t *head);
+    /* Optional (without it the body is read and dropped). Body bytes, de-chunked: `data` is
+     * valid for the call only. Returns how many bytes it took, 0..len. Taking fewer pauses
+     * the exchange: the host keeps the rest and stops reading the upstream until
+     * exchange_resume, then offers the rest again. Never called after req_forward. */
+    size_t (*on_body)(dt_exchange_t *ex, void *arg, const char *data, size_t len);
+    /* Mandatory. The end, exactly once, always last: 0 when the whole response arrived, or
+     * DT_ECONNECT, DT_ETIMEDOUT, DT_ERESET, DT_EPROTO (invalid, oversized or smuggling-shaped
+     * response), DT_EUNAVAILABLE (every server marked down), DT_ECANCELED (exchange_cancel),
+     * DT_EABORTED (its request was aborted first). After on_head a non-zero result means the
+     * body was cut short: end the client's response with req_fail, never req_finish. When the
+     * response was forwarded the host has already finished or failed it. `ex` is invalid once
+     * on_done returns. */
+    void (*on_done)(dt_exchange_t *ex, void *arg, int result);
+} dt_exchange_cbs_t;
 
 /* ---------------------------------------------------------------------------------------------
  * dt_api_t — the functions the host provides. Handed to dt_plugin_entry(); valid until the
@@ -374,6 +459,55 @@ typedef struct dt_api {
      * shared object and when the application gave none.
      * Ownership: the application's; it outlives the server. Threads: only inside on_create. */
     void *(*config_context)(const dt_config_t *cfg);
+
+    /* ---- Since ABI 1.3: check api->size (or api->abi_minor >= 3) before using these ------ */
+
+    /* Ends the response as failed, in place of req_finish (exactly one of the two per
+     * request). Before the response head was sent the host answers `status` (400..599;
+     * anything else becomes 502) as an error page, like an on_handle verdict. After it, the
+     * client must never take the response for complete: the bytes queued so far go out,
+     * then the connection closes without the last chunk (or short of the declared length).
+     * For a plugin whose upstream or file broke mid-body. DT_ESTATE after finish or fail,
+     * DT_EABORTED after an abort. Threads: as req_finish. */
+    int (*req_fail)(dt_req_t *req, int status);
+
+    /* The [[upstream]] group named `name` (NUL-terminated), or NULL when the configuration has
+     * none (report it with config_error on the key that named it). Ownership: the host's,
+     * valid until on_destroy of the instance. Threads: only inside on_create. */
+    const dt_upstream_t *(*config_upstream)(const dt_config_t *cfg, const char *name);
+
+    /* Starts an exchange with a server of `up` for `req`. Returns 0 and sets `*ex`: the
+     * exchange is under way, and whatever happens from here (no server up, no connection,
+     * a timeout) is told by on_done, exactly once. DT_EINVAL for a missing method or target,
+     * a NULL on_head or on_done, or a field the host owns; DT_ESTATE when req's response was
+     * finished; DT_EABORTED after an abort. On an error return nothing runs and `*ex` is
+     * untouched. An exchange belongs to its request: the request's abort cancels it (on_done
+     * with DT_EABORTED); finishing the response while it runs cancels it too (DT_ECANCELED),
+     * unless it was detached. The caller keeps `xreq` and `cbs` (both are copied).
+     * Threads: any hook or callback of req (the exchange itself runs on req's worker). */
+    int (*exchange_start)(dt_req_t *req, const dt_upstream_t *up, const dt_exchange_req_t *xreq,
+                          const dt_exchange_cbs_t *cbs, void *arg, dt_exchange_t **ex);
+    /* Offers the body bytes on_body left again, and reads on. DT_ESTATE when the exchange is
+     * not paused. Threads: a hook or callback of the exchange's request (or of the exchange). */
+    int (*exchange_resume)(dt_exchange_t *ex);
+    /* Stops the exchange: no on_head or on_body runs after this call, and on_done follows
+     * with DT_ECANCELED, after the hook or callback that called exchange_cancel returns (never
+     * inside it). DT_ESTATE when it has already ended (on_done is on its way).
+     * Threads: as exchange_resume. */
+    int (*exchange_cancel)(dt_exchange_t *ex);
+    /* The exchange stops belonging to its request: it runs to its end even after the request
+     * is finished or aborted (cache fills, background refreshes), and its callbacks then run
+     * on the request's worker outside any request. DT_ESTATE when forwarded or ended.
+     * Threads: as exchange_resume. */
+    int (*exchange_detach)(dt_exchange_t *ex);
+    /* Only inside on_head of an exchange started for `req`: the host sends the rest of the
+     * response itself. It sends the head as the plugin shaped it (status and fields set
+     * before this call; without a declared length, the upstream's Content-Length when it had
+     * one), then the body as it arrives, reading the upstream only while the client takes it
+     * (memory per client bounded by the window, whatever the speeds). At the end it finishes
+     * the response (or fails it: req_fail) and calls on_done. DT_ESTATE outside on_head or
+     * after the response began; DT_EINVAL when ex is not req's. */
+    int (*req_forward)(dt_req_t *req, dt_exchange_t *ex);
 } dt_api_t;
 
 /* ---------------------------------------------------------------------------------------------

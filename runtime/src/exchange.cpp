@@ -1,0 +1,550 @@
+#include "exchange.hpp"
+
+#include "dialtone/log.hpp"
+#include "generation.hpp"
+#include "http.hpp"
+#include "inbox.hpp"
+#include "request.hpp"
+#include "worker.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace dialtone {
+
+namespace {
+
+// RFC 9110 9.2.2: a request whose method is idempotent may be sent again after a failure.
+bool is_idempotent(std::string_view m) {
+    return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" ||
+           m == "DELETE";
+}
+
+bool valid_bytes(dt_str_t s, bool allow_empty) {
+    if (!s.ptr)
+        return allow_empty;
+    for (size_t i = 0; i < s.len; ++i) {
+        char ch = s.ptr[i];
+        if (ch == '\r' || ch == '\n' || ch == '\0')
+            return false;
+    }
+    return true;
+}
+
+std::string_view view(dt_str_t s) { return s.ptr ? std::string_view(s.ptr, s.len) : ""; }
+
+// The fields the host owns on the upstream connection: framing and the connection itself.
+bool host_owned(std::string_view name) {
+    return http::iequals(name, "content-length") || http::iequals(name, "transfer-encoding") ||
+           http::iequals(name, "connection");
+}
+
+int result_of(UpstreamFailure f) {
+    switch (f) {
+    case UpstreamFailure::none:
+        return 0;
+    case UpstreamFailure::connect:
+        return DT_ECONNECT;
+    case UpstreamFailure::connect_timeout:
+    case UpstreamFailure::timeout:
+        return DT_ETIMEDOUT;
+    case UpstreamFailure::no_response:
+    case UpstreamFailure::reset:
+        return DT_ERESET;
+    case UpstreamFailure::protocol:
+        return DT_EPROTO;
+    }
+    return DT_EPROTO;
+}
+
+} // namespace
+
+// ---- Starting ---------------------------------------------------------------------------------
+
+int Exchange::start(Request &req, const UpstreamGroup &group, const dt_exchange_req_t &x,
+                    const dt_exchange_cbs_t &cbs, void *arg, dt_exchange_t **out) {
+    if (x.size < offsetof(dt_exchange_req_t, window) || cbs.size < sizeof(dt_exchange_cbs_t) ||
+        !cbs.on_head || !cbs.on_done || !out)
+        return DT_EINVAL;
+    std::string_view method = view(x.method), target = view(x.target);
+    if (method.empty() || !http::is_token(method) || target.empty() ||
+        !valid_bytes(x.target, false) || target.find(' ') != std::string_view::npos ||
+        (target[0] != '/' && target != "*"))
+        return DT_EINVAL;
+    if (x.field_count && !x.fields)
+        return DT_EINVAL;
+
+    std::string bytes;
+    bytes.reserve(256 + x.body.len);
+    bytes.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
+    bool has_host = false;
+    for (size_t i = 0; i < x.field_count; ++i) {
+        std::string_view name = view(x.fields[i].name), value = view(x.fields[i].value);
+        if (name.empty() || !http::is_token(name) || host_owned(name) ||
+            !valid_bytes(x.fields[i].value, true))
+            return DT_EINVAL;
+        has_host = has_host || http::iequals(name, "host");
+        bytes.append(name).append(": ").append(value).append("\r\n");
+    }
+    if (!has_host) // as nginx's default proxy_set_header Host $proxy_host: the group's name
+        bytes.append("Host: ").append(group.config().name).append("\r\n");
+    if (x.body.len > 0 || method == "POST" || method == "PUT" || method == "PATCH")
+        bytes.append("Content-Length: ").append(std::to_string(x.body.len)).append("\r\n");
+    bytes.append("\r\n");
+    if (x.body.len)
+        bytes.append(x.body.ptr, x.body.len);
+
+    {
+        MutexLock lock(req.mu);
+        if (req.phase == Phase::aborted)
+            return DT_EABORTED;
+        if (req.phase >= Phase::finished)
+            return DT_ESTATE;
+    }
+    auto *e = new Exchange;
+    e->req_ = &req;
+    req.retain();
+    e->inbox_ = req.inbox;
+    e->generation_ = req.generation;
+    e->group_ = &group;
+    e->cbs_ = cbs;
+    e->arg_ = arg;
+    e->request_ = std::move(bytes);
+    e->method_ = method;
+    e->idempotent_ = is_idempotent(method);
+    e->key_ = x.hash_key.ptr ? std::string(view(x.hash_key)) : std::string(target);
+    if (x.size >= offsetof(dt_exchange_req_t, reserved) && x.window > 0)
+        e->window_ = std::max<size_t>(x.window, 4096);
+    *out = e->c();
+    // On the owner the exchange starts now (the connect is under way when this returns), but
+    // never ends inside exchange_start: busy_ defers an immediate failure's on_done.
+    if (!e->on_owner_do([e] {
+            ++e->busy_;
+            e->run();
+            --e->busy_;
+        })) {
+        // The request's worker has ended: the exchange ends at once, on this thread.
+        e->ended_ = true;
+        e->result_ = DT_EABORTED;
+        e->finish();
+    }
+    return 0;
+}
+
+bool Exchange::on_owner() const {
+    Worker *w = Worker::current();
+    return w && w->inbox() == inbox_;
+}
+
+template <typename Fn> bool Exchange::on_owner_do(Fn fn) {
+    if (on_owner()) {
+        fn();
+        return true;
+    }
+    refs_.fetch_add(1, std::memory_order_relaxed); // the task's: the exchange may end first
+    bool posted = inbox_->post([this, fn] {
+        if (!finished_)
+            fn();
+        unref();
+    });
+    if (!posted)
+        unref();
+    return posted;
+}
+
+void Exchange::unref() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        delete this;
+}
+
+void Exchange::run() {
+    Worker *w = Worker::current();
+    pool_ = &w->upstreams().get(*group_, generation_);
+    pool_->remember(this);
+    if (req_)
+        req_->exchanges.push_back(this);
+    if (req_ && req_->current_phase() >= Phase::finished) {
+        // Finished or aborted before the owner got to it.
+        cancel_now(req_->current_phase() == Phase::aborted ? DT_EABORTED : DT_ECANCELED);
+        return;
+    }
+    try_next();
+}
+
+void Exchange::try_next() {
+    unsigned tries = group_->config().tries_per_request();
+    for (;;) {
+        uint64_t now = uv_now(pool_->worker().loop());
+        Balancer::Pick pick = pool_->balancer().pick(key_, now, tried_);
+        if (pick.status == Balancer::Status::all_down) {
+            end(DT_EUNAVAILABLE);
+            return;
+        }
+        if (pick.status == Balancer::Status::exhausted) {
+            end(last_error_ ? last_error_ : DT_EUNAVAILABLE);
+            return;
+        }
+        size_t server = pick.server;
+        UpstreamConnection *conn = pool_->acquire(server, !fresh_only_);
+        if (!conn) {
+            DT_LOG(LogLevel::warn, "upstream %s: connecting to %s: %s",
+                   group_->config().name.c_str(), group_->config().servers[server].address.c_str(),
+                   strerror(errno));
+            pool_->balancer().report(server, false, now);
+            tried_.push_back(server);
+            last_error_ = DT_ECONNECT;
+            if (++tries_used_ >= tries) {
+                end(DT_ECONNECT);
+                return;
+            }
+            continue;
+        }
+        if (!conn->reused())
+            fresh_only_ = false;
+        server_ = server;
+        conn_ = conn;
+        pool_->balancer().acquire(server);
+        acquired_ = true;
+        conn->begin(this, request_, method_); // may report a failure at once
+        return;
+    }
+}
+
+// ---- What the connection reports ---------------------------------------------------------------
+
+void Exchange::upstream_head(const UpstreamHead &head) {
+    head_ = head;
+    head_received_ = true;
+    head_pending_ = true;
+    pool_->balancer().report(server_, true, uv_now(pool_->worker().loop()));
+    ++busy_;
+    schedule();
+    --busy_;
+}
+
+bool Exchange::upstream_body(std::string_view piece) {
+    if (cancelled_)
+        return true; // dropped: the connection is on its way out
+    ++busy_;
+    bool more;
+    if (forward_ && !head_pending_ && !client_paused_ && body_off_ == body_.size()) {
+        write_client(piece); // straight from the read buffer to the client's queue
+        more = !client_paused_;
+    } else {
+        body_.append(piece);
+        schedule();
+        more =
+            !cancelled_ && !client_paused_ && !plugin_paused_ && body_.size() - body_off_ < window_;
+    }
+    --busy_;
+    upstream_paused_ = !more && !cancelled_;
+    return more;
+}
+
+void Exchange::upstream_end(UpstreamFailure failure, const char *why) {
+    UpstreamConnection *conn = conn_;
+    conn_ = nullptr;
+    if (acquired_) {
+        pool_->balancer().release(server_);
+        acquired_ = false;
+    }
+    if (failure == UpstreamFailure::none) {
+        conn->release(true); // back to the pool, when it may carry another
+        end(0);
+        return;
+    }
+    uint64_t now = uv_now(pool_->worker().loop());
+    const UpstreamConfig &cfg = group_->config();
+    const std::string &server = cfg.servers[server_].address;
+    if (head_received_ || cancelled_) {
+        if (!cancelled_)
+            DT_LOG(LogLevel::warn, "upstream %s (%s): %s", cfg.name.c_str(), server.c_str(), why);
+        end(result_of(failure));
+        return;
+    }
+    // Before the head: maybe another try. A reused connection that died before answering
+    // is the keep-alive race, not the server's fault: a fresh connection, not a new try.
+    bool race = failure == UpstreamFailure::no_response && conn->reused();
+    int result = result_of(failure);
+    bool retry = false;
+    if (race) {
+        retry = idempotent_;
+        fresh_only_ = true;
+    } else {
+        DT_LOG(LogLevel::warn, "upstream %s (%s): %s", cfg.name.c_str(), server.c_str(), why);
+        pool_->balancer().report(server_, false, now);
+        tried_.push_back(server_);
+        ++tries_used_;
+        bool unsent =
+            failure == UpstreamFailure::connect || failure == UpstreamFailure::connect_timeout;
+        // Never send a non-idempotent request again once it may have reached the server.
+        retry = (unsent || (idempotent_ && failure != UpstreamFailure::protocol)) &&
+                tries_used_ < cfg.tries_per_request();
+    }
+    last_error_ = result;
+    if (retry) {
+        try_next();
+        return;
+    }
+    end(result);
+}
+
+// ---- Ending -----------------------------------------------------------------------------------
+
+void Exchange::end(int result) {
+    if (ended_)
+        return;
+    ended_ = true;
+    result_ = result;
+    schedule(); // last: it may free the exchange
+}
+
+void Exchange::cancel_now(int result) {
+    if (ended_ || finished_)
+        return;
+    cancelled_ = true;
+    if (conn_) {
+        UpstreamConnection *conn = conn_;
+        conn_ = nullptr;
+        conn->release(false);
+    }
+    if (acquired_) {
+        pool_->balancer().release(server_);
+        acquired_ = false;
+    }
+    end(result);
+}
+
+int Exchange::cancel() {
+    on_owner_do([this] {
+        if (!ended_)
+            cancel_now(DT_ECANCELED);
+    });
+    return 0;
+}
+
+int Exchange::resume() {
+    on_owner_do([this] {
+        if (!plugin_paused_)
+            return;
+        plugin_paused_ = false;
+        schedule();
+    });
+    return 0;
+}
+
+int Exchange::detach() {
+    if (forward_)
+        return DT_ESTATE;
+    on_owner_do([this] {
+        if (detached_ || finished_ || !req_)
+            return;
+        detached_ = true;
+        unlink_from_request();
+        Request *r = req_;
+        req_ = nullptr;
+        r->release();
+    });
+    return 0;
+}
+
+int Exchange::forward(Request &req) {
+    if (&req != req_)
+        return DT_EINVAL;
+    if (!in_on_head_ || forward_)
+        return DT_ESTATE;
+    {
+        MutexLock lock(req.mu);
+        if (req.phase != Phase::open)
+            return DT_ESTATE;
+        // The upstream's length, unless the plugin declared its own.
+        if (req.resp_length < 0 && head_.framing == http::BodyFraming::length)
+            req.resp_length = static_cast<int64_t>(head_.content_length);
+    }
+    forward_ = true;
+    req.forwarding = this;
+    // The client's queue drains to half the window before the upstream is read again.
+    req.writable_below.store(window_ / 2, std::memory_order_relaxed);
+    return 0;
+}
+
+void Exchange::request_ended(Request &req, int result) {
+    std::vector<Exchange *> live = req.exchanges; // each may unlink itself
+    for (Exchange *e : live)
+        e->cancel_now(result);
+}
+
+void Exchange::worker_stopping() { cancel_now(DT_ECANCELED); }
+
+// ---- Delivering ------------------------------------------------------------------------------
+
+void Exchange::schedule() {
+    if (scheduled_)
+        return;
+    scheduled_ = true;
+    if (!req_) {
+        pump(); // detached: no strand to keep
+        return;
+    }
+    Request *r = req_;
+    r->retain();
+    r->run({Continuation::callback, &Exchange::strand_pump, this});
+    r->release();
+}
+
+void Exchange::defer() {
+    scheduled_ = true;
+    repost();
+}
+
+void Exchange::repost() {
+    refs_.fetch_add(1, std::memory_order_relaxed);
+    bool posted = inbox_->post([this] {
+        scheduled_ = false;
+        if (!finished_)
+            schedule();
+        unref();
+    });
+    if (!posted)
+        unref(); // the worker is ending: WorkerUpstream::close_all ends the exchange
+}
+
+void Exchange::strand_pump(dt_req_t *, void *arg) {
+    auto *e = static_cast<Exchange *>(arg);
+    if (!e->on_owner()) {
+        // The strand ran this on another worker (a hook of the request was running there):
+        // the exchange's state is the owner's. scheduled_ stays set until the owner pumps.
+        e->repost();
+        return;
+    }
+    e->pump();
+}
+
+void Exchange::pump() {
+    scheduled_ = false;
+    if (finished_)
+        return;
+    bool drained = body_off_ == body_.size();
+    if (ended_ && (cancelled_ || (!head_pending_ && drained && !client_paused_))) {
+        if (busy_ > 0)
+            defer(); // the connection is still in the call that reported: finish after it
+        else
+            finish();
+        return;
+    }
+    if (head_pending_ && !cancelled_) {
+        head_pending_ = false;
+        dt_field_t *fields = nullptr;
+        std::vector<dt_field_t> list(head_.field_count());
+        for (size_t i = 0; i < list.size(); ++i) {
+            std::string_view n = head_.field_name(i), v = head_.field_value(i);
+            list[i] = {{n.data(), n.size()}, {v.data(), v.size()}};
+        }
+        fields = list.data();
+        std::string_view reason = head_.reason();
+        dt_upstream_head_t h{};
+        h.size = sizeof h;
+        h.status = head_.status;
+        h.http_version = 10 + head_.http_minor;
+        h.content_length = head_.framing == http::BodyFraming::length
+                               ? static_cast<int64_t>(head_.content_length)
+                               : -1;
+        h.reason = {reason.data(), reason.size()};
+        h.fields = fields;
+        h.field_count = list.size();
+        in_on_head_ = true;
+        cbs_.on_head(c(), arg_, &h);
+        in_on_head_ = false;
+    }
+    if (!cancelled_)
+        deliver_body();
+    drained = body_off_ == body_.size();
+    if (!cancelled_ && upstream_paused_ && conn_ && !plugin_paused_ && !client_paused_ &&
+        body_.size() - body_off_ < window_) {
+        upstream_paused_ = false;
+        conn_->resume_reading(); // may report more, or the end, right away
+        return;
+    }
+    if (ended_ && (cancelled_ || (drained && !client_paused_)))
+        defer(); // on_done in a pass of its own, never inside the callback that ended it
+}
+
+void Exchange::deliver_body() {
+    while (body_off_ < body_.size() && !cancelled_) {
+        std::string_view rest(body_.data() + body_off_, body_.size() - body_off_);
+        if (forward_) {
+            if (client_paused_)
+                return;
+            write_client(rest);
+            body_off_ = body_.size();
+        } else {
+            if (plugin_paused_)
+                return;
+            size_t took =
+                cbs_.on_body ? cbs_.on_body(c(), arg_, rest.data(), rest.size()) : rest.size();
+            took = std::min(took, rest.size());
+            body_off_ += took;
+            if (took < rest.size())
+                plugin_paused_ = true;
+        }
+    }
+    if (body_off_ == body_.size()) {
+        body_.clear();
+        body_off_ = 0;
+    }
+}
+
+void Exchange::write_client(std::string_view bytes) {
+    Request &r = *req_;
+    int rc = r.submit(ResponseOp(BodyPart::copy_of(bytes.data(), bytes.size())));
+    if (rc != 0) {
+        // The client is gone (the abort cancels us next) or the plugin broke the response.
+        cancel_now(rc == DT_EABORTED ? DT_EABORTED : DT_ECANCELED);
+        return;
+    }
+    if (r.conn_queued.load(std::memory_order_relaxed) > window_) {
+        client_paused_ = true;
+        r.want_writable.store(true);
+    }
+}
+
+void Exchange::client_writable() {
+    on_owner_do([this] {
+        if (!client_paused_ || finished_)
+            return;
+        client_paused_ = false;
+        schedule();
+    });
+}
+
+void Exchange::finish() {
+    finished_ = true;
+    Request *r = req_;
+    if (r && forward_) {
+        r->forwarding = nullptr;
+        if (result_ == 0)
+            r->submit(ResponseOp(ResponseOp::finish));
+        else if (result_ != DT_EABORTED)
+            r->fail(result_ == DT_ETIMEDOUT ? 504 : 502);
+    }
+    unlink_from_request();
+    cbs_.on_done(c(), arg_, result_);
+    if (pool_)
+        pool_->forget(this);
+    req_ = nullptr;
+    unref();
+    if (r)
+        r->release();
+}
+
+void Exchange::unlink_from_request() {
+    if (!req_)
+        return;
+    auto &v = req_->exchanges;
+    v.erase(std::remove(v.begin(), v.end(), this), v.end());
+    if (req_->forwarding == this)
+        req_->forwarding = nullptr;
+}
+
+} // namespace dialtone
