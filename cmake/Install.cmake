@@ -13,11 +13,13 @@ set(DIALTONE_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/dialtone)
 # Not CMAKE_INSTALL_LIBDIR: the host looks in <its folder>/../lib/dialtone whatever the libdir.
 set(DIALTONE_PLUGIN_INSTALL_DIR lib/dialtone)
 
-# Bundled plugins (status is optional: it is there when its folder is).
+# Bundled plugins (status and proxy are optional: each is there when its folder is).
 set(bundled_plugins static dialup)
-if(TARGET status)
-    list(APPEND bundled_plugins status)
-endif()
+foreach(optional status proxy)
+    if(TARGET ${optional})
+        list(APPEND bundled_plugins ${optional})
+    endif()
+endforeach()
 install(TARGETS ${bundled_plugins} LIBRARY DESTINATION ${DIALTONE_PLUGIN_INSTALL_DIR})
 
 # The plugin SDK: the header-only ABI target.

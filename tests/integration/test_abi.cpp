@@ -31,3 +31,16 @@ TEST_CASE("a plugin built against the released 1.1 header uses server_stats in t
     CHECK(got.status() == 200);
     CHECK(got.body == "abi 1.1 ok: 2 workers\n");
 }
+
+TEST_CASE("a plugin built against the released 1.2 header serves and gets on_stop in this host",
+          "[integration][plugins][abi]") {
+    const std::string toml = "[server]\nlisten = [\"127.0.0.1:0\"]\nworkers = 1\n\n"
+                             "[[plugin]]\nname = \"v1_2\"\npath = \"@PLUGINS@/v1_2.so\"\n\n"
+                             "[[location]]\nprefix = \"/\"\nhandler = \"v1_2\"\n";
+    HostProcess host(toml);
+    CurlResult got = curl({url(host.port(), "/")});
+    CHECK(got.status() == 200);
+    CHECK(got.body == "abi 1.2 ok\n");
+    CHECK(host.stop() == 0);
+    CHECK_THAT(host.stderr_text(), Catch::Matchers::Contains("v1_2: on_stop"));
+}

@@ -1,0 +1,104 @@
+#include "shape.hpp"
+
+#include <dialtone/plugin_support/text.hpp>
+
+namespace dialtone::proxy {
+
+namespace {
+
+using plugin_support::iequals;
+using plugin_support::trim_ows;
+
+bool listed(std::string_view list, std::string_view name) {
+    while (!list.empty()) {
+        size_t comma = list.find(',');
+        if (iequals(trim_ows(list.substr(0, comma)), name))
+            return true;
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    }
+    return false;
+}
+
+std::string connection_list(const std::vector<Field> &in) {
+    std::string all;
+    for (const Field &f : in)
+        if (iequals(f.name, "connection"))
+            all.append(all.empty() ? "" : ",").append(f.value);
+    return all;
+}
+
+} // namespace
+
+bool hop_by_hop(std::string_view name, std::string_view connection) {
+    for (std::string_view h : {"connection", "keep-alive", "proxy-connection", "te",
+                               "transfer-encoding", "upgrade", "trailer", "content-length"})
+        if (iequals(name, h))
+            return true;
+    return listed(connection, name);
+}
+
+std::vector<Field> upstream_request_fields(const std::vector<Field> &in, const RequestShape &s) {
+    std::string connection = connection_list(in);
+    std::vector<Field> out;
+    out.reserve(in.size() + 3);
+    std::string xff, via;
+    for (const Field &f : in) {
+        if (hop_by_hop(f.name, connection) || iequals(f.name, "expect"))
+            continue;
+        if (iequals(f.name, "host") && !s.preserve_host)
+            continue;
+        if (iequals(f.name, "x-forwarded-for")) { // one list, the client last
+            xff.append(xff.empty() ? "" : ", ").append(f.value);
+            continue;
+        }
+        if (iequals(f.name, "x-forwarded-proto"))
+            continue; // ours says how the client reached us
+        if (iequals(f.name, "via")) {
+            via.append(via.empty() ? "" : ", ").append(f.value);
+            continue;
+        }
+        out.push_back(f);
+    }
+    xff.append(xff.empty() ? "" : ", ").append(s.client_addr);
+    via.append(via.empty() ? "" : ", ").append(s.via);
+    out.push_back({"X-Forwarded-For", xff});
+    out.push_back({"X-Forwarded-Proto", std::string(s.proto)});
+    out.push_back({"Via", via});
+    return out;
+}
+
+std::vector<Field> client_response_fields(const std::vector<Field> &in, std::string_view via_me) {
+    std::string connection = connection_list(in);
+    std::vector<Field> out;
+    out.reserve(in.size() + 1);
+    std::string via;
+    for (const Field &f : in) {
+        if (hop_by_hop(f.name, connection) || iequals(f.name, "date") || iequals(f.name, "server"))
+            continue;
+        if (iequals(f.name, "via")) {
+            via.append(via.empty() ? "" : ", ").append(f.value);
+            continue;
+        }
+        out.push_back(f);
+    }
+    via.append(via.empty() ? "" : ", ").append(via_me);
+    out.push_back({"Via", via});
+    return out;
+}
+
+std::string upstream_target(std::string_view target, std::string_view prefix, bool strip) {
+    if (!strip || prefix == "/")
+        return std::string(target);
+    if (prefix.back() == '/')
+        prefix.remove_suffix(1);
+    if (target.substr(0, prefix.size()) != prefix)
+        return std::string(target); // the prefix matched the decoded path only: keep it whole
+    std::string_view rest = target.substr(prefix.size());
+    if (rest.empty() || rest[0] == '?')
+        return "/" + std::string(rest);
+    if (rest[0] != '/')
+        return std::string(target); // not on a segment boundary: not this prefix
+    return std::string(rest);
+}
+
+} // namespace dialtone::proxy

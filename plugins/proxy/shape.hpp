@@ -1,0 +1,45 @@
+// What a reverse proxy changes in the fields it passes on (RFC 9110 7.6): pure functions over
+// field lists, so unit tests reach every rule without a host.
+//
+// Hop-by-hop fields stay on their hop, both ways: Connection and every field it names,
+// Keep-Alive, Proxy-Connection, TE, Transfer-Encoding, Upgrade, Trailer (RFC 9110 7.6.1), and
+// the framing the host redoes itself (Content-Length). Requests also lose Expect (the host has
+// read the whole body before the plugin runs, so the upstream has nothing to wait for) and
+// gain X-Forwarded-For (the client's address appended to any list it brought),
+// X-Forwarded-Proto and Via; Host is the upstream's or the client's, as configured.
+// Responses lose Date and Server too (the host sends its own) and gain Via.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dialtone::proxy {
+
+struct Field {
+    std::string name;
+    std::string value;
+};
+
+struct RequestShape {
+    std::string_view client_addr;    // "192.0.2.1"
+    std::string_view proto = "http"; // X-Forwarded-Proto
+    bool preserve_host = false;      // pass the client's Host (else the host's default)
+    std::string_view via = "1.1 dialtone";
+};
+
+// Whether `name` is hop-by-hop on a message whose Connection fields are `connection` (every
+// Connection value of the message, comma-joined).
+bool hop_by_hop(std::string_view name, std::string_view connection);
+
+// The fields to send upstream for a client request with fields `in` (in arrival order).
+std::vector<Field> upstream_request_fields(const std::vector<Field> &in, const RequestShape &s);
+
+// The fields to send the client for an upstream response with fields `in`.
+std::vector<Field> client_response_fields(const std::vector<Field> &in, std::string_view via);
+
+// The target to send upstream: `target` as received, without the location's `prefix` when
+// `strip` (a target "/app/x?q" under prefix "/app" becomes "/x?q"; "/app" becomes "/").
+std::string upstream_target(std::string_view target, std::string_view prefix, bool strip);
+
+} // namespace dialtone::proxy

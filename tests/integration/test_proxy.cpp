@@ -1,0 +1,293 @@
+// The bundled proxy plugin in the real host, in front of scripted upstreams (UpstreamServer) on
+// loopback ports: what it forwards each way, keep-alive reuse, request bodies, and every hostile
+// upstream shape — refused, reset, stalled, truncated, malformed, oversized — answered as nginx
+// does (502, 503, 504) or, once the response has begun, cut so the client cannot take it for
+// whole.
+#include "test_support.hpp"
+#include "upstream_server.hpp"
+
+using namespace dialtone::test;
+using Catch::Matchers::Contains;
+
+namespace {
+
+// A config with [[upstream]] "app" over `ports` (and `upstream_extra` lines in that table) and
+// the proxy at `prefix` with `settings`.
+std::string proxy_config(const std::vector<std::uint16_t> &ports, std::string_view upstream_extra,
+                         std::string_view settings = "", std::string_view prefix = "/") {
+    std::string servers;
+    for (std::uint16_t p : ports)
+        servers += (servers.empty() ? "\"127.0.0.1:" : ", \"127.0.0.1:") + std::to_string(p) + "\"";
+    std::string text = "[server]\nlisten = [\"127.0.0.1:0\"]\nworkers = 1\n\n[[upstream]]\n"
+                       "name = \"app\"\nservers = [" +
+                       servers + "]\n";
+    text.append(upstream_extra)
+        .append("\n\n[[location]]\nprefix = \"")
+        .append(prefix)
+        .append("\"\nhandler = \"proxy\"\n[location.proxy]\nupstream = \"app\"\n")
+        .append(settings)
+        .append("\n");
+    return text;
+}
+
+// A port nothing listens on (bound, then closed).
+std::uint16_t closed_port() {
+    UpstreamServer s;
+    std::uint16_t port = s.port();
+    s.stop();
+    return port;
+}
+
+} // namespace
+
+TEST_CASE("the proxy forwards a request and its response, shaping the fields both ways",
+          "[proxy]") {
+    UpstreamServer up;
+    up.on("/hello", Reply::ok("hello from upstream")
+                        .header("X-Up", "1")
+                        .header("Connection", "X-Hop")
+                        .header("X-Hop", "secret"));
+    HostProcess host(proxy_config({up.port()}, ""));
+    auto r = fetch(host.port(), get("/hello?x=1", "Connection: X-Client-Hop\r\n"
+                                                  "X-Client-Hop: 1\r\nX-Forwarded-For: 10.0.0.9\r\n"
+                                                  "Keep-Alive: timeout=5\r\nX-End: yes\r\n"));
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->body == "hello from upstream");
+    CHECK(r->header("X-Up") == "1");
+    CHECK_FALSE(r->header("X-Hop")); // named by the upstream's Connection: hop-by-hop
+    CHECK(r->header("Via") == "1.1 dialtone");
+    CHECK(r->header("Content-Length") == "19");
+
+    auto seen = up.last_request();
+    REQUIRE(seen);
+    CHECK(seen->method == "GET");
+    CHECK(seen->target == "/hello?x=1");
+    CHECK(seen->field("Host") == "app"); // the group's name, as nginx's $proxy_host
+    CHECK(seen->field("X-Forwarded-For") == "10.0.0.9, 127.0.0.1");
+    CHECK(seen->field("X-Forwarded-Proto") == "http");
+    CHECK(seen->field("Via") == "1.1 dialtone");
+    CHECK(seen->field("X-End") == "yes");
+    CHECK_FALSE(seen->field("X-Client-Hop"));
+    CHECK_FALSE(seen->field("Keep-Alive"));
+    CHECK_FALSE(seen->field("Connection"));
+}
+
+TEST_CASE("preserve_host and strip_prefix", "[proxy]") {
+    UpstreamServer up;
+    up.set_default(Reply::ok("ok"));
+    HostProcess host(
+        proxy_config({up.port()}, "", "preserve_host = true\nstrip_prefix = true\n", "/api"));
+    auto r = fetch(host.port(), get("/api/v1/items?q=2"));
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    auto seen = up.last_request();
+    REQUIRE(seen);
+    CHECK(seen->target == "/v1/items?q=2");
+    CHECK(seen->field("Host") == "test"); // the client's
+    auto bare = fetch(host.port(), get("/api"));
+    REQUIRE(bare);
+    CHECK(bare->status == 200);
+    REQUIRE(up.request_count() == 2);
+    CHECK(up.last_request()->target == "/");
+}
+
+TEST_CASE("upstream connections are kept alive and reused", "[proxy]") {
+    UpstreamServer up;
+    up.set_default(Reply::ok("again"));
+    HostProcess host(proxy_config({up.port()}, ""));
+    RawClient client(host.port());
+    for (int i = 0; i < 20; ++i) {
+        REQUIRE(client.send(get("/r" + std::to_string(i))));
+        auto r = client.read_response();
+        REQUIRE(r);
+        CHECK(r->status == 200);
+        CHECK(r->body == "again");
+    }
+    CHECK(up.request_count() == 20);
+    CHECK(up.connections_accepted() == 1); // one worker, one connection, twenty exchanges
+}
+
+TEST_CASE("request bodies go upstream with their length; chunked and close-delimited "
+          "responses come back whole",
+          "[proxy]") {
+    UpstreamServer up;
+    up.on("/echo", Reply::echo());
+    up.on("/chunked", Reply::chunked({"abc", std::string(70000, 'x'), "def"}));
+    up.on("/close", Reply::until_close("until the end"));
+    HostProcess host(proxy_config({up.port()}, ""));
+
+    std::string body(100000, 'b');
+    RawClient client(host.port());
+    REQUIRE(client.send("POST /echo HTTP/1.1\r\nHost: test\r\nExpect: 100-continue\r\n"
+                        "Content-Length: " +
+                        std::to_string(body.size()) + "\r\n\r\n"));
+    auto interim = client.read_response();
+    REQUIRE(interim);
+    CHECK(interim->status == 100); // the host's own, before it reads the body
+    REQUIRE(client.send(body));
+    auto r = client.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    auto seen = up.last_request();
+    REQUIRE(seen);
+    CHECK(seen->body == body);
+    CHECK(seen->field("Content-Length") == std::to_string(body.size()));
+    CHECK_FALSE(seen->field("Expect")); // the host read the body already
+
+    auto c = fetch(host.port(), get("/chunked"));
+    REQUIRE(c);
+    CHECK(c->body == "abc" + std::string(70000, 'x') + "def");
+    auto e = fetch(host.port(), get("/close"));
+    REQUIRE(e);
+    CHECK(e->body == "until the end");
+}
+
+TEST_CASE("failures before the response head answer 502, 504", "[proxy]") {
+    UpstreamServer up;
+    up.on("/reset", Reply::reset());
+    up.on("/stall", Reply::stall());
+    up.on("/both", Reply::raw("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
+                              "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"));
+    up.on("/garbage", Reply::raw("HTTP/1.1 2000 Weird\r\n\r\n"));
+    up.on("/big", Reply::raw("HTTP/1.1 200 OK\r\nX-Big: " + std::string(40000, 'a') +
+                             "\r\nContent-Length: 0\r\n\r\n"));
+    up.on("/fold", Reply::raw("HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 0\r\n\r\n"));
+    HostProcess host(proxy_config({up.port()}, "first_byte_timeout_ms = 300\nmax_fails = 0"));
+    for (const char *target : {"/reset", "/both", "/garbage", "/big", "/fold"}) {
+        INFO(target);
+        auto r = fetch(host.port(), get(target));
+        REQUIRE(r);
+        CHECK(r->status == 502);
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = fetch(host.port(), get("/stall"));
+    REQUIRE(r);
+    CHECK(r->status == 504);
+    CHECK(std::chrono::steady_clock::now() - t0 >= 280ms);
+    // The server keeps serving.
+    up.on("/fine", Reply::ok("fine"));
+    auto f = fetch(host.port(), get("/fine"));
+    REQUIRE(f);
+    CHECK(f->body == "fine");
+}
+
+TEST_CASE("an upstream that is down: 502; with another server up, the request goes there",
+          "[proxy]") {
+    std::uint16_t down = closed_port();
+    SECTION("alone") {
+        HostProcess host(proxy_config({down}, ""));
+        auto r = fetch(host.port(), get("/x"));
+        REQUIRE(r);
+        CHECK(r->status == 502);
+    }
+    SECTION("beside a live one") {
+        UpstreamServer up;
+        up.set_default(Reply::ok("alive"));
+        HostProcess host(proxy_config({down, up.port()}, ""));
+        for (int i = 0; i < 6; ++i) {
+            auto r = fetch(host.port(), get("/x"));
+            REQUIRE(r);
+            CHECK(r->status == 200);
+            CHECK(r->body == "alive");
+        }
+    }
+}
+
+TEST_CASE("a response cut short reaches the client visibly broken", "[proxy]") {
+    UpstreamServer up;
+    up.on("/short",
+          Reply::raw("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this").then_close());
+    up.on("/chunks",
+          Reply::raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+              .then_close());
+    HostProcess host(proxy_config({up.port()}, ""));
+    SECTION("declared length") {
+        RawClient c(host.port());
+        REQUIRE(c.send(get("/short")));
+        CHECK(c.wait_closed(5s));
+        ParsedResponse p = parse_response(c.buffer(), false, true);
+        CHECK(p.result != Parse::complete); // 9 of 100 bytes, then the close
+        CHECK_THAT(c.buffer(), Contains("Content-Length: 100"));
+    }
+    SECTION("chunked: no last chunk") {
+        RawClient c(host.port());
+        REQUIRE(c.send(get("/chunks")));
+        CHECK(c.wait_closed(5s));
+        ParsedResponse p = parse_response(c.buffer(), false, true);
+        CHECK(p.result != Parse::complete);
+        CHECK_THAT(c.buffer(), Contains("hello"));
+        CHECK(c.buffer().find("0\r\n\r\n") == std::string::npos);
+    }
+}
+
+TEST_CASE("the keep-alive race: an upstream closing idle connections costs no request", "[proxy]") {
+    UpstreamServer up;
+    up.set_default(Reply::ok("ok"));
+    up.close_idle_after(40ms);
+    HostProcess host(proxy_config({up.port()}, ""));
+    RawClient client(host.port());
+    for (int i = 0; i < 12; ++i) {
+        REQUIRE(client.send(get("/k")));
+        auto r = client.read_response();
+        REQUIRE(r);
+        CHECK(r->status == 200);
+        std::this_thread::sleep_for(i % 2 ? 60ms : 35ms); // around the upstream's idle timeout
+    }
+    CHECK(up.request_count() == 12);
+}
+
+TEST_CASE("a non-idempotent request is never sent twice", "[proxy]") {
+    UpstreamServer a, b;
+    a.set_default(Reply::reset());
+    b.set_default(Reply::reset());
+    HostProcess host(proxy_config({a.port(), b.port()}, "max_fails = 0"));
+    auto r = fetch(host.port(), request("POST", "/order", "Content-Length: 2\r\n\r\nhi"));
+    REQUIRE(r);
+    CHECK(r->status == 502);
+    CHECK(a.request_count() + b.request_count() == 1);
+    // An idempotent one is tried on the other server.
+    auto g = fetch(host.port(), get("/read"));
+    REQUIRE(g);
+    CHECK(g->status == 502);
+    CHECK(a.request_count() + b.request_count() == 3);
+}
+
+TEST_CASE("a slow client holds back the upstream: the host does not buffer the response",
+          "[proxy]") {
+    UpstreamServer up;
+    const size_t size = 48 * 1024 * 1024;
+    up.on("/big", Reply::ok(std::string(size, 'z')));
+    HostProcess host(proxy_config({up.port()}, ""));
+    long before = host.rss_kib();
+    RawClient client(host.port(), "127.0.0.1", 64 * 1024);
+    REQUIRE(client.send(get("/big")));
+    std::this_thread::sleep_for(1500ms); // the client reads nothing meanwhile
+    long during = host.rss_kib();
+    INFO("RSS before " << before << " KiB, while the client stalls " << during << " KiB");
+    CHECK(during - before < 8 * 1024); // far below the 48 MiB the upstream had to give
+    size_t got = 0;
+    while (got < size + 50 && client.read_some(5s) > 0)
+        got = client.buffer().size();
+    ParsedResponse p = parse_response(client.buffer(), false, false);
+    REQUIRE(p.result == Parse::complete);
+    CHECK(p.response.body.size() == size);
+}
+
+TEST_CASE("proxy settings are checked at load time", "[proxy]") {
+    TempDir dir;
+    SECTION("no upstream setting") {
+        auto r = run_host_with_config(dir, "[server]\nlisten = \"127.0.0.1:0\"\n[[location]]\n"
+                                           "prefix = \"/\"\nhandler = \"proxy\"\n");
+        CHECK(r.exit_code != 0);
+        CHECK_THAT(r.err, Contains("upstream is required"));
+    }
+    SECTION("an unknown group") {
+        auto r = run_host_with_config(dir, "[server]\nlisten = \"127.0.0.1:0\"\n[[location]]\n"
+                                           "prefix = \"/\"\nhandler = \"proxy\"\n"
+                                           "[location.proxy]\nupstream = \"nope\"\n");
+        CHECK(r.exit_code != 0);
+        CHECK_THAT(r.err, Contains("no [[upstream]] group is named \"nope\""));
+        CHECK_THAT(r.err, Contains(":7:"));
+    }
+}
