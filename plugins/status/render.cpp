@@ -20,11 +20,32 @@ std::string num(uint64_t v) {
     return text;
 }
 
+// Every per-worker counter, in the order the JSON, the table and the script show them.
+struct Counter {
+    const char *key;   // JSON member and data-field
+    const char *title; // table column
+    uint64_t dt_worker_stats_t::*field;
+};
+constexpr Counter kCounters[] = {
+    {"connections", "Connections", &dt_worker_stats_t::connections},
+    {"accepted", "Accepted", &dt_worker_stats_t::accepted},
+    {"requests", "Requests", &dt_worker_stats_t::requests},
+    {"active", "Active", &dt_worker_stats_t::active},
+    {"suspended", "Suspended", &dt_worker_stats_t::suspended},
+    {"bytes_sent", "Bytes sent", &dt_worker_stats_t::bytes_sent},
+    {"upstream_exchanges", "Upstream exchanges", &dt_worker_stats_t::upstream_exchanges},
+    {"upstream_active", "Upstream active", &dt_worker_stats_t::upstream_active},
+    {"upstream_failed", "Upstream failed", &dt_worker_stats_t::upstream_failed},
+    {"upstream_connects", "Upstream connects", &dt_worker_stats_t::upstream_connects},
+    {"upstream_idle", "Upstream idle", &dt_worker_stats_t::upstream_idle},
+};
+
 // The counters of one worker (or the totals) as a JSON object's members.
 std::string json_counters(const dt_worker_stats_t &w) {
-    return "\"connections\":" + num(w.connections) + ",\"accepted\":" + num(w.accepted) +
-           ",\"requests\":" + num(w.requests) + ",\"active\":" + num(w.active) +
-           ",\"suspended\":" + num(w.suspended) + ",\"bytes_sent\":" + num(w.bytes_sent);
+    std::string out;
+    for (const Counter &c : kCounters)
+        out += std::string(out.empty() ? "\"" : ",\"") + c.key + "\":" + num(w.*c.field);
+    return out;
 }
 
 // One metric family: HELP, TYPE, then one sample per worker.
@@ -44,12 +65,8 @@ void prometheus_single(std::string &out, const char *name, const char *type, con
 // Cells of one table row, in the order of the header; `data-field` lets the script find them.
 std::string html_cells(const dt_worker_stats_t &w) {
     std::string out;
-    const std::pair<const char *, uint64_t> cells[] = {
-        {"connections", w.connections}, {"accepted", w.accepted},   {"requests", w.requests},
-        {"active", w.active},           {"suspended", w.suspended}, {"bytes_sent", w.bytes_sent},
-    };
-    for (const auto &[field, value] : cells)
-        out += std::string("<td data-field=\"") + field + "\">" + num(value) + "</td>";
+    for (const Counter &c : kCounters)
+        out += std::string("<td data-field=\"") + c.key + "\">" + num(w.*c.field) + "</td>";
     return out;
 }
 
@@ -57,7 +74,7 @@ std::string html_cells(const dt_worker_stats_t &w) {
 constexpr std::string_view kScript = R"(<script>
 (function () {
   "use strict";
-  var fields = ["connections", "accepted", "requests", "active", "suspended", "bytes_sent"];
+  var fields = FIELDS;
   var updated = document.getElementById("updated");
   function duration(ms) {
     var s = Math.floor(ms / 1000), d = Math.floor(s / 86400), h = Math.floor(s / 3600) % 24,
@@ -111,14 +128,9 @@ constexpr std::string_view kScript = R"(<script>
 
 dt_worker_stats_t add_up(const std::vector<dt_worker_stats_t> &workers) {
     dt_worker_stats_t totals{};
-    for (const dt_worker_stats_t &w : workers) {
-        totals.connections += w.connections;
-        totals.accepted += w.accepted;
-        totals.requests += w.requests;
-        totals.active += w.active;
-        totals.suspended += w.suspended;
-        totals.bytes_sent += w.bytes_sent;
-    }
+    for (const dt_worker_stats_t &w : workers)
+        for (const Counter &c : kCounters)
+            totals.*c.field += w.*c.field;
     return totals;
 }
 
@@ -258,6 +270,18 @@ std::string render_prometheus(const Snapshot &s) {
     prometheus_family(out, s, "dialtone_requests_suspended", "gauge",
                       "Requests in progress whose handler suspended them.",
                       &dt_worker_stats_t::suspended);
+    prometheus_family(out, s, "dialtone_upstream_exchanges_total", "counter",
+                      "Upstream exchanges started.", &dt_worker_stats_t::upstream_exchanges);
+    prometheus_family(out, s, "dialtone_upstream_failed_total", "counter",
+                      "Upstream exchanges ended by an upstream failure.",
+                      &dt_worker_stats_t::upstream_failed);
+    prometheus_family(out, s, "dialtone_upstream_connects_total", "counter",
+                      "Upstream connections opened.", &dt_worker_stats_t::upstream_connects);
+    prometheus_family(out, s, "dialtone_upstream_active", "gauge",
+                      "Upstream exchanges under way now.", &dt_worker_stats_t::upstream_active);
+    prometheus_family(out, s, "dialtone_upstream_idle_connections", "gauge",
+                      "Kept-alive upstream connections idle now.",
+                      &dt_worker_stats_t::upstream_idle);
     return out;
 }
 
@@ -286,11 +310,10 @@ tfoot { font-weight: bold; }
            duration(s.server.uptime_ms) + "</span>. <span id=\"worker-count\">" +
            num(s.workers.size()) + "</span> workers, at most <span id=\"max-connections\">" +
            num(s.server.max_connections) + "</span> connections.</p>\n";
-    out += "<table id=\"workers\">\n<thead><tr><th scope=\"col\">Worker</th>"
-           "<th scope=\"col\">Connections</th><th scope=\"col\">Accepted</th>"
-           "<th scope=\"col\">Requests</th><th scope=\"col\">Active</th>"
-           "<th scope=\"col\">Suspended</th><th scope=\"col\">Bytes sent</th></tr></thead>\n"
-           "<tbody>\n";
+    out += "<table id=\"workers\">\n<thead><tr><th scope=\"col\">Worker</th>";
+    for (const Counter &c : kCounters)
+        out += std::string("<th scope=\"col\">") + c.title + "</th>";
+    out += "</tr></thead>\n<tbody>\n";
     for (const dt_worker_stats_t &w : s.workers)
         out += "<tr data-worker=\"" + num(w.index) + "\"><th scope=\"row\">" + num(w.index) +
                "</th>" + html_cells(w) + "</tr>\n";
@@ -305,6 +328,10 @@ tfoot { font-weight: bold; }
         std::string every = num(static_cast<uint64_t>(refresh_seconds));
         for (size_t at; (at = script.find("EVERY")) != std::string::npos;)
             script.replace(at, 5, every);
+        std::string fields;
+        for (const Counter &c : kCounters)
+            fields += std::string(fields.empty() ? "[\"" : ", \"") + c.key + "\"";
+        script.replace(script.find("FIELDS"), 6, fields + "]");
         out += script;
     }
     return out + "</body>\n</html>\n";

@@ -418,6 +418,11 @@ int api_server_stats(dt_req_t *r, dt_server_stats_t *server, dt_worker_stats_t *
         full.active = w.active;
         full.suspended = w.suspended;
         full.bytes_sent = w.bytes_sent;
+        full.upstream_exchanges = w.upstream_exchanges;
+        full.upstream_active = w.upstream_active;
+        full.upstream_failed = w.upstream_failed;
+        full.upstream_connects = w.upstream_connects;
+        full.upstream_idle = w.upstream_idle;
         copy_sized(&workers[i], full);
     }
     return static_cast<int>(s.workers.size());

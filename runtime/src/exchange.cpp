@@ -58,6 +58,20 @@ int result_of(UpstreamFailure f) {
     return DT_EPROTO;
 }
 
+// The hash balancer's key when the plugin gives none: what the group's hash_key names, taken
+// from the client's request (the target is the one sent upstream).
+std::string default_key(const Request &req, const UpstreamGroup &group, std::string_view target) {
+    switch (group.config().hash_key) {
+    case HashKey::host_uri:
+        return std::string(req.header("host")).append(target);
+    case HashKey::client_ip:
+        return req.remote;
+    case HashKey::uri:
+        break;
+    }
+    return std::string(target);
+}
+
 } // namespace
 
 // ---- Starting ---------------------------------------------------------------------------------
@@ -113,7 +127,7 @@ int Exchange::start(Request &req, const UpstreamGroup &group, const dt_exchange_
     e->request_ = std::move(bytes);
     e->method_ = method;
     e->idempotent_ = is_idempotent(method);
-    e->key_ = x.hash_key.ptr ? std::string(view(x.hash_key)) : std::string(target);
+    e->key_ = x.hash_key.ptr ? std::string(view(x.hash_key)) : default_key(req, group, target);
     if (x.size >= offsetof(dt_exchange_req_t, reserved) && x.window > 0)
         e->window_ = std::max<size_t>(x.window, 4096);
     *out = e->c();
@@ -162,6 +176,8 @@ void Exchange::run() {
     Worker *w = Worker::current();
     pool_ = &w->upstreams().get(*group_, generation_);
     pool_->remember(this);
+    WorkerCounters::add(w->counters().up_exchanges, 1);
+    WorkerCounters::add(w->counters().up_active, 1);
     if (req_)
         req_->exchanges.push_back(this);
     if (req_ && req_->current_phase() >= Phase::finished) {
@@ -529,6 +545,12 @@ void Exchange::finish() {
             r->fail(result_ == DT_ETIMEDOUT ? 504 : 502);
     }
     unlink_from_request();
+    if (pool_) {
+        WorkerCounters &n = pool_->worker().counters();
+        WorkerCounters::sub(n.up_active, 1);
+        if (result_ != 0 && result_ != DT_ECANCELED && result_ != DT_EABORTED)
+            WorkerCounters::add(n.up_failed, 1);
+    }
     cbs_.on_done(c(), arg_, result_);
     if (pool_)
         pool_->forget(this);

@@ -174,7 +174,9 @@ ServerStats ServerCore::stats() const {
         const WorkerCounters &c = w->counters();
         auto get = [](const std::atomic<uint64_t> &v) { return v.load(std::memory_order_relaxed); };
         s.workers.push_back({w->index(), get(c.connections), get(c.accepted), get(c.requests),
-                             get(c.active), get(c.suspended), get(c.bytes_sent)});
+                             get(c.active), get(c.suspended), get(c.bytes_sent),
+                             get(c.up_exchanges), get(c.up_active), get(c.up_failed),
+                             get(c.up_connects), get(c.up_idle)});
     }
     return s;
 }

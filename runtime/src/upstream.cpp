@@ -67,6 +67,7 @@ bool UpstreamConnection::connect() {
     state_ = State::connecting;
     ++pool_.open_count_;
     ++pool_.opened_;
+    WorkerCounters::add(pool_.worker().counters().up_connects, 1);
     return true;
 }
 
@@ -369,6 +370,7 @@ void WorkerUpstream::park(UpstreamConnection *c) {
         idle_->prev_ = c;
     idle_ = c;
     ++idle_count_;
+    WorkerCounters::add(worker_.counters().up_idle, 1);
     // Over the cap: the least recently used goes (the end of the list).
     if (idle_count_ > group_.config().keepalive) {
         UpstreamConnection *last = idle_;
@@ -388,6 +390,7 @@ void WorkerUpstream::unpark(UpstreamConnection *c) {
         c->next_->prev_ = c->prev_;
     c->prev_ = c->next_ = nullptr;
     --idle_count_;
+    WorkerCounters::sub(worker_.counters().up_idle, 1);
 }
 
 void WorkerUpstream::closed(UpstreamConnection *c) { delete c; }

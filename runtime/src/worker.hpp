@@ -31,6 +31,7 @@ class ServerCore;
 struct WorkerCounters {
     std::atomic<uint64_t> connections{0}, accepted{0}, requests{0}, active{0}, suspended{0},
         bytes_sent{0};
+    std::atomic<uint64_t> up_exchanges{0}, up_active{0}, up_failed{0}, up_connects{0}, up_idle{0};
     static void add(std::atomic<uint64_t> &c, uint64_t n) {
         c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     }

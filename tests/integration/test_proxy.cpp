@@ -291,3 +291,78 @@ TEST_CASE("proxy settings are checked at load time", "[proxy]") {
         CHECK_THAT(r.err, Contains(":7:"));
     }
 }
+
+TEST_CASE("the status plugin counts upstream exchanges, connections and idle pool members",
+          "[proxy][status]") {
+    UpstreamServer up;
+    up.set_default(Reply::ok("counted"));
+    std::string toml = proxy_config({up.port()}, "", "", "/app");
+    toml += "\n[[location]]\nprefix = \"/server-status\"\nhandler = \"status\"\n";
+    HostProcess host(toml);
+    RawClient client(host.port());
+    for (int i = 0; i < 5; ++i) {
+        REQUIRE(client.send(get("/app/x")));
+        auto r = client.read_response();
+        REQUIRE(r);
+        REQUIRE(r->status == 200);
+    }
+    REQUIRE(client.send(get("/server-status/json")));
+    auto s = client.read_response();
+    REQUIRE(s);
+    INFO(s->body);
+    CHECK_THAT(s->body, Contains("\"totals\":{"));
+    CHECK_THAT(s->body, Contains("\"upstream_exchanges\":5,\"upstream_active\":0,"
+                                 "\"upstream_failed\":0,\"upstream_connects\":1,"
+                                 "\"upstream_idle\":1}"));
+}
+
+TEST_CASE("an upstream killed and restarted: 502 while it is down, served again once back",
+          "[proxy]") {
+    UpstreamServer up;
+    up.set_default(Reply::ok("up"));
+    HostProcess host(proxy_config({up.port()}, "fail_timeout_ms = 300"));
+    auto ok = fetch(host.port(), get("/a"));
+    REQUIRE(ok);
+    CHECK(ok->status == 200);
+    up.stop();
+    for (int i = 0; i < 3; ++i) {
+        auto r = fetch(host.port(), get("/down"));
+        REQUIRE(r);
+        CHECK(r->status == 502);
+    }
+    up.start(); // the same port
+    // Back within fail_timeout_ms of its return: the ejection lapses, or a probe finds it.
+    auto t0 = std::chrono::steady_clock::now();
+    int status = 0;
+    while (std::chrono::steady_clock::now() - t0 < 2s) {
+        auto r = fetch(host.port(), get("/again"));
+        REQUIRE(r);
+        status = r->status;
+        if (status == 200)
+            break;
+        std::this_thread::sleep_for(20ms);
+    }
+    CHECK(status == 200);
+    CHECK(std::chrono::steady_clock::now() - t0 < 1s);
+}
+
+TEST_CASE("a reload drains the old configuration's upstream pool", "[proxy][reload]") {
+    UpstreamServer a, b;
+    a.set_default(Reply::ok("from a"));
+    b.set_default(Reply::ok("from b"));
+    HostProcess host(proxy_config({a.port()}, ""));
+    auto r = fetch(host.port(), get("/x"));
+    REQUIRE(r);
+    CHECK(r->body == "from a");
+    REQUIRE(a.connections_open() == 1); // kept alive in the pool
+    write_file(host.config_path(), expand_placeholders(proxy_config({b.port()}, ""), host.dir()));
+    kill(host.pid(), SIGHUP);
+    REQUIRE(host.wait_for_stderr("reload"));
+    auto t0 = std::chrono::steady_clock::now();
+    while (a.connections_open() > 0 && std::chrono::steady_clock::now() - t0 < 5s)
+        std::this_thread::sleep_for(50ms);
+    CHECK(a.connections_open() == 0); // closed by the worker's sweep, within a second or two
+    auto again = fetch(host.port(), get("/x"));
+    REQUIRE(again);
+    CHECK(again->body == "from b");
+}

@@ -119,8 +119,10 @@ double sum_family(const std::map<std::string, double> &samples, const std::strin
     return sum;
 }
 
-const char *const counter_fields[] = {"connections", "accepted",  "requests",
-                                      "active",      "suspended", "bytes_sent"};
+const char *const counter_fields[] = {
+    "connections",     "accepted",          "requests",           "active",
+    "suspended",       "bytes_sent",        "upstream_exchanges", "upstream_active",
+    "upstream_failed", "upstream_connects", "upstream_idle"};
 
 // The rows of the workers table in an HTML page or DOM dump: worker index (-1 for the totals
 // row) to field to value.
@@ -401,7 +403,7 @@ TEST_CASE("in headless Chromium the status page's script redraws the table from 
     CHECK(rows.count(1) == 1);
     for (const char *field : counter_fields) {
         INFO(field);
-        CHECK(rows[-1].size() == 6);
+        CHECK(rows[-1].size() == std::size(counter_fields));
         CHECK(rows[-1][field] == rows[0][field] + rows[1][field]);
     }
     // Values from a fetch made while Chromium ran: between the readings before and after.

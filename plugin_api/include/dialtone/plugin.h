@@ -164,6 +164,12 @@ typedef struct dt_worker_stats {
     uint64_t active;      /* requests in progress now, suspended ones included */
     uint64_t suspended;   /* of those, requests whose handler returned DT_SUSPENDED */
     uint64_t bytes_sent;  /* bytes written to clients since the start (heads and bodies) */
+    /* Since ABI 1.3: upstream exchanges, every group together. */
+    uint64_t upstream_exchanges; /* exchanges started since the start */
+    uint64_t upstream_active;    /* exchanges under way now */
+    uint64_t upstream_failed;    /* exchanges ended by an upstream failure (not cancelled) */
+    uint64_t upstream_connects;  /* upstream connections opened since the start */
+    uint64_t upstream_idle;      /* kept-alive upstream connections idle in the pools now */
 } dt_worker_stats_t;
 
 /* The server a request belongs to (since ABI 1.1). `size` as for dt_worker_stats_t. */
@@ -219,7 +225,8 @@ typedef struct dt_exchange_req {
                                  server's address. CR, LF and NUL anywhere are DT_EINVAL. */
     size_t field_count;
     dt_str_t body;     /* the whole request body, sent with Content-Length; ptr NULL: none */
-    dt_str_t hash_key; /* the key of a `balancer = "hash"` group; ptr NULL: the target */
+    dt_str_t hash_key; /* the key of a `balancer = "hash"` group; ptr NULL: the group's
+                          hash_key setting, from the client's request (uri: `target`) */
     uint32_t window;   /* body bytes the host reads ahead of on_body (0: 64 KiB) */
     uint32_t reserved; /* 0 */
 } dt_exchange_req_t;

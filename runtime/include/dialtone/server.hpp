@@ -75,6 +75,12 @@ struct WorkerStats {
     uint64_t active = 0;      // requests in progress now (suspended ones included)
     uint64_t suspended = 0;   // of those, suspended by their handler
     uint64_t bytes_sent = 0;  // bytes written to clients since the start
+    // Upstream exchanges, every group together.
+    uint64_t upstream_exchanges = 0; // started since the start
+    uint64_t upstream_active = 0;    // under way now
+    uint64_t upstream_failed = 0;    // ended by an upstream failure (not cancelled)
+    uint64_t upstream_connects = 0;  // upstream connections opened since the start
+    uint64_t upstream_idle = 0;      // kept-alive upstream connections idle now
 };
 
 struct ServerStats {

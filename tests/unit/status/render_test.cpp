@@ -19,6 +19,11 @@ dt_worker_stats_t worker(uint32_t index, uint64_t base) {
     w.active = base + 4;
     w.suspended = base + 5;
     w.bytes_sent = base + 6;
+    w.upstream_exchanges = base + 7;
+    w.upstream_active = base + 8;
+    w.upstream_failed = base + 9;
+    w.upstream_connects = base + 10;
+    w.upstream_idle = base + 11;
     return w;
 }
 
@@ -46,6 +51,8 @@ TEST_CASE("the totals add up every worker's counters", "[status][render]") {
     CHECK(t.active == 4 + 14 + 104);
     CHECK(t.suspended == 5 + 15 + 105);
     CHECK(t.bytes_sent == 6 + 16 + 106);
+    CHECK(t.upstream_exchanges == 7 + 17 + 107);
+    CHECK(t.upstream_idle == 11 + 21 + 111);
     CHECK(t.index == 0);
     CHECK(add_up({}).requests == 0);
 }
@@ -57,11 +64,17 @@ TEST_CASE("the JSON of a snapshot is exactly the documented object on one line",
           "\"started_unix_ms\":1764161767123,\"uptime_ms\":93784005,\"workers\":2,"
           "\"max_connections\":1024},"
           "\"totals\":{\"connections\":12,\"accepted\":14,\"requests\":16,\"active\":18,"
-          "\"suspended\":20,\"bytes_sent\":22},"
+          "\"suspended\":20,\"bytes_sent\":22,\"upstream_exchanges\":24,"
+          "\"upstream_active\":26,\"upstream_failed\":28,\"upstream_connects\":30,"
+          "\"upstream_idle\":32},"
           "\"workers\":[{\"index\":0,\"connections\":1,\"accepted\":2,\"requests\":3,"
-          "\"active\":4,\"suspended\":5,\"bytes_sent\":6},"
+          "\"active\":4,\"suspended\":5,\"bytes_sent\":6,\"upstream_exchanges\":7,"
+          "\"upstream_active\":8,\"upstream_failed\":9,\"upstream_connects\":10,"
+          "\"upstream_idle\":11},"
           "{\"index\":1,\"connections\":11,\"accepted\":12,\"requests\":13,\"active\":14,"
-          "\"suspended\":15,\"bytes_sent\":16}]}\n");
+          "\"suspended\":15,\"bytes_sent\":16,\"upstream_exchanges\":17,"
+          "\"upstream_active\":18,\"upstream_failed\":19,\"upstream_connects\":20,"
+          "\"upstream_idle\":21}]}\n");
 }
 
 TEST_CASE("the JSON of a server without workers has an empty array", "[status][render][json]") {
@@ -70,7 +83,9 @@ TEST_CASE("the JSON of a server without workers has an empty array", "[status][r
           "{\"server\":{\"version\":\"unknown\",\"started\":\"1970-01-01T00:00:00.000Z\","
           "\"started_unix_ms\":0,\"uptime_ms\":0,\"workers\":0,\"max_connections\":0},"
           "\"totals\":{\"connections\":0,\"accepted\":0,\"requests\":0,\"active\":0,"
-          "\"suspended\":0,\"bytes_sent\":0},\"workers\":[]}\n");
+          "\"suspended\":0,\"bytes_sent\":0,\"upstream_exchanges\":0,\"upstream_active\":0,"
+          "\"upstream_failed\":0,\"upstream_connects\":0,\"upstream_idle\":0},"
+          "\"workers\":[]}\n");
 }
 
 TEST_CASE("the Prometheus text of a snapshot is exactly the documented families",
@@ -115,6 +130,26 @@ dialtone_requests_active{worker="1"} 14
 # TYPE dialtone_requests_suspended gauge
 dialtone_requests_suspended{worker="0"} 5
 dialtone_requests_suspended{worker="1"} 15
+# HELP dialtone_upstream_exchanges_total Upstream exchanges started.
+# TYPE dialtone_upstream_exchanges_total counter
+dialtone_upstream_exchanges_total{worker="0"} 7
+dialtone_upstream_exchanges_total{worker="1"} 17
+# HELP dialtone_upstream_failed_total Upstream exchanges ended by an upstream failure.
+# TYPE dialtone_upstream_failed_total counter
+dialtone_upstream_failed_total{worker="0"} 9
+dialtone_upstream_failed_total{worker="1"} 19
+# HELP dialtone_upstream_connects_total Upstream connections opened.
+# TYPE dialtone_upstream_connects_total counter
+dialtone_upstream_connects_total{worker="0"} 10
+dialtone_upstream_connects_total{worker="1"} 20
+# HELP dialtone_upstream_active Upstream exchanges under way now.
+# TYPE dialtone_upstream_active gauge
+dialtone_upstream_active{worker="0"} 8
+dialtone_upstream_active{worker="1"} 18
+# HELP dialtone_upstream_idle_connections Kept-alive upstream connections idle now.
+# TYPE dialtone_upstream_idle_connections gauge
+dialtone_upstream_idle_connections{worker="0"} 11
+dialtone_upstream_idle_connections{worker="1"} 21
 )");
 }
 
@@ -160,7 +195,12 @@ TEST_CASE("the HTML page shows the snapshot in its table and totals", "[status][
                               "<td data-field=\"requests\">13</td>"
                               "<td data-field=\"active\">14</td>"
                               "<td data-field=\"suspended\">15</td>"
-                              "<td data-field=\"bytes_sent\">16</td></tr>\n"));
+                              "<td data-field=\"bytes_sent\">16</td>"
+                              "<td data-field=\"upstream_exchanges\">17</td>"
+                              "<td data-field=\"upstream_active\">18</td>"
+                              "<td data-field=\"upstream_failed\">19</td>"
+                              "<td data-field=\"upstream_connects\">20</td>"
+                              "<td data-field=\"upstream_idle\">21</td></tr>\n"));
     CHECK_THAT(html, Contains("<tr id=\"totals\"><th scope=\"row\">Total</th>"
                               "<td data-field=\"connections\">12</td>"));
     CHECK_THAT(html, Contains("at most <span id=\"max-connections\">1024</span> connections"));
