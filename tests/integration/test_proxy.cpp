@@ -366,3 +366,43 @@ TEST_CASE("a reload drains the old configuration's upstream pool", "[proxy][relo
     REQUIRE(again);
     CHECK(again->body == "from b");
 }
+
+TEST_CASE("balancers through the proxy: round robin alternates, hash keeps a URI on its server",
+          "[proxy]") {
+    UpstreamServer a, b;
+    a.set_default(Reply::ok("a"));
+    b.set_default(Reply::ok("b"));
+    SECTION("round robin") {
+        HostProcess host(proxy_config({a.port(), b.port()}, ""));
+        RawClient client(host.port());
+        std::string seen;
+        for (int i = 0; i < 6; ++i) {
+            REQUIRE(client.send(get("/rr")));
+            auto r = client.read_response();
+            REQUIRE(r);
+            seen += r->body;
+        }
+        CHECK((seen == "ababab" || seen == "bababa"));
+    }
+    SECTION("hash on the URI") {
+        HostProcess host(proxy_config({a.port(), b.port()}, "balancer = \"hash\""));
+        RawClient client(host.port());
+        std::map<std::string, std::string> first;
+        size_t on_a = 0;
+        for (int round = 0; round < 3; ++round)
+            for (int k = 0; k < 16; ++k) {
+                std::string target = "/object/" + std::to_string(k);
+                REQUIRE(client.send(get(target)));
+                auto r = client.read_response();
+                REQUIRE(r);
+                if (round == 0) {
+                    first[target] = r->body;
+                    on_a += r->body == "a";
+                } else {
+                    CHECK(r->body == first[target]); // the same server every time
+                }
+            }
+        CHECK(on_a > 0); // and the keys spread over both
+        CHECK(on_a < 16);
+    }
+}
