@@ -78,7 +78,8 @@ void on_head(dt_exchange_t *ex, void *arg, const dt_upstream_head_t *head) noexc
                           std::string(view(head->fields[i].value))});
         if (api->resp_set_status(p->req, head->status) != 0)
             return; // aborted meanwhile: on_done follows
-        for (const proxy::Field &f : proxy::client_response_fields(in, "1.1 dialtone"))
+        for (const proxy::Field &f :
+             proxy::client_response_fields(in, "1.1 dialtone", head->status == 101))
             api->resp_add_header(p->req, f.name.data(), f.name.size(), f.value.data(),
                                  f.value.size());
     } catch (...) {
@@ -107,6 +108,7 @@ int handle(const Instance &in, dt_req_t *req) {
     proxy::RequestShape shape;
     shape.client_addr = view(api->req_remote_addr(req));
     shape.preserve_host = in.preserve_host;
+    shape.upgrade = proxy::asks_upgrade(fields); // a WebSocket, say: tunnelled after a 101
     std::vector<proxy::Field> out = proxy::upstream_request_fields(fields, shape);
     std::vector<dt_field_t> list;
     list.reserve(out.size());
@@ -128,6 +130,7 @@ int handle(const Instance &in, dt_req_t *req) {
     x.fields = list.data();
     x.field_count = list.size();
     x.body = api->req_body(req);
+    x.flags = shape.upgrade ? DT_EXCHANGE_UPGRADE : 0;
     dt_exchange_cbs_t cbs{};
     cbs.size = sizeof cbs;
     cbs.on_head = on_head;

@@ -37,12 +37,23 @@ bool hop_by_hop(std::string_view name, std::string_view connection) {
     return listed(connection, name);
 }
 
+bool asks_upgrade(const std::vector<Field> &in) {
+    bool upgrade = false;
+    for (const Field &f : in)
+        upgrade = upgrade || (iequals(f.name, "upgrade") && !trim_ows(f.value).empty());
+    return upgrade && listed(connection_list(in), "upgrade");
+}
+
 std::vector<Field> upstream_request_fields(const std::vector<Field> &in, const RequestShape &s) {
     std::string connection = connection_list(in);
     std::vector<Field> out;
     out.reserve(in.size() + 3);
     std::string xff, via;
     for (const Field &f : in) {
+        if (s.upgrade && iequals(f.name, "upgrade")) {
+            out.push_back(f);
+            continue;
+        }
         if (hop_by_hop(f.name, connection) || iequals(f.name, "expect"))
             continue;
         if (iequals(f.name, "host") && !s.preserve_host)
@@ -67,12 +78,17 @@ std::vector<Field> upstream_request_fields(const std::vector<Field> &in, const R
     return out;
 }
 
-std::vector<Field> client_response_fields(const std::vector<Field> &in, std::string_view via_me) {
+std::vector<Field> client_response_fields(const std::vector<Field> &in, std::string_view via_me,
+                                          bool switching) {
     std::string connection = connection_list(in);
     std::vector<Field> out;
     out.reserve(in.size() + 1);
     std::string via;
     for (const Field &f : in) {
+        if (switching && iequals(f.name, "upgrade")) {
+            out.push_back(f);
+            continue;
+        }
         if (hop_by_hop(f.name, connection) || iequals(f.name, "date") || iequals(f.name, "server"))
             continue;
         if (iequals(f.name, "via")) {

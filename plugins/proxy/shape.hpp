@@ -26,7 +26,12 @@ struct RequestShape {
     std::string_view proto = "http"; // X-Forwarded-Proto
     bool preserve_host = false;      // pass the client's Host (else the host's default)
     std::string_view via = "1.1 dialtone";
+    bool upgrade = false; // a switch of protocols is asked for: Upgrade goes on (RFC 9110 7.8)
 };
+
+// Whether a request with fields `in` asks to switch protocols: an Upgrade field, named by
+// Connection (as RFC 9110 7.8 requires of a client).
+bool asks_upgrade(const std::vector<Field> &in);
 
 // Whether `name` is hop-by-hop on a message whose Connection fields are `connection` (every
 // Connection value of the message, comma-joined).
@@ -35,8 +40,10 @@ bool hop_by_hop(std::string_view name, std::string_view connection);
 // The fields to send upstream for a client request with fields `in` (in arrival order).
 std::vector<Field> upstream_request_fields(const std::vector<Field> &in, const RequestShape &s);
 
-// The fields to send the client for an upstream response with fields `in`.
-std::vector<Field> client_response_fields(const std::vector<Field> &in, std::string_view via);
+// The fields to send the client for an upstream response with fields `in`; a 101
+// (`switching`) keeps its Upgrade field.
+std::vector<Field> client_response_fields(const std::vector<Field> &in, std::string_view via,
+                                          bool switching = false);
 
 // The target to send upstream: `target` as received, without the location's `prefix` when
 // `strip` (a target "/app/x?q" under prefix "/app" becomes "/x?q"; "/app" becomes "/").

@@ -103,6 +103,14 @@ void Connection::on_readable() {
         drive(buf, static_cast<size_t>(n));
         break;
     case State::processing:
+        if (Exchange *t = tunnel()) {
+            if (!t->from_client(std::string_view(buf, static_cast<size_t>(n))) &&
+                state_ != State::closed) {
+                reading_paused_ = true; // until the upstream takes what it has
+                update_events();
+            }
+            break;
+        }
         // Pipelined input: keep it for after this response, within bounds.
         inbuf_.append(buf, static_cast<size_t>(n));
         if (inbuf_.size() > kMaxPipelined) {
@@ -125,6 +133,8 @@ void Connection::on_eof() {
     input_ended_ = true;
     switch (state_) {
     case State::processing:
+        if (Exchange *t = tunnel())
+            t->client_eof(); // passed on: the upstream sees the client's half-close
         if (inbuf_.empty())
             end_keep_alive(); // this response is the last one
         update_events();      // stop watching input: it would report the end over and over
@@ -581,6 +591,29 @@ void Connection::on_close(uv_handle_t *h) {
     ::close(c->fd_);
     c->worker_.connection_closed(c);
     delete c;
+}
+
+Exchange *Connection::tunnel() const {
+    Exchange *t = cur_ ? cur_->forwarding : nullptr;
+    return t && t->tunneling() ? t : nullptr;
+}
+
+void Connection::start_tunnel(Exchange &t) {
+    end_keep_alive(); // nothing after a tunnel is HTTP
+    std::string pending;
+    pending.swap(inbuf_);
+    bool more = pending.empty() || t.from_client(pending);
+    if (state_ == State::closed)
+        return;
+    reading_paused_ = !more;
+    update_events();
+}
+
+void Connection::resume_tunnel() {
+    if (state_ == State::closed || !reading_paused_)
+        return;
+    reading_paused_ = false;
+    update_events();
 }
 
 void Connection::log_access(Request &r) {

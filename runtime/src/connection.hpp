@@ -22,6 +22,7 @@
 
 namespace dialtone {
 
+class Exchange;
 class Worker;
 
 class Connection final : private RequestParser::Events {
@@ -53,6 +54,12 @@ class Connection final : private RequestParser::Events {
     // queued is flushed after.
     void enter_plugin();
     void leave_plugin();
+
+    // Owner thread, from an exchange whose 101 was forwarded: from now on the client's bytes
+    // go to `tunnel` (pipelined ones first), and the connection closes after the tunnel.
+    void start_tunnel(Exchange &tunnel);
+    // Owner thread: the upstream drained what the client sent; read the client again.
+    void resume_tunnel();
 
     Worker &worker() { return worker_; }
 
@@ -127,6 +134,8 @@ class Connection final : private RequestParser::Events {
     void on_deadline();
     void start_lingering_close();
     void log_access(Request &r);
+    // The exchange the client's bytes go to, when the current request became a tunnel.
+    Exchange *tunnel() const;
 
     Worker &worker_;
     int fd_;

@@ -1,5 +1,6 @@
 #include "exchange.hpp"
 
+#include "connection.hpp"
 #include "dialtone/log.hpp"
 #include "generation.hpp"
 #include "http.hpp"
@@ -103,6 +104,11 @@ int Exchange::start(Request &req, const UpstreamGroup &group, const dt_exchange_
     }
     if (!has_host) // as nginx's default proxy_set_header Host $proxy_host: the group's name
         bytes.append("Host: ").append(group.config().name).append("\r\n");
+    bool upgrade = (x.flags & DT_EXCHANGE_UPGRADE) != 0;
+    if (x.flags & ~DT_EXCHANGE_UPGRADE)
+        return DT_EINVAL;
+    if (upgrade)
+        bytes.append("Connection: Upgrade\r\n");
     if (x.body.len > 0 || method == "POST" || method == "PUT" || method == "PATCH")
         bytes.append("Content-Length: ").append(std::to_string(x.body.len)).append("\r\n");
     bytes.append("\r\n");
@@ -127,6 +133,7 @@ int Exchange::start(Request &req, const UpstreamGroup &group, const dt_exchange_
     e->request_ = std::move(bytes);
     e->method_ = method;
     e->idempotent_ = is_idempotent(method);
+    e->upgrade_ = upgrade;
     e->key_ = x.hash_key.ptr ? std::string(view(x.hash_key)) : default_key(req, group, target);
     if (x.size >= offsetof(dt_exchange_req_t, reserved) && x.window > 0)
         e->window_ = std::max<size_t>(x.window, 4096);
@@ -222,7 +229,7 @@ void Exchange::try_next() {
         conn_ = conn;
         pool_->balancer().acquire(server);
         acquired_ = true;
-        conn->begin(this, request_, method_); // may report a failure at once
+        conn->begin(this, request_, method_, upgrade_); // may report a failure at once
         return;
     }
 }
@@ -244,7 +251,8 @@ bool Exchange::upstream_body(std::string_view piece) {
         return true; // dropped: the connection is on its way out
     ++busy_;
     bool more;
-    if (forward_ && !head_pending_ && !client_paused_ && body_off_ == body_.size()) {
+    if (forward_ && !head_pending_ && !client_paused_ && body_off_ == body_.size() &&
+        (!upgraded_ || tunnel_)) {
         write_client(piece); // straight from the read buffer to the client's queue
         more = !client_paused_;
     } else {
@@ -382,7 +390,51 @@ int Exchange::forward(Request &req) {
     req.forwarding = this;
     // The client's queue drains to half the window before the upstream is read again.
     req.writable_below.store(window_ / 2, std::memory_order_relaxed);
+    if (head_.status == 101)
+        tunnel_ = true; // joined once on_head returns (start_tunnel)
     return 0;
+}
+
+void Exchange::upstream_upgraded(std::string_view rest) {
+    upgraded_ = true;
+    if (!rest.empty())
+        upstream_body(rest);
+}
+
+void Exchange::start_tunnel() {
+    Request &r = *req_;
+    if (!r.conn) {
+        cancel_now(DT_EABORTED);
+        return;
+    }
+    // The 101 head goes now, before any byte of the new protocol (an empty write carries it).
+    write_client({});
+    if (!cancelled_)
+        r.conn->start_tunnel(*this);
+}
+
+bool Exchange::from_client(std::string_view bytes) {
+    if (!conn_ || cancelled_ || ended_)
+        return true; // the tunnel is ending: what the client sends is dropped
+    ++busy_;
+    size_t queued = conn_->send(bytes); // may fail the connection, ending the exchange
+    --busy_;
+    if (ended_)
+        return true;
+    client_paused_read_ = queued > window_;
+    return !client_paused_read_;
+}
+
+void Exchange::upstream_drained() {
+    if (!client_paused_read_ || !req_ || !req_->conn)
+        return;
+    client_paused_read_ = false;
+    req_->conn->resume_tunnel();
+}
+
+void Exchange::client_eof() {
+    if (conn_ && !ended_)
+        conn_->shutdown_write();
 }
 
 void Exchange::request_ended(Request &req, int result) {
@@ -472,6 +524,10 @@ void Exchange::pump() {
         in_on_head_ = true;
         cbs_.on_head(c(), arg_, &h);
         in_on_head_ = false;
+        if (head_.status == 101 && !tunnel_ && !cancelled_)
+            cancel_now(DT_ECANCELED); // a switch of protocols nobody takes up
+        else if (tunnel_ && !cancelled_)
+            start_tunnel();
     }
     if (!cancelled_)
         deliver_body();

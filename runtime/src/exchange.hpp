@@ -51,6 +51,13 @@ class Exchange final : private UpstreamUser {
     // The worker is stopping and the exchange still runs (detached ones): end it now.
     void worker_stopping();
 
+    // Tunnels (DT_EXCHANGE_UPGRADE, a 101, req_forward), from the client's connection on the
+    // owner: whether the exchange is one now; bytes the client sent (false: stop reading the
+    // client until Connection::resume_tunnel); the client's end of its bytes.
+    bool tunneling() const { return tunnel_; }
+    bool from_client(std::string_view bytes);
+    void client_eof();
+
     Exchange(const Exchange &) = delete;
     Exchange &operator=(const Exchange &) = delete;
 
@@ -62,6 +69,9 @@ class Exchange final : private UpstreamUser {
     void upstream_head(const UpstreamHead &head) override;
     bool upstream_body(std::string_view piece) override;
     void upstream_end(UpstreamFailure failure, const char *why) override;
+    void upstream_upgraded(std::string_view rest) override;
+    void upstream_drained() override;
+    void start_tunnel();
 
     bool on_owner() const;
     // Runs `fn` on the owner: now when on it, else through the inbox. False when the worker
@@ -120,6 +130,10 @@ class Exchange final : private UpstreamUser {
     bool plugin_paused_ = false;   // on_body took less than offered
     bool client_paused_ = false;   // forwarding: the client's queue is over the window
     bool forward_ = false;
+    bool upgrade_ = false;            // DT_EXCHANGE_UPGRADE
+    bool upgraded_ = false;           // the upstream answered 101: its connection is a tunnel
+    bool tunnel_ = false;             // forwarded 101: the client's connection is joined to it
+    bool client_paused_read_ = false; // the client's input waits for the upstream to drain
     bool in_on_head_ = false;
     bool detached_ = false;
     bool cancelled_ = false;

@@ -39,7 +39,9 @@ void append_response_head(std::string &out, const ResponseHead &head) {
     case BodyFraming::close:
         break;
     }
-    if (!head.keep_alive)
+    if (head.status == 101)
+        out.append("Connection: Upgrade\r\n"); // a tunnel follows (the plugin sent Upgrade)
+    else if (!head.keep_alive)
         out.append("Connection: close\r\n");
     else if (head.http_version == 10)
         out.append("Connection: keep-alive\r\n");

@@ -71,8 +71,10 @@ bool UpstreamConnection::connect() {
     return true;
 }
 
-void UpstreamConnection::begin(UpstreamUser *user, std::string request, std::string_view method) {
+void UpstreamConnection::begin(UpstreamUser *user, std::string request, std::string_view method,
+                               bool upgrade) {
     user_ = user;
+    upgrade_ = upgrade;
     got_bytes_ = false;
     paused_ = false;
     pending_.clear();
@@ -121,7 +123,7 @@ void UpstreamConnection::on_poll(uv_poll_t *h, int status, int events) {
                 uv_strerror(status));
         return;
     }
-    if ((events & UV_WRITABLE) && c->state_ == State::sending)
+    if ((events & UV_WRITABLE) && (c->state_ == State::sending || c->state_ == State::tunnel))
         c->flush();
     if (c->state_ == State::closed || !c->user_)
         return;
@@ -137,10 +139,27 @@ void UpstreamConnection::on_connected() {
 void UpstreamConnection::flush() {
     OutputQueue::WriteResult res = out_.write(fd_);
     if (res.status == OutputQueue::Status::failed) {
-        fail(UpstreamFailure::no_response, strerror(errno));
+        fail(state_ == State::tunnel || got_bytes_ ? UpstreamFailure::reset
+                                                   : UpstreamFailure::no_response,
+             strerror(errno));
         return;
     }
     const UpstreamConfig &cfg = pool_.group().config();
+    if (state_ == State::tunnel) {
+        if (res.sent > 0)
+            arm_timer(cfg.io_timeout_ms);
+        bool blocked = res.status == OutputQueue::Status::blocked;
+        watch((blocked ? UV_WRITABLE : 0) | (paused_ ? 0 : UV_READABLE | UV_DISCONNECT));
+        if (!blocked) {
+            if (shut_pending_) {
+                ::shutdown(fd_, SHUT_WR);
+                shut_pending_ = false;
+            }
+            if (user_)
+                user_->upstream_drained();
+        }
+        return;
+    }
     if (res.status == OutputQueue::Status::blocked) {
         arm_timer(cfg.io_timeout_ms);
         watch(UV_WRITABLE | UV_READABLE);
@@ -163,6 +182,10 @@ void UpstreamConnection::on_readable() {
         fail(got_bytes_ ? UpstreamFailure::reset : UpstreamFailure::no_response, strerror(errno));
         return;
     }
+    if (n == 0 && state_ == State::tunnel) {
+        end_exchange(UpstreamFailure::none, nullptr); // the upstream's side of the tunnel ended
+        return;
+    }
     if (n == 0) {
         spoiled_ = true; // whatever the parser says, the upstream closed its side
         ResponseParser::Step s = parser_.finish();
@@ -180,6 +203,14 @@ void UpstreamConnection::on_readable() {
     if (state_ == State::waiting)
         state_ = State::reading; // from here on io_timeout_ms between reads
     arm_timer(pool_.group().config().io_timeout_ms);
+    if (state_ == State::tunnel) {
+        if (!user_->upstream_body(std::string_view(buf, static_cast<size_t>(n))) && user_) {
+            paused_ = true;
+            watch(out_.empty() ? 0 : UV_WRITABLE);
+            uv_timer_stop(&timer_); // the client is slow, not the upstream
+        }
+        return;
+    }
     feed(std::string_view(buf, static_cast<size_t>(n)));
 }
 
@@ -216,7 +247,17 @@ bool UpstreamConnection::feed(std::string_view data) {
             end_exchange(UpstreamFailure::none, nullptr);
             return false;
         case ResponseParser::Event::upgrade:
-            fail(UpstreamFailure::protocol, "the upstream switched protocols (not supported)");
+            if (!upgrade_) {
+                fail(UpstreamFailure::protocol, "the upstream switched protocols unasked");
+                return false;
+            }
+            user_->upstream_head(parser_.head());
+            if (!user_)
+                return false;
+            // From here the bytes are the new protocol's: no parser, no reuse.
+            state_ = State::tunnel;
+            spoiled_ = true;
+            user_->upstream_upgraded(rest);
             return false;
         case ResponseParser::Event::error:
             fail(UpstreamFailure::protocol, s.reason);
@@ -227,10 +268,27 @@ bool UpstreamConnection::feed(std::string_view data) {
     return false;
 }
 
+size_t UpstreamConnection::send(std::string_view bytes) {
+    out_.copy(bytes);
+    flush();
+    return out_.queued();
+}
+
+void UpstreamConnection::shutdown_write() {
+    shut_pending_ = true;
+    if (out_.empty())
+        flush();
+}
+
 void UpstreamConnection::resume_reading() {
     if (!paused_ || !user_)
         return;
     paused_ = false;
+    if (state_ == State::tunnel) {
+        arm_timer(pool_.group().config().io_timeout_ms);
+        watch(UV_READABLE | UV_DISCONNECT | (out_.empty() ? 0 : UV_WRITABLE));
+        return;
+    }
     std::string held;
     held.swap(pending_);
     arm_timer(pool_.group().config().io_timeout_ms);
@@ -254,6 +312,9 @@ void UpstreamConnection::on_timer(uv_timer_t *h) {
         break;
     case State::reading:
         c->fail(UpstreamFailure::timeout, "the response stalled past io_timeout_ms");
+        break;
+    case State::tunnel:
+        c->fail(UpstreamFailure::timeout, "the tunnel was idle past io_timeout_ms");
         break;
     case State::idle:
         c->close(); // idle past idle_timeout_ms

@@ -82,8 +82,14 @@ class UpstreamUser {
     // A piece of the body (a view into the worker's read buffer, valid for the call). Returns
     // false to pause: the connection stops reading until resume_reading().
     virtual bool upstream_body(std::string_view piece) = 0;
-    // The response ended whole (kind none) or the exchange failed. Last call.
+    // The response ended whole (kind none) or the exchange failed. Last call. In a tunnel,
+    // `none` is the upstream's end of its bytes.
     virtual void upstream_end(UpstreamFailure failure, const char *why) = 0;
+    // A 101 the user allowed: from here the connection is a tunnel. `rest`: bytes the upstream
+    // sent after the head; later bytes come as upstream_body pieces.
+    virtual void upstream_upgraded(std::string_view rest) = 0;
+    // Tunnel: the upstream took every byte sent to it (send()).
+    virtual void upstream_drained() = 0;
 
   protected:
     ~UpstreamUser() = default;
@@ -99,8 +105,13 @@ class UpstreamConnection {
 
     // Starts a non-blocking connect. False (with errno set) when it failed at once.
     bool connect();
-    // Sends `request` (head and body) for `user`, then reads the response to `method`.
-    void begin(UpstreamUser *user, std::string request, std::string_view method);
+    // Sends `request` (head and body) for `user`, then reads the response to `method`. With
+    // `upgrade` a 101 turns the connection into a tunnel (upstream_upgraded).
+    void begin(UpstreamUser *user, std::string request, std::string_view method, bool upgrade);
+    // Tunnel: queues bytes for the upstream; returns the bytes still unsent.
+    size_t send(std::string_view bytes);
+    // Tunnel: no more bytes for the upstream (the client half-closed): FIN once all are sent.
+    void shutdown_write();
     // The user paused on a body piece and wants the rest.
     void resume_reading();
     // The exchange no longer wants this connection: back to the pool when the response ended
@@ -112,7 +123,7 @@ class UpstreamConnection {
 
   private:
     friend class WorkerUpstream;
-    enum class State : uint8_t { connecting, sending, waiting, reading, idle, closed };
+    enum class State : uint8_t { connecting, sending, waiting, reading, tunnel, idle, closed };
 
     static void on_poll(uv_poll_t *h, int status, int events);
     static void on_timer(uv_timer_t *h);
@@ -138,11 +149,13 @@ class UpstreamConnection {
     int open_handles_ = 0;
     int events_ = 0;
     State state_ = State::connecting;
-    bool reused_ = false;    // carried an exchange before this one
-    bool got_bytes_ = false; // some byte of this exchange's response arrived
-    bool paused_ = false;    // the user asked for a pause
-    bool closing_ = false;   // close() ran
-    bool spoiled_ = false;   // EOF, or bytes after a response: never reused
+    bool reused_ = false;       // carried an exchange before this one
+    bool got_bytes_ = false;    // some byte of this exchange's response arrived
+    bool paused_ = false;       // the user asked for a pause
+    bool closing_ = false;      // close() ran
+    bool spoiled_ = false;      // EOF, or bytes after a response: never reused
+    bool upgrade_ = false;      // a 101 may turn this exchange into a tunnel
+    bool shut_pending_ = false; // tunnel: shut down writing once the queue is sent
     UpstreamUser *user_ = nullptr;
     OutputQueue out_;
     ResponseParser parser_;

@@ -406,3 +406,54 @@ TEST_CASE("balancers through the proxy: round robin alternates, hash keeps a URI
         CHECK(on_a < 16);
     }
 }
+
+TEST_CASE("Upgrade: websocket is tunnelled both ways, with backpressure and half-closes",
+          "[proxy][tunnel]") {
+    UpstreamServer up;
+    up.on("/ws",
+          Reply::raw(
+              "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+              "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
+              .then_echo_tunnel());
+    up.on("/no", Reply::ok("plain"));
+    HostProcess host(proxy_config({up.port()}, ""));
+    const std::string ask = "Upgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n"
+                            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                            "Sec-WebSocket-Version: 13\r\n";
+    SECTION("a tunnel") {
+        RawClient client(host.port());
+        // The first bytes of the new protocol follow the request at once.
+        REQUIRE(client.send(get("/ws", ask) + "early bytes|"));
+        auto head = client.read_response(5s, true);
+        REQUIRE(head);
+        CHECK(head->status == 101);
+        CHECK(head->header("Upgrade") == "websocket");
+        CHECK(lower(head->header("Connection").value_or("")) == "upgrade");
+        CHECK(head->header("Sec-WebSocket-Accept") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        auto seen = up.last_request();
+        REQUIRE(seen);
+        CHECK(seen->field("Upgrade") == "websocket");
+        CHECK(seen->field("Connection") == "Upgrade");
+        CHECK(seen->field("Sec-WebSocket-Key") == "dGhlIHNhbXBsZSBub25jZQ==");
+        // 4 MiB each way through windows of 64 KiB: the echo comes back whole and in order.
+        std::string payload = "early bytes|";
+        for (int i = 0; payload.size() < 4 * 1024 * 1024; ++i)
+            payload += std::to_string(i) + ",";
+        std::thread writer([&] { client.send(payload.substr(12)); });
+        size_t want = payload.size();
+        while (client.buffer().size() < want && client.read_some(5s) > 0) {
+        }
+        writer.join();
+        REQUIRE(client.buffer().size() == want);
+        CHECK(client.buffer() == payload);
+        // The client's half-close reaches the upstream, whose close ends the tunnel.
+        client.shutdown_write();
+        CHECK(client.wait_closed(5s));
+    }
+    SECTION("an upstream that does not switch answers as usual") {
+        auto r = fetch(host.port(), get("/no", ask));
+        REQUIRE(r);
+        CHECK(r->status == 200);
+        CHECK(r->body == "plain");
+    }
+}

@@ -269,6 +269,12 @@ Reply Reply::then_close() const {
     return copy;
 }
 
+Reply Reply::then_echo_tunnel() const {
+    Reply copy = *this;
+    copy.ending_ = Ending::echo_tunnel;
+    return copy;
+}
+
 Reply Reply::then_stall() const {
     Reply copy = *this;
     copy.ending_ = Ending::stall;
@@ -473,6 +479,16 @@ void UpstreamServer::serve(Connection &connection) {
         case Reply::Ending::reset:
             wire.set_reset_on_close();
             return;
+        case Reply::Ending::echo_tunnel:
+            for (;;) {
+                if (!buffer.empty() && !wire.send_all(buffer))
+                    return;
+                buffer.clear();
+                if (wire.fill(buffer, -1) != Io::ok) {
+                    wire.shutdown_write(); // the client's half-close, passed on; then the close
+                    return;
+                }
+            }
         }
         if (close_after)
             return;

@@ -65,7 +65,7 @@ class Reply {
   public:
     // After the reply's bytes: read the next request, close (FIN), say nothing more while
     // holding the connection open, or reset it (RST, SO_LINGER 0).
-    enum class Ending { keep_alive, close, stall, reset };
+    enum class Ending { keep_alive, close, stall, reset, echo_tunnel };
 
     // 200 with Content-Length.
     static Reply ok(std::string body);
@@ -91,6 +91,9 @@ class Reply {
     Reply header(std::string name, std::string value) const;
     Reply then_close() const;
     Reply then_stall() const;
+    // After the reply (a 101, say) the connection echoes every byte it receives until the
+    // client half-closes, then half-closes too: a tunnel's far end.
+    Reply then_echo_tunnel() const;
     Reply then_reset() const;
     // Sends the reply's bytes (head included) at about `bytes_per_second`.
     Reply paced(std::size_t bytes_per_second) const;

@@ -92,3 +92,21 @@ TEST_CASE("the upstream target, with or without the location's prefix") {
 TEST_CASE("a prefix that is not on a segment boundary of the target is not stripped") {
     CHECK(upstream_target("/apiary", "/api", true) == "/apiary");
 }
+
+TEST_CASE("a switch of protocols: asked only with Upgrade named by Connection; Upgrade kept") {
+    CHECK(asks_upgrade({{"Upgrade", "websocket"}, {"Connection", "keep-alive, Upgrade"}}));
+    CHECK_FALSE(asks_upgrade({{"Upgrade", "websocket"}}));  // not named by Connection
+    CHECK_FALSE(asks_upgrade({{"Connection", "upgrade"}})); // nothing to switch to
+    CHECK_FALSE(asks_upgrade({{"Upgrade", " "}, {"Connection", "upgrade"}}));
+    RequestShape s;
+    s.client_addr = "192.0.2.7";
+    s.upgrade = true;
+    std::vector<Field> in = {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}};
+    std::vector<Field> out = upstream_request_fields(in, s);
+    REQUIRE(find(out, "Upgrade"));
+    CHECK(find(out, "Upgrade")->value == "websocket");
+    CHECK_FALSE(find(out, "Connection")); // the host sends its own
+    std::vector<Field> resp = {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}};
+    CHECK(find(client_response_fields(resp, "1.1 dialtone", true), "Upgrade"));
+    CHECK_FALSE(find(client_response_fields(resp, "1.1 dialtone", false), "Upgrade"));
+}

@@ -214,10 +214,17 @@ typedef struct dt_field {
     dt_str_t value;
 } dt_field_t;
 
+/* dt_exchange_req_t.flags. DT_EXCHANGE_UPGRADE: the request asks the upstream to switch
+ * protocols (it carries an Upgrade field, such as "websocket"); the host sends
+ * "Connection: Upgrade" with it, a 101 answer reaches on_head, and req_forward then joins the
+ * client's connection and the upstream's into a tunnel, bytes both ways with backpressure, until
+ * either side closes (half-closes are passed on). Without the flag a 101 is DT_EPROTO. */
+#define DT_EXCHANGE_UPGRADE 1u
+
 /* What to send upstream. The host copies everything before exchange_start returns. */
 typedef struct dt_exchange_req {
     uint32_t size;            /* sizeof(dt_exchange_req_t) */
-    uint32_t flags;           /* reserved: 0 */
+    uint32_t flags;           /* DT_EXCHANGE_* or 0 */
     dt_str_t method;          /* a token: "GET" */
     dt_str_t target;          /* origin-form: "/path?query" */
     const dt_field_t *fields; /* sent in order. Content-Length, Transfer-Encoding and Connection
@@ -234,7 +241,7 @@ typedef struct dt_exchange_req {
 /* The final response head, as on_head sees it: valid for the duration of the call. */
 typedef struct dt_upstream_head {
     uint32_t size;            /* sizeof(dt_upstream_head_t) as the host built it */
-    int status;               /* the final status: 200..599 */
+    int status;               /* the final status: 200..599; 101 with DT_EXCHANGE_UPGRADE */
     int http_version;         /* 10 or 11 */
     int64_t content_length;   /* -1: chunked, or delimited by the upstream's close */
     dt_str_t reason;          /* the reason phrase, possibly empty */
@@ -245,9 +252,11 @@ typedef struct dt_upstream_head {
 /* The callbacks of one exchange. `arg` is exchange_start's. The host copies the struct. */
 typedef struct dt_exchange_cbs {
     uint32_t size; /* sizeof(dt_exchange_cbs_t) */
-    /* Mandatory. The final response head arrived: 200..599 (a 101 answer ends the exchange
-     * with DT_EPROTO in this version). Shape the client's response here (resp_set_status,
-     * resp_add_header), then either return and take the body in on_body, or call req_forward. */
+    /* Mandatory. The final response head arrived: 200..599, or 101 for an exchange started with
+     * DT_EXCHANGE_UPGRADE (else a 101 ends it with DT_EPROTO). Shape the client's response
+     * here (resp_set_status, resp_add_header: for a 101 copy Upgrade and the protocol's fields;
+     * the host sends Connection: Upgrade), then either return and take the body in on_body, or
+     * call req_forward (for a 101: the tunnel). */
     void (*on_head)(dt_exchange_t *ex, void *arg, const dt_upstream_head_t *head);
     /* Optional (without it the body is read and dropped). Body bytes, de-chunked: `data` is
      * valid for the call only. Returns how many bytes it took, 0..len. Taking fewer pauses
