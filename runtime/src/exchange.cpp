@@ -425,6 +425,13 @@ bool Exchange::from_client(std::string_view bytes) {
     return !client_paused_read_;
 }
 
+size_t Exchange::upstream_read_budget() const {
+    size_t held = forward_ && req_ ? req_->conn_queued.load(std::memory_order_relaxed)
+                                   : body_.size() - body_off_;
+    // At least a page, so that a read always moves the exchange on.
+    return held + 4096 >= window_ ? 4096 : window_ - held;
+}
+
 void Exchange::upstream_drained() {
     if (!client_paused_read_ || !req_ || !req_->conn)
         return;

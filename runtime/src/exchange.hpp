@@ -71,6 +71,7 @@ class Exchange final : private UpstreamUser {
     void upstream_end(UpstreamFailure failure, const char *why) override;
     void upstream_upgraded(std::string_view rest) override;
     void upstream_drained() override;
+    size_t upstream_read_budget() const override;
     void start_tunnel();
 
     bool on_owner() const;
@@ -109,7 +110,7 @@ class Exchange final : private UpstreamUser {
     std::string method_;
     std::string key_;
     bool idempotent_ = false;
-    size_t window_ = 64 * 1024;
+    size_t window_ = 16 * 1024; // see dt_exchange_req_t.window
 
     // Tries.
     std::vector<size_t> tried_;

@@ -17,6 +17,7 @@ namespace {
 constexpr size_t kMaxIov = 64;
 constexpr size_t kMaxSendfile = size_t{1} << 30;
 constexpr size_t kKeptBuffer = 64 * 1024; // a larger buffer is freed once the queue drains
+constexpr size_t kCompactAt = 16 * 1024;  // a buffer this large sheds its sent half
 } // namespace
 
 void BodyPart::release() {
@@ -33,6 +34,8 @@ void BodyPart::release() {
 void OutputQueue::copy(const void *data, size_t len) {
     if (len == 0)
         return;
+    if (buf_.size() >= kCompactAt)
+        compact();
     if (!empty() && items_.back().kind == BodyPart::copy &&
         items_.back().offset + items_.back().len == buf_.size()) {
         items_.back().len += len;
@@ -44,6 +47,27 @@ void OutputQueue::copy(const void *data, size_t len) {
     }
     buf_.append(static_cast<const char *>(data), len);
     queued_ += len;
+}
+
+void OutputQueue::compact() {
+    // A queue that never drains whole (a stream to a slow client, fed as it takes bytes) would
+    // otherwise keep every byte it ever copied: drop the sent prefix of the buffer once it is
+    // at least half of it, so the buffer stays within about twice what is queued (each byte is
+    // moved at most once per halving: amortised constant).
+    size_t live = buf_.size();
+    for (size_t i = head_; i < items_.size(); ++i)
+        if (items_[i].kind == BodyPart::copy) {
+            live = items_[i].offset;
+            break;
+        }
+    if (live < buf_.size() / 2)
+        return;
+    buf_.erase(0, live);
+    for (size_t i = head_; i < items_.size(); ++i)
+        if (items_[i].kind == BodyPart::copy)
+            items_[i].offset -= live;
+    items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
 }
 
 void OutputQueue::push(BodyPart part) {

@@ -88,6 +88,7 @@ class OutputQueue {
 
   private:
     void sent_front(size_t n);
+    void compact();
 
     std::vector<BodyPart> items_; // from head_: not sent yet
     size_t head_ = 0;

@@ -175,7 +175,8 @@ void UpstreamConnection::on_readable() {
     if (paused_)
         return;
     char *buf = pool_.worker().read_buffer();
-    ssize_t n = ::read(fd_, buf, Worker::read_buffer_size);
+    size_t budget = user_ ? user_->upstream_read_budget() : Worker::read_buffer_size;
+    ssize_t n = ::read(fd_, buf, std::min(budget, Worker::read_buffer_size));
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR)
             return;

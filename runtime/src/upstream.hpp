@@ -90,6 +90,9 @@ class UpstreamUser {
     virtual void upstream_upgraded(std::string_view rest) = 0;
     // Tunnel: the upstream took every byte sent to it (send()).
     virtual void upstream_drained() = 0;
+    // How many bytes the next read may take: what the user's window has room for, so that a
+    // read never overshoots it by a whole read buffer.
+    virtual size_t upstream_read_budget() const = 0;
 
   protected:
     ~UpstreamUser() = default;

@@ -234,7 +234,9 @@ typedef struct dt_exchange_req {
     dt_str_t body;     /* the whole request body, sent with Content-Length; ptr NULL: none */
     dt_str_t hash_key; /* the key of a `balancer = "hash"` group; ptr NULL: the group's
                           hash_key setting, from the client's request (uri: `target`) */
-    uint32_t window;   /* body bytes the host reads ahead of on_body (0: 64 KiB) */
+    uint32_t window;   /* body bytes the host holds ahead of on_body, or queued for the client
+                          when forwarding, before it stops reading the upstream (0: 16 KiB;
+                          at least 4 KiB): what a slow client costs in memory */
     uint32_t reserved; /* 0 */
 } dt_exchange_req_t;
 
