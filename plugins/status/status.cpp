@@ -47,19 +47,6 @@ struct Instance {
 
 enum class Format { html, json, prometheus, unknown_path, unknown_format };
 
-// The value of `key` in an undecoded query ("a=1&format=json"); empty when absent.
-std::string_view query_param(std::string_view query, std::string_view key) {
-    while (!query.empty()) {
-        size_t amp = query.find('&');
-        std::string_view pair = query.substr(0, amp);
-        if (pair.size() > key.size() && pair.substr(0, key.size()) == key &&
-            pair[key.size()] == '=')
-            return pair.substr(key.size() + 1);
-        query = amp == std::string_view::npos ? "" : query.substr(amp + 1);
-    }
-    return {};
-}
-
 // Whether an Accept header lists application/json with a non-zero q.
 bool accepts_json(std::string_view accept) {
     while (!accept.empty()) {
@@ -82,7 +69,8 @@ bool accepts_json(std::string_view accept) {
 
 Format choose_format(dt_req_t *req, bool &negotiated) {
     negotiated = false;
-    std::string_view format = query_param(view(api->req_query(req)), "format");
+    std::string_view format =
+        support::query_param(view(api->req_query(req)), "format").value_or("");
     if (!format.empty()) {
         if (format == "html")
             return Format::html;

@@ -341,6 +341,10 @@ void Exchange::cancel_now(int result) {
 }
 
 int Exchange::cancel() {
+    // plugin.h promises DT_ESTATE once the exchange has ended. On the owner its state is ours
+    // to read; from another worker (the strand moved) it is the owner's, and the call is queued.
+    if (on_owner() && (ended_ || finished_))
+        return DT_ESTATE;
     on_owner_do([this] {
         if (!ended_)
             cancel_now(DT_ECANCELED);
@@ -349,6 +353,9 @@ int Exchange::cancel() {
 }
 
 int Exchange::resume() {
+    // DT_ESTATE when not paused, as plugin.h promises (on the owner: see cancel()).
+    if (on_owner() && (!plugin_paused_ || finished_))
+        return DT_ESTATE;
     on_owner_do([this] {
         if (!plugin_paused_)
             return;

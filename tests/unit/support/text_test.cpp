@@ -38,3 +38,13 @@ TEST_CASE("iequals folds ASCII letters only, on both sides", "[support][text]") 
     CHECK(to_lower('@') == '@');
     static_assert(iequals("V.92", "v.92"), "usable in constant expressions");
 }
+
+TEST_CASE("query_param finds a key's first value, and tells absent from empty", "[support][text]") {
+    CHECK(query_param("a=1&format=json", "format") == std::string_view("json"));
+    CHECK(query_param("format=html&format=json", "format") == std::string_view("html"));
+    CHECK(query_param("a=&b=2", "a") == std::string_view(""));
+    CHECK_FALSE(query_param("a&b=2", "a").has_value()); // no "=": not a value
+    CHECK_FALSE(query_param("xa=1&a2=3", "a").has_value());
+    CHECK_FALSE(query_param("", "a").has_value());
+    CHECK(query_param("up=/x?y&id=7", "id") == std::string_view("7"));
+}

@@ -1,5 +1,6 @@
 // dialtone/plugin_support/text.hpp — text helpers every plugin needs: views over the ABI's
-// borrowed strings (dt_str_t), ASCII case folding and trimming of optional whitespace.
+// borrowed strings (dt_str_t), ASCII case folding, trimming of optional whitespace, and query
+// parameters.
 // Header-only; depends on <dialtone/plugin.h> and the standard library only.
 // Threads: pure functions, callable from any thread.
 #pragma once
@@ -52,6 +53,21 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
             return false;
     }
     return true;
+}
+
+// The value of `key` in an undecoded query ("a=1&format=json"), the first when it repeats;
+// nullopt when absent ("key" without "=" included). Ownership: a view into `query`.
+constexpr std::optional<std::string_view> query_param(std::string_view query,
+                                                      std::string_view key) noexcept {
+    while (!query.empty()) {
+        const std::size_t amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        if (pair.size() > key.size() && pair.substr(0, key.size()) == key &&
+            pair[key.size()] == '=')
+            return pair.substr(key.size() + 1);
+        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    }
+    return std::nullopt;
 }
 
 } // namespace dialtone::plugin_support
