@@ -506,12 +506,16 @@ typedef struct dt_api {
     int (*exchange_start)(dt_req_t *req, const dt_upstream_t *up, const dt_exchange_req_t *xreq,
                           const dt_exchange_cbs_t *cbs, void *arg, dt_exchange_t **ex);
     /* Offers the body bytes on_body left again, and reads on. DT_ESTATE when the exchange is
-     * not paused. Threads: a hook or callback of the exchange's request (or of the exchange). */
+     * not paused. Threads: a hook or callback of the exchange's request (or of the exchange).
+     * Such a hook may run on another worker than the exchange's (a req_resume called from
+     * there); the call is then carried to the exchange's worker and returns 0, and the checks
+     * (DT_ESTATE) and effects happen there, after the calling hook returns. */
     int (*exchange_resume)(dt_exchange_t *ex);
     /* Stops the exchange: no on_head or on_body runs after this call, and on_done follows
      * with DT_ECANCELED, after the hook or callback that called exchange_cancel returns (never
      * inside it). DT_ESTATE when it has already ended (on_done is on its way).
-     * Threads: as exchange_resume. */
+     * Threads: as exchange_resume (carried from another worker, a callback already due may
+     * still run before the cancel takes effect; on_done is still exactly once and last). */
     int (*exchange_cancel)(dt_exchange_t *ex);
     /* The exchange stops belonging to its request: it runs to its end even after the request
      * is finished or aborted (cache fills, background refreshes), and its callbacks then run
