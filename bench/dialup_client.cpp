@@ -22,6 +22,7 @@
 #include "cli.hpp"
 #include "client_loop.hpp"
 #include "dialup_report.hpp"
+#include "read_pace.hpp"
 
 #include <uv.h>
 
@@ -61,6 +62,12 @@ const char kUsage[] =
     "                        second at --expect-rate, else 0)\n"
     "  --source-addrs K      spread connections over source addresses 127.0.0.1..K (IPv4;\n"
     "                        default: one per 4000 connections)\n"
+    "  --read-rate B         paced reader: each connection reads at most B bytes/s of the\n"
+    "                        response (a slow client; the server must hold what it has not\n"
+    "                        taken); default: read what arrives at once\n"
+    "  --rcvbuf BYTES        SO_RCVBUF of each socket, set before connect (default: kernel's)\n"
+    "  --mss BYTES           TCP_MAXSEG before connect: the MSS the client announces, e.g. 1460\n"
+    "                        as over Ethernet (default: the route's; 65,483 on loopback)\n"
     "  --json                print the report as one JSON object\n"
     "  --rates-file FILE     write each completed connection's rate from first byte and rate\n"
     "                        from request (B/s; - where undefined), one line each, for plots\n"
@@ -144,6 +151,9 @@ std::optional<int> parse_args(int argc, char **argv, Options &opt) {
     cli.number("tolerance", 0, 100, opt.tolerance_pct);
     cli.whole_number("read-batch", 0, 1 << 20, opt.read_batch);
     cli.whole_number("source-addrs", 1, 254, opt.source_addrs);
+    cli.number("read-rate", 1, 1e12, opt.read_rate);
+    cli.whole_number("rcvbuf", 1024, 64 << 20, opt.rcvbuf);
+    cli.whole_number("mss", 88, 65535, opt.mss);
     cli.flag("json", opt.json);
     cli.string("rates-file", opt.rates_file);
     if (std::optional<int> status = cli.parse(argc, argv))
@@ -164,7 +174,8 @@ void close_control_handles(Client &cl) {
     if (cl.control_closed)
         return;
     cl.control_closed = true;
-    close_timers({&cl.ramp_timer, &cl.sweep_timer, &cl.lag_timer, &cl.deadline_timer});
+    close_timers(
+        {&cl.ramp_timer, &cl.sweep_timer, &cl.lag_timer, &cl.deadline_timer, &cl.pace_timer});
     cl.signals.close();
 }
 
@@ -232,6 +243,8 @@ void on_lag_probe(uv_timer_t *t) {
     cl.lag_expected = now + kLagProbeMs * 1000000;
 }
 
+void on_pace(uv_timer_t *t) { resume_paced(*static_cast<Client *>(t->data)); }
+
 void on_deadline(uv_timer_t *t) {
     Client &cl = *static_cast<Client *>(t->data);
     cl.deadline_hit = true;
@@ -287,8 +300,10 @@ int main(int argc, char **argv) {
     cl->lag_ms.reserve(4096);
 
     uv_loop_init(&cl->loop);
-    init_timers(&cl->loop, {&cl->ramp_timer, &cl->sweep_timer, &cl->lag_timer, &cl->deadline_timer},
-                cl.get());
+    init_timers(
+        &cl->loop,
+        {&cl->ramp_timer, &cl->sweep_timer, &cl->lag_timer, &cl->deadline_timer, &cl->pace_timer},
+        cl.get());
     cl->signals.start(&cl->loop, cl.get(), on_signal);
 
     // The run's hard bound: the nominal ramp, one connection timeout, and slack.
@@ -298,6 +313,8 @@ int main(int argc, char **argv) {
     uv_timer_start(&cl->sweep_timer, on_sweep, kSweepMs, kSweepMs);
     uv_timer_start(&cl->lag_timer, on_lag_probe, kLagProbeMs, kLagProbeMs);
     uv_timer_start(&cl->deadline_timer, on_deadline, static_cast<uint64_t>(bound_s * 1000), 0);
+    if (o.read_rate > 0)
+        uv_timer_start(&cl->pace_timer, on_pace, kPaceTickMs, kPaceTickMs);
     run_to_end(&cl->loop, "dialup_client");
 
     Report r = build_report(*cl);

@@ -37,6 +37,9 @@ struct Options {
     double tolerance_pct = 2;
     int64_t read_batch = -1; // SO_RCVLOWAT after the first body read; -1: from expect_rate
     int source_addrs = 0;    // IPv4 source addresses to spread connections over; 0: by N
+    double read_rate = 0;    // paced reader: bytes/s each connection reads; 0: read at once
+    int rcvbuf = 0;          // SO_RCVBUF before connect; 0: the kernel's
+    int mss = 0;             // TCP_MAXSEG before connect (the MSS announced); 0: the route's
     bool json = false;
     std::string rates_file;
 };
@@ -64,6 +67,8 @@ struct Conn {
     int status = 0;
     uint32_t request_sent = 0; // bytes of the request written so far
     int rcvlowat = 1;          // the socket's SO_RCVLOWAT
+    bool paused = false;       // paced reader: ahead of its schedule, not watched for reading
+    uint64_t taken = 0;        // paced reader: response bytes read so far
 
     uint64_t t_start = 0;     // connect called
     uint64_t t_connected = 0; // connect completed
@@ -78,7 +83,8 @@ struct Client {
     std::vector<sockaddr_in> sources; // empty: the kernel picks the source address
     std::string request;
     uv_loop_t loop{};
-    uv_timer_t ramp_timer{}, sweep_timer{}, lag_timer{}, deadline_timer{};
+    uv_timer_t ramp_timer{}, sweep_timer{}, lag_timer{}, deadline_timer{}, pace_timer{};
+    std::vector<Conn *> paused; // paced reader: connections waiting for their schedule
     StopSignals signals;
     std::unique_ptr<Conn[]> conns;
     std::unique_ptr<char[]> read_buffer; // shared: a read is consumed before the next one
@@ -110,6 +116,9 @@ void start_conn(Client &cl, Conn &c);
 // Ends a connection, complete (failure none) or failed; the first verdict stands.
 // sys_errno: the errno behind the failure, 0 if none.
 void end_conn(Conn &c, Failure failure, int sys_errno = 0);
+
+// Paced reader: watches the paused connections that may read again (on the pace timer).
+void resume_paced(Client &cl);
 
 // The run (dialup_client.cpp): once every connection has ended and its handle closed, closes the
 // run's timers and signals, so the loop ends.

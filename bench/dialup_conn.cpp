@@ -2,10 +2,12 @@
 // recvmsg), watched by uv_poll_t from connect to the last byte, and the one verdict each ends
 // with. See dialup_client.cpp for why the sockets are not uv_tcp_t.
 #include "dialup_client.hpp"
+#include "read_pace.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <netinet/tcp.h>
 #include <string>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -99,7 +101,7 @@ void on_eof(Conn &c) {
 // read is not batched, so a server's opening burst still shows as the first read's size.
 void batch_reads(Conn &c) {
     int want = static_cast<int>(c.client->opt.read_batch);
-    if (c.transfer.t_first == 0 || want <= 1)
+    if (c.transfer.t_first == 0 || want <= 1 || c.client->opt.read_rate > 0)
         return;
     if (uint64_t due = c.reader.known_remaining(); due < static_cast<uint64_t>(want))
         want = std::max(1, static_cast<int>(due));
@@ -109,12 +111,38 @@ void batch_reads(Conn &c) {
         c.rcvlowat = want;
 }
 
-// Reads what the socket holds, each read with the kernel's arrival time of its last segment.
+// Paced reader: the bytes connection `c` may read now (kReadBufferSize when not paced).
+size_t read_allowance(const Conn &c) {
+    const Client &cl = *c.client;
+    if (cl.opt.read_rate <= 0)
+        return kReadBufferSize;
+    uint64_t allowed = paced_allowance(cl.opt.read_rate, now_ns() - c.t_connected, c.taken,
+                                       pace_burst(cl.opt.read_rate));
+    return static_cast<size_t>(std::min<uint64_t>(allowed, kReadBufferSize));
+}
+
+// Paced reader: stops watching a connection that is ahead of its schedule; the pace timer
+// watches it again when it may read (resume_paced). The kernel's receive queue fills meanwhile,
+// and the server sees a slow client.
+void pause_reading(Conn &c) {
+    if (uv_poll_stop(&c.poll) != 0)
+        return;
+    c.paused = true;
+    c.client->paused.push_back(&c);
+}
+
+// Reads what the socket holds (a paced reader: what its schedule allows), each read with the
+// kernel's arrival time of its last segment.
 void read_available(Conn &c) {
     Client &cl = *c.client;
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec)) * 2];
     for (int i = 0; i < 16 && c.phase != Phase::finished; ++i) {
-        iovec iov{cl.read_buffer.get(), kReadBufferSize};
+        size_t want = read_allowance(c);
+        if (want == 0) {
+            pause_reading(c);
+            return;
+        }
+        iovec iov{cl.read_buffer.get(), want};
         msghdr msg{};
         msg.msg_iov = &iov;
         msg.msg_iovlen = 1;
@@ -146,10 +174,11 @@ void read_available(Conn &c) {
             ++cl.reads_unstamped;
             arrival = realtime_ns();
         }
+        c.taken += static_cast<uint64_t>(n);
         on_bytes(c, cl.read_buffer.get(), static_cast<size_t>(n), arrival);
         if (c.phase != Phase::finished)
             batch_reads(c);
-        if (static_cast<size_t>(n) < kReadBufferSize)
+        if (static_cast<size_t>(n) < want)
             return; // drained
     }
 }
@@ -216,6 +245,23 @@ void on_poll(uv_poll_t *h, int status, int events) {
 }
 } // namespace
 
+void resume_paced(Client &cl) {
+    size_t kept = 0;
+    for (Conn *c : cl.paused) {
+        if (c->phase == Phase::finished)
+            continue;
+        if (read_allowance(*c) == 0) {
+            cl.paused[kept++] = c;
+            continue;
+        }
+        c->paused = false;
+        int rc = uv_poll_start(&c->poll, UV_READABLE, on_poll);
+        if (rc != 0)
+            end_conn(*c, Failure::reset, -rc);
+    }
+    cl.paused.resize(kept);
+}
+
 void start_conn(Client &cl, Conn &c) {
     c.client = &cl;
     c.poll.data = &c;
@@ -229,6 +275,14 @@ void start_conn(Client &cl, Conn &c) {
     }
     int on = 1;
     if (setsockopt(c.fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) != 0) {
+        end_conn(c, Failure::connect, errno);
+        return;
+    }
+    // Before connect: the receive buffer sets the window scale, and the MSS goes in the SYN.
+    if ((cl.opt.rcvbuf > 0 &&
+         setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &cl.opt.rcvbuf, sizeof cl.opt.rcvbuf) != 0) ||
+        (cl.opt.mss > 0 &&
+         setsockopt(c.fd, IPPROTO_TCP, TCP_MAXSEG, &cl.opt.mss, sizeof cl.opt.mss) != 0)) {
         end_conn(c, Failure::connect, errno);
         return;
     }

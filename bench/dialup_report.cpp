@@ -93,6 +93,7 @@ void print_json(const Client &cl, const Report &r) {
            "\"tolerance_pct\": %g, \"read_batch\": %" PRId64 ", \"source_addrs\": %zu,\n",
            o.ramp_per_sec, o.timeout_sec, o.expect_rate, o.tolerance_pct, o.read_batch,
            std::max<size_t>(cl.sources.size(), 1));
+    printf("  \"read_rate\": %g, \"rcvbuf\": %d, \"mss\": %d,\n", o.read_rate, o.rcvbuf, o.mss);
     printf("  \"completed\": %u, \"errors\": %u, \"error_kinds\": {", r.completed, errors);
     for (int k = 1; k < static_cast<int>(Failure::count); ++k)
         printf("%s\"%s\": %u", k > 1 ? ", " : "", kFailureNames[k], r.failures[k]);
@@ -173,6 +174,8 @@ void print_text(const Client &cl, const Report &r) {
     printf("dialup_client: %u connections to %s port %d, GET %s%s%s\n", o.connections,
            o.host.c_str(), o.port, o.path.c_str(), cl.interrupted ? " (INTERRUPTED)" : "",
            cl.deadline_hit ? " (RUN DEADLINE HIT)" : "");
+    if (o.read_rate > 0)
+        printf("  paced reader: %g B/s per connection\n", o.read_rate);
     printf("  completed %u, errors %u (", r.completed, o.connections - r.completed);
     for (int k = 1; k < static_cast<int>(Failure::count); ++k)
         printf("%s%s %u", k > 1 ? ", " : "", kFailureNames[k], r.failures[k]);

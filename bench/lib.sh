@@ -1,11 +1,14 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2154 # the globals below are the caller's
-# Shell code shared by the benchmark scripts (dialup.sh, soak.sh, suite.sh); sourced, not run.
+# Shell code shared by the benchmark scripts (dialup.sh, soak.sh, suite.sh, proxy.sh); sourced,
+# not run.
 # The caller sets `prog` (its name, for messages) first. See bench/README.md.
 #
-# The servers: start_server NAME PORT starts dialtone, h2o, nginx or apache from its template in
-# bench/configs/ (every @KEY@ filled in here) in a process group of its own and sets server_pid;
-# stop_server stops it and whatever it forked. They read these globals, set by the caller:
+# The servers: start_server NAME PORT starts dialtone, h2o, nginx or apache (or, as proxies,
+# haproxy and varnish) from its template in bench/configs/ (every @KEY@ filled in here) in a
+# process group of its own and sets server_pid; stop_server stops it and whatever it forked.
+# start_upstream starts the proxies' upstream (dialtone's static plugin) beside it. They read
+# these globals, set by the caller:
 #   work            scratch folder; each server gets work/NAME/ for its config and logs
 #   www             the document root, served at /static/ and, paced, at /dialup/; it holds
 #                   tiny.txt (a few bytes: the servers' check, Apache's waker) and the test files
@@ -16,12 +19,18 @@
 #   baseline_bin    another dialtone binary (the server named baseline: a change measured
 #                   beside the build before it, in the same run)
 #   dialtone_handler  handler of dialtone's /dialup location (default dialup)
+#   server_role     static (default: the servers serve www themselves) or proxy (they proxy
+#                   /static/ to the upstream on upstream_port: the *-proxy templates)
+#   upstream_port   the upstream's port, for server_role proxy
 # measure_dialup also reads dialup_client (the binary), dialup_target (the path it fetches),
-# dialup_ramp (connects per second) and dialup_timeout (seconds per connection).
+# dialup_ramp (connects per second) and dialup_timeout (seconds per connection); optionally
+# check_path (what the server must answer first; default /dialup/tiny.txt) and rss_limit_kib
+# (the server is stopped when its RSS passes it; default none).
 
 bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$bench_dir/.." && pwd)
 dialtone_handler=${dialtone_handler:-dialup}
+server_role=${server_role:-static}
 apache_modules=/usr/lib/apache2/modules
 clk_tck=$(getconf CLK_TCK)
 
@@ -69,6 +78,22 @@ find_binaries() {
     done
 }
 
+# Installs the Debian packages named that are not installed yet.
+install_missing() {
+    local installed p sudo=""
+    local -a missing=()
+    # dpkg-query fails for a package it has never heard of; the others are listed all the same.
+    installed=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' "$@" 2>/dev/null |
+        awk '$1 == "ii" { print $2 }' || true)
+    for p in "$@"; do grep -qxF "$p" <<<"$installed" || missing+=("$p"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    note "installing: ${missing[*]}"
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}"
+}
+
 # A scratch folder for the run, $work (named after $1), with the document root $www in it
 # holding tiny.txt. Readable by all: servers started as root serve it as nobody.
 make_work() {
@@ -86,6 +111,7 @@ cleanup_work() {
     local rc=$?
     trap - EXIT INT TERM
     stop_started
+    stop_upstream
     if [ -n "${keep_dir:-}" ]; then
         mkdir -p "$keep_dir" && cp -r "$work"/. "$keep_dir"/ && note "kept the run's files in $keep_dir"
     fi
@@ -189,15 +215,21 @@ connection_limit() {
     echo "$limit"
 }
 
+# The template of server $1 in the current role: NAME.EXT, or NAME-proxy.EXT as a proxy.
+template() {
+    if [ "$server_role" = proxy ]; then echo "$1-proxy.$2"; else echo "$1.$2"; fi
+}
+
 start_dialtone() {
     local dir=$1 port=$2 rate_setting=""
     if [ "$dialtone_handler" = dialup ]; then
         rate_setting='modem = "V.92"'
         [ "$rate" = 7000 ] || rate_setting="bits_per_second = $((rate * 8))"
     fi
-    render_config dialtone.toml "$dir/dialtone.toml" PORT="$port" WORKERS="$workers" \
-        WWW="$www" MAX_CONNECTIONS="$(connection_limit)" DIALUP_HANDLER="$dialtone_handler" \
-        DIALUP_RATE="$rate_setting"
+    render_config "$(template dialtone toml)" "$dir/dialtone.toml" PORT="$port" \
+        WORKERS="$workers" WWW="$www" MAX_CONNECTIONS="$(connection_limit)" \
+        DIALUP_HANDLER="$dialtone_handler" DIALUP_RATE="$rate_setting" \
+        UPSTREAM_PORT="${upstream_port:-}"
     [ -x "$dialtone_bin" ] || die "no dialtone binary at $dialtone_bin"
     if ! "$dialtone_bin" --check --config "$dir/dialtone.toml" >"$dir/check.log" 2>&1; then
         cat "$dir/check.log" >&2
@@ -217,8 +249,9 @@ start_baseline() {
 start_h2o() {
     local dir=$1 port=$2
     command -v h2o >/dev/null || die "h2o is missing (apt-get install h2o)"
-    render_config h2o.conf "$dir/h2o.conf" PORT="$port" WORKERS="$workers" WWW="$www" \
-        DIR="$dir" RATE="$rate" MAX_CONNECTIONS="$(connection_limit)"
+    render_config "$(template h2o conf)" "$dir/h2o.conf" PORT="$port" WORKERS="$workers" \
+        WWW="$www" DIR="$dir" RATE="$rate" MAX_CONNECTIONS="$(connection_limit)" \
+        UPSTREAM_PORT="${upstream_port:-}"
     if ! h2o -t -c "$dir/h2o.conf" >"$dir/check.log" 2>&1; then
         cat "$dir/check.log" >&2
         note "h2o refused $dir/h2o.conf"
@@ -231,8 +264,9 @@ start_nginx() {
     local dir=$1 port=$2
     command -v nginx >/dev/null || die "nginx is missing (apt-get install nginx)"
     mkdir -p "$dir/tmp"
-    render_config nginx.conf "$dir/nginx.conf" PORT="$port" WORKERS="$workers" WWW="$www" \
-        DIR="$dir" RATE="$rate" NOFILE="$nofile" WORKER_CONNECTIONS=$((nofile - 100))
+    render_config "$(template nginx conf)" "$dir/nginx.conf" PORT="$port" WORKERS="$workers" \
+        WWW="$www" DIR="$dir" RATE="$rate" NOFILE="$nofile" \
+        WORKER_CONNECTIONS=$((nofile - 100)) UPSTREAM_PORT="${upstream_port:-}"
     if ! nginx -t -q -e "$dir/error.log" -c "$dir/nginx.conf" >"$dir/check.log" 2>&1; then
         cat "$dir/check.log" "$dir/error.log" >&2 2>/dev/null
         note "nginx refused $dir/nginx.conf"
@@ -261,6 +295,67 @@ start_apache() {
         return 1
     fi
     spawn apache2 -f "$dir/apache2.conf" -DFOREGROUND >"$dir/server.log" 2>&1
+}
+
+# HAProxy, a proxy only: nbthread and maxconn in haproxy.cfg; -db keeps it in the foreground.
+start_haproxy() {
+    local dir=$1 port=$2
+    command -v haproxy >/dev/null || die "haproxy is missing (apt-get install haproxy)"
+    [ "$server_role" = proxy ] || die "haproxy runs here as a proxy only"
+    render_config haproxy.cfg "$dir/haproxy.cfg" PORT="$port" WORKERS="$workers" \
+        MAX_CONNECTIONS="$(connection_limit)" UPSTREAM_PORT="$upstream_port"
+    if ! haproxy -c -q -f "$dir/haproxy.cfg" >"$dir/check.log" 2>&1; then
+        cat "$dir/check.log" >&2
+        note "haproxy refused $dir/haproxy.cfg"
+        return 1
+    fi
+    spawn haproxy -db -f "$dir/haproxy.cfg" >"$dir/server.log" 2>&1
+}
+
+# Varnish, a proxy only (varnish.vcl passes every request). Its threads serve one session
+# each, so the pools are sized for max_n (a passed request may use a second thread for its
+# fetch); thread_pools = $workers. -n keeps its state in the run's folder; started as root, its
+# cache process runs as Debian's vcache user.
+start_varnish() {
+    local dir=$1 port=$2 per_pool
+    command -v varnishd >/dev/null || die "varnishd is missing (apt-get install varnish)"
+    [ "$server_role" = proxy ] || die "varnish runs here as a proxy only"
+    render_config varnish.vcl "$dir/varnish.vcl" UPSTREAM_PORT="$upstream_port"
+    chmod 644 "$dir/varnish.vcl"
+    per_pool=$(((2 * max_n) / workers + 100))
+    [ "$per_pool" -lt 100 ] && per_pool=100
+    local -a args=(-a "127.0.0.1:$port" -T 127.0.0.1:0 -f "$dir/varnish.vcl" -s "malloc,256m"
+        -n "$dir/state" -p thread_pools="$workers" -p thread_pool_min=100
+        -p thread_pool_max="$per_pool" -p backend_idle_timeout=60 -p timeout_idle=60)
+    if ! varnishd -C "${args[@]}" >"$dir/check.log" 2>&1; then
+        tail -n 20 "$dir/check.log" >&2
+        note "varnishd refused $dir/varnish.vcl"
+        return 1
+    fi
+    spawn varnishd -F "${args[@]}" >"$dir/server.log" 2>&1
+}
+
+# The proxies' upstream: dialtone's static plugin (and the status plugin, whose `accepted`
+# counter counts the connections the proxies open) on port $1, in work/upstream/; sets
+# upstream_pid. Started once per run; every proxy of the run fetches from it.
+start_upstream() {
+    local port=$1 dir="$work/upstream"
+    mkdir -p "$dir"
+    render_config dialtone-upstream.toml "$dir/dialtone.toml" PORT="$port" WORKERS="$workers" \
+        WWW="$www" MAX_CONNECTIONS=$((nofile - 100))
+    "$dialtone_bin" --check --config "$dir/dialtone.toml" >"$dir/check.log" 2>&1 ||
+        die "dialtone refused $dir/dialtone.toml: $(cat "$dir/check.log")"
+    spawn "$dialtone_bin" --config "$dir/dialtone.toml" >"$dir/server.log" 2>&1
+    upstream_pid=$spawned
+    wait_listening "$port" "$upstream_pid" || die "the upstream did not start listening on $port"
+}
+
+# Stops the upstream, if one runs; only at the end (stop_started leaves it running for the
+# next server).
+stop_upstream() {
+    [ -n "${upstream_pid:-}" ] || return 0
+    stop_group "$upstream_pid" 10
+    upstream_pid=""
 }
 
 # Starts server $1 on port $2 and waits until it listens; 1 (with a note) if it does not.
@@ -299,6 +394,8 @@ server_version() {
     h2o) h2o --version 2>&1 | head -n 1 ;;
     nginx) nginx -v 2>&1 | head -n 1 ;;
     apache) apache2 -v 2>&1 | head -n 1 ;;
+    haproxy) haproxy -v 2>&1 | head -n 1 ;;
+    varnish) varnishd -V 2>&1 | head -n 1 ;;
     esac
 }
 
@@ -364,10 +461,34 @@ status_sums() {
     echo "$rss $hwm $thr"
 }
 
-# One line of status_sums every 200 ms while the server runs.
+# Kernel memory of every TCP socket on the machine, KiB (/proc/net/sockstat counts pages):
+# where the bytes a server has written and the client has not read yet wait.
+tcp_mem_kib() {
+    local proto rest i
+    local -a f
+    while read -r proto rest; do
+        [ "$proto" = TCP: ] || continue
+        read -r -a f <<<"$rest"
+        for i in "${!f[@]}"; do
+            [ "${f[i]}" = mem ] && echo $((f[i + 1] * $(getconf PAGESIZE) / 1024)) && return
+        done
+    done </proc/net/sockstat
+    echo 0
+}
+
+# A line "rss hwm threads tcp-KiB" (status_sums and tcp_mem_kib) every 200 ms while the server
+# runs. With $3 (KiB) set, a server whose RSS passes it is killed (its whole group) and the
+# file $2.limit says so: a runaway server must not take the machine's memory.
 sampler() {
+    local rss rest
     while kill -0 "$1" 2>/dev/null; do
-        status_sums "$1" >>"$2"
+        read -r rss rest < <(status_sums "$1")
+        echo "$rss $rest $(tcp_mem_kib)" >>"$2"
+        if [ "${3:-0}" -gt 0 ] && [ "$rss" -gt "$3" ]; then
+            echo "$rss" >"$2.limit"
+            kill -KILL -- "-$1" 2>/dev/null || true
+            return
+        fi
         sleep 0.2
     done
 }
@@ -389,16 +510,16 @@ measure_dialup() {
         waker_pid=$spawned
     fi
     # The paced location answers: a GET of a few bytes (mod_dialup never answers a HEAD).
-    status=$(fetch_status "$port" /dialup/tiny.txt)
+    status=$(fetch_status "$port" "${check_path:-/dialup/tiny.txt}")
     if [ "$status" != 200 ]; then
-        note "$server answered GET /dialup/tiny.txt with $status"
+        note "$server answered GET ${check_path:-/dialup/tiny.txt} with $status"
         stop_started
         return 1
     fi
     read -r base_rss _ < <(status_sums "$server_pid")
     cpu0=$(cpu_ticks "$server_pid")
     mach0=$(machine_ticks)
-    spawn sampler "$server_pid" "$run/samples.txt"
+    spawn sampler "$server_pid" "$run/samples.txt" "${rss_limit_kib:-0}"
     sampler_pid=$spawned
     run_bounded $((n / dialup_ramp + dialup_timeout + 30)) "$dialup_client" --port "$port" \
         --path "$dialup_target" -n "$n" --ramp-per-sec "$dialup_ramp" \
@@ -407,10 +528,13 @@ measure_dialup() {
     cpu1=$(cpu_ticks "$server_pid")
     mach1=$(machine_ticks)
     stop_started
-    local peak_rss peak_thr
-    read -r peak_rss peak_thr < <(awk '{ if ($1 > r) r = $1; if ($3 > t) t = $3 }
-        END { print r + 0, t + 0 }' "$run/samples.txt" 2>/dev/null || echo 0 0)
-    printf '{"server": "%s", "n": %d, "base_rss_kib": %d, "peak_rss_kib": %d, "peak_threads": %d, "cpu_s": %s, "mach_s": %s, "client_rc": %d}\n' \
-        "$server" "$n" "$base_rss" "$peak_rss" "$peak_thr" "$(ticks_s "$cpu0" "$cpu1")" \
-        "$(ticks_s "$mach0" "$mach1")" "$client_rc" >"$run/server.json"
+    local peak_rss peak_thr peak_tcp limit_hit=false
+    read -r peak_rss peak_thr peak_tcp < <(awk '{ if ($1 > r) r = $1; if ($3 > t) t = $3
+        if ($4 > m) m = $4 } END { print r + 0, t + 0, m + 0 }' "$run/samples.txt" 2>/dev/null ||
+        echo 0 0 0)
+    [ -e "$run/samples.txt.limit" ] && limit_hit=true
+    printf '{"server": "%s", "n": %d, "base_rss_kib": %d, "peak_rss_kib": %d, "peak_threads": %d, "peak_tcp_kib": %d, "rss_limit_hit": %s, "cpu_s": %s, "mach_s": %s, "client_rc": %d}\n' \
+        "$server" "$n" "$base_rss" "$peak_rss" "$peak_thr" "$peak_tcp" "$limit_hit" \
+        "$(ticks_s "$cpu0" "$cpu1")" "$(ticks_s "$mach0" "$mach1")" "$client_rc" \
+        >"$run/server.json"
 }

@@ -122,22 +122,6 @@ max_n=$limit_n
 
 # --- packages and build ------------------------------------------------------------------------
 
-# Installs the Debian packages named that are not installed yet.
-install_missing() {
-    local installed p sudo=""
-    local -a missing=()
-    # dpkg-query fails for a package it has never heard of; the others are listed all the same.
-    installed=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' "$@" 2>/dev/null |
-        awk '$1 == "ii" { print $2 }' || true)
-    for p in "$@"; do grep -qxF "$p" <<<"$installed" || missing+=("$p"); done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    note "installing: ${missing[*]}"
-    [ "$(id -u)" -eq 0 ] || sudo=sudo
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        "${missing[@]}"
-}
-
 if [ "$install" = 1 ]; then
     if [ "$build" = 1 ]; then "$repo/.ci/deps"; fi
     install_missing wrk h2o nginx apache2 gnuplot-nox jq curl

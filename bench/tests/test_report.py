@@ -235,6 +235,32 @@ class Rows(unittest.TestCase):
         out += run("settled", stdin=(raw / "settled.txt").read_text())[1]
         self.assertEqual(out, (raw / "expected" / "rows.txt").read_text())
 
+    def test_upstream_connections_leave_out_the_one_the_second_count_came_on(self):
+        self.assertEqual(report.upstream_opened("120", "121"), 0)
+        self.assertEqual(report.upstream_opened("120", "185"), 64)
+        self.assertEqual(report.upstream_opened("120", "", ), "-")
+        self.assertEqual(report.upstream_opened("120", "7"), "-")  # the upstream restarted
+
+    def test_proxy_row_adds_upstream_connections_in_all_and_per_request(self):
+        wrk = (FIXTURES / "raw" / "wrk-4k.txt").read_text()
+        static = report.static_row("1", "nginx", "2.5", wrk)
+        requests = report.parse_wrk(wrk)["requests"]
+        got = report.proxy_row("1", "nginx", "2.5", wrk, "100", "151")
+        self.assertEqual(got, "%s\t50\t%.6f" % (static, 50 / requests))
+        self.assertEqual(report.proxy_row("1", "nginx", "2.5", wrk, "100", "101"),
+                         static + "\t0\t0.000000")
+        self.assertEqual(report.proxy_row("1", "nginx", "2.5", wrk, "-", "101"),
+                         static + "\t-\t-")
+
+    def test_proxy_slow_row_has_memory_per_client_and_the_limit_flag(self):
+        client = {"completed": 190, "errors": 10}
+        srv = {"server": "h2o", "n": 200, "base_rss_kib": 10240, "peak_rss_kib": 215040,
+               "peak_threads": 3, "peak_tcp_kib": 4096, "rss_limit_hit": True, "cpu_s": 1.5}
+        self.assertEqual(report.proxy_slow_row("2", client, srv),
+                         "2\th2o\t200\t190\t10\t210\t1075.2\t1024\t4\t1.5\t3\t1")
+        del srv["peak_tcp_kib"], srv["rss_limit_hit"]  # a server.json from before these keys
+        self.assertTrue(report.proxy_slow_row("2", client, srv).endswith("\t0\t1.5\t3\t0"))
+
     def test_settled_is_the_median_rss_and_the_most_threads(self):
         self.assertEqual(report.settled("30 0 2\n10 0 9\n20 0 3\n"), "20 9")
 
