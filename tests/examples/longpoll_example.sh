@@ -21,6 +21,9 @@ fail() {
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 start_app() { # TIMEOUT_MS
+    # The previous run's output goes first: the new process truncates it only once it starts,
+    # and until then dt_wait_port would read the old port.
+    rm -f "$work/out" "$work/err"
     "$longpoll" --port 0 --timeout-ms "$1" --grace-ms 10000 >"$work/out" 2>"$work/err" &
     app_pid=$!
     local port
