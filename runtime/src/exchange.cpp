@@ -137,7 +137,6 @@ int Exchange::start(Request &req, const UpstreamGroup &group, const dt_exchange_
     e->key_ = x.hash_key.ptr ? std::string(view(x.hash_key)) : default_key(req, group, target);
     if (x.size >= offsetof(dt_exchange_req_t, reserved) && x.window > 0)
         e->window_ = std::max<size_t>(x.window, 4096);
-    *out = e->c();
     // On the owner the exchange starts now (the connect is under way when this returns), but
     // never ends inside exchange_start: busy_ defers an immediate failure's on_done.
     if (!e->on_owner_do([e] {
@@ -145,11 +144,14 @@ int Exchange::start(Request &req, const UpstreamGroup &group, const dt_exchange_
             e->run();
             --e->busy_;
         })) {
-        // The request's worker has ended: the exchange ends at once, on this thread.
-        e->ended_ = true;
-        e->result_ = DT_EABORTED;
-        e->finish();
+        // The request's worker has ended (its request was aborted meanwhile): nothing starts,
+        // nothing runs, as for any error return.
+        e->req_ = nullptr;
+        e->unref();
+        req.release();
+        return DT_EABORTED;
     }
+    *out = e->c();
     return 0;
 }
 
@@ -366,10 +368,11 @@ int Exchange::resume() {
 }
 
 int Exchange::detach() {
-    if (forward_)
+    // DT_ESTATE when forwarded or ended (on the owner, where the state is ours: see cancel()).
+    if (on_owner() && (forward_ || ended_ || finished_ || detached_))
         return DT_ESTATE;
     on_owner_do([this] {
-        if (detached_ || finished_ || !req_)
+        if (detached_ || finished_ || ended_ || forward_ || !req_)
             return;
         detached_ = true;
         unlink_from_request();

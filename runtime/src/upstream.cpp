@@ -410,7 +410,8 @@ UpstreamConnection *WorkerUpstream::acquire(size_t server, bool reuse) {
                 continue;
             unpark(c);
             uv_timer_stop(&c->timer_);
-            c->watch(0);
+            // Still watched for input, as while idle: the exchange reads what comes next (an
+            // early close is the keep-alive race), and no epoll_ctl is spent per request.
             c->state_ = UpstreamConnection::State::sending;
             return c;
         }

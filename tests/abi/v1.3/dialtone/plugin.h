@@ -519,7 +519,9 @@ typedef struct dt_api {
     int (*exchange_cancel)(dt_exchange_t *ex);
     /* The exchange stops belonging to its request: it runs to its end even after the request
      * is finished or aborted (cache fills, background refreshes), and its callbacks then run
-     * on the request's worker outside any request. DT_ESTATE when forwarded or ended.
+     * on the request's worker outside any request. It keeps its plugin instance alive until
+     * its on_done returns (on_destroy waits for it, as for a request), and a worker that
+     * stops ends it (on_done with DT_ECANCELED). DT_ESTATE when forwarded or ended.
      * Threads: as exchange_resume. */
     int (*exchange_detach)(dt_exchange_t *ex);
     /* Only inside on_head of an exchange started for `req`: the host sends the rest of the
