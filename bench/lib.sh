@@ -302,8 +302,13 @@ start_haproxy() {
     local dir=$1 port=$2
     command -v haproxy >/dev/null || die "haproxy is missing (apt-get install haproxy)"
     [ "$server_role" = proxy ] || die "haproxy runs here as a proxy only"
+    # HAProxy sizes its descriptors from maxconn (two per proxied connection) and refuses to
+    # start when that passes the hard limit: half the descriptors, less a margin.
+    local maxconn
+    maxconn=$(connection_limit)
+    [ "$maxconn" -le $(((nofile - 100) / 2)) ] || maxconn=$(((nofile - 100) / 2))
     render_config haproxy.cfg "$dir/haproxy.cfg" PORT="$port" WORKERS="$workers" \
-        MAX_CONNECTIONS="$(connection_limit)" UPSTREAM_PORT="$upstream_port"
+        MAX_CONNECTIONS="$maxconn" UPSTREAM_PORT="$upstream_port"
     if ! haproxy -c -q -f "$dir/haproxy.cfg" >"$dir/check.log" 2>&1; then
         cat "$dir/check.log" >&2
         note "haproxy refused $dir/haproxy.cfg"

@@ -378,8 +378,8 @@ done
     echo "|---|---|"
     for s in "${server_list[@]}"; do
         case "$s" in
-        dialtone) echo "| dialtone | \`dialtone-proxy.toml\`: workers = $workers, \`[[upstream]]\` with keepalive = 32, idle_timeout_ms = 60000; \`handler = \"proxy\"\` at /static |" ;;
-        nginx) echo "| nginx | \`nginx-proxy.conf\`: worker_processes $workers, \`upstream\` block with \`keepalive 32\` (keepalive_requests raised as on the client side), \`proxy_http_version 1.1\`, \`proxy_set_header Connection \"\"\`, default buffering (temporary files) |" ;;
+        dialtone) echo "| dialtone | \`dialtone-proxy.toml\`: workers = $workers, \`[[upstream]]\` with keepalive = 64, idle_timeout_ms = 60000; \`handler = \"proxy\"\` at /static |" ;;
+        nginx) echo "| nginx | \`nginx-proxy.conf\`: worker_processes $workers, \`upstream\` block with \`keepalive 64\` (keepalive_requests raised as on the client side), \`proxy_http_version 1.1\`, \`proxy_set_header Connection \"\"\`, default buffering (temporary files) |" ;;
         h2o) echo "| H2O | \`h2o-proxy.conf\`: num-threads: $workers, \`proxy.reverse.url\`, \`proxy.timeout.keepalive: 60000\` |" ;;
         haproxy) echo "| HAProxy | \`haproxy.cfg\`: nbthread $workers, \`mode http\`, \`option http-keep-alive\`, \`http-reuse safe\` |" ;;
         varnish) echo "| Varnish | \`varnish.vcl\`: \`return (pass)\` in vcl_recv (no caching), \`-s malloc,256m\`, thread_pools=$workers, backend_idle_timeout=60 |" ;;
