@@ -44,11 +44,14 @@ bool asks_upgrade(const std::vector<Field> &in) {
     return upgrade && listed(connection_list(in), "upgrade");
 }
 
-std::vector<Field> upstream_request_fields(const std::vector<Field> &in, const RequestShape &s) {
+std::vector<Field> upstream_request_fields(const std::vector<Field> &in, const RequestShape &s,
+                                           Joined &joined) {
     std::string connection = connection_list(in);
     std::vector<Field> out;
     out.reserve(in.size() + 3);
-    std::string xff, via;
+    std::string &xff = joined.forwarded_for, &via = joined.via;
+    xff.clear();
+    via.clear();
     for (const Field &f : in) {
         if (s.upgrade && iequals(f.name, "upgrade")) {
             out.push_back(f);
@@ -73,17 +76,18 @@ std::vector<Field> upstream_request_fields(const std::vector<Field> &in, const R
     xff.append(xff.empty() ? "" : ", ").append(s.client_addr);
     via.append(via.empty() ? "" : ", ").append(s.via);
     out.push_back({"X-Forwarded-For", xff});
-    out.push_back({"X-Forwarded-Proto", std::string(s.proto)});
+    out.push_back({"X-Forwarded-Proto", s.proto});
     out.push_back({"Via", via});
     return out;
 }
 
 std::vector<Field> client_response_fields(const std::vector<Field> &in, std::string_view via_me,
-                                          bool switching) {
+                                          Joined &joined, bool switching) {
     std::string connection = connection_list(in);
     std::vector<Field> out;
     out.reserve(in.size() + 1);
-    std::string via;
+    std::string &via = joined.via;
+    via.clear();
     for (const Field &f : in) {
         if (switching && iequals(f.name, "upgrade")) {
             out.push_back(f);

@@ -16,9 +16,17 @@
 
 namespace dialtone::proxy {
 
+// A field as views: into the message it came from, or into a Joined the caller keeps.
 struct Field {
-    std::string name;
-    std::string value;
+    std::string_view name;
+    std::string_view value;
+};
+
+// The values the rules join from several fields (X-Forwarded-For, Via): the fields returned
+// point into it, so it must outlive them. No copy of the other fields is made.
+struct Joined {
+    std::string forwarded_for;
+    std::string via;
 };
 
 struct RequestShape {
@@ -38,12 +46,13 @@ bool asks_upgrade(const std::vector<Field> &in);
 bool hop_by_hop(std::string_view name, std::string_view connection);
 
 // The fields to send upstream for a client request with fields `in` (in arrival order).
-std::vector<Field> upstream_request_fields(const std::vector<Field> &in, const RequestShape &s);
+std::vector<Field> upstream_request_fields(const std::vector<Field> &in, const RequestShape &s,
+                                           Joined &joined);
 
 // The fields to send the client for an upstream response with fields `in`; a 101
 // (`switching`) keeps its Upgrade field.
 std::vector<Field> client_response_fields(const std::vector<Field> &in, std::string_view via,
-                                          bool switching = false);
+                                          Joined &joined, bool switching = false);
 
 // The target to send upstream: `target` as received, without the location's `prefix` when
 // `strip` (a target "/app/x?q" under prefix "/app" becomes "/x?q"; "/app" becomes "/").

@@ -134,7 +134,8 @@ int Exchange::start(Request &req, const UpstreamGroup &group, const dt_exchange_
     e->method_ = method;
     e->idempotent_ = is_idempotent(method);
     e->upgrade_ = upgrade;
-    e->key_ = x.hash_key.ptr ? std::string(view(x.hash_key)) : default_key(req, group, target);
+    if (group.config().balancer == BalancerKind::hash) // the others never read it
+        e->key_ = x.hash_key.ptr ? std::string(view(x.hash_key)) : default_key(req, group, target);
     if (x.size >= offsetof(dt_exchange_req_t, reserved) && x.window > 0)
         e->window_ = std::max<size_t>(x.window, 4096);
     // On the owner the exchange starts now (the connect is under way when this returns), but
@@ -520,13 +521,15 @@ void Exchange::pump() {
     }
     if (head_pending_ && !cancelled_) {
         head_pending_ = false;
-        dt_field_t *fields = nullptr;
-        std::vector<dt_field_t> list(head_.field_count());
-        for (size_t i = 0; i < list.size(); ++i) {
+        // Views of the head's fields for the call: on the stack for a usual head.
+        size_t count = head_.field_count();
+        dt_field_t small[32];
+        std::vector<dt_field_t> large(count > 32 ? count : 0);
+        dt_field_t *fields = count > 32 ? large.data() : small;
+        for (size_t i = 0; i < count; ++i) {
             std::string_view n = head_.field_name(i), v = head_.field_value(i);
-            list[i] = {{n.data(), n.size()}, {v.data(), v.size()}};
+            fields[i] = {{n.data(), n.size()}, {v.data(), v.size()}};
         }
-        fields = list.data();
         std::string_view reason = head_.reason();
         dt_upstream_head_t h{};
         h.size = sizeof h;
@@ -537,7 +540,7 @@ void Exchange::pump() {
                                : -1;
         h.reason = {reason.data(), reason.size()};
         h.fields = fields;
-        h.field_count = list.size();
+        h.field_count = count;
         in_on_head_ = true;
         cbs_.on_head(c(), arg_, &h);
         in_on_head_ = false;

@@ -27,6 +27,7 @@ TEST_CASE("hop-by-hop fields: the fixed list and every field Connection names") 
 }
 
 TEST_CASE("upstream request fields") {
+    Joined joined; // the joined values the fields point into
     std::vector<Field> in = {{"Host", "example.com"},
                              {"Connection", "keep-alive, X-A"},
                              {"X-A", "gone"},
@@ -39,7 +40,7 @@ TEST_CASE("upstream request fields") {
                              {"Content-Length", "5"}};
     RequestShape s;
     s.client_addr = "192.0.2.7";
-    std::vector<Field> out = upstream_request_fields(in, s);
+    std::vector<Field> out = upstream_request_fields(in, s, joined);
     CHECK_FALSE(find(out, "Host")); // the host sends the group's name
     CHECK_FALSE(find(out, "Connection"));
     CHECK_FALSE(find(out, "X-A"));
@@ -52,12 +53,13 @@ TEST_CASE("upstream request fields") {
     CHECK(find(out, "Via")->value == "1.0 edge, 1.1 dialtone");
 
     s.preserve_host = true;
-    out = upstream_request_fields(in, s);
+    out = upstream_request_fields(in, s, joined);
     REQUIRE(find(out, "Host"));
     CHECK(find(out, "Host")->value == "example.com");
 }
 
 TEST_CASE("client response fields") {
+    Joined joined; // the joined values the fields point into
     std::vector<Field> in = {{"Content-Type", "text/plain"},
                              {"Connection", "close, X-B"},
                              {"X-B", "hop"},
@@ -66,7 +68,7 @@ TEST_CASE("client response fields") {
                              {"Transfer-Encoding", "chunked"},
                              {"Set-Cookie", "a=1"},
                              {"Set-Cookie", "b=2"}};
-    std::vector<Field> out = client_response_fields(in, "1.1 dialtone");
+    std::vector<Field> out = client_response_fields(in, "1.1 dialtone", joined);
     CHECK_FALSE(find(out, "X-B"));
     CHECK_FALSE(find(out, "Date"));
     CHECK_FALSE(find(out, "Server"));
@@ -94,6 +96,7 @@ TEST_CASE("a prefix that is not on a segment boundary of the target is not strip
 }
 
 TEST_CASE("a switch of protocols: asked only with Upgrade named by Connection; Upgrade kept") {
+    Joined joined, joined2;
     CHECK(asks_upgrade({{"Upgrade", "websocket"}, {"Connection", "keep-alive, Upgrade"}}));
     CHECK_FALSE(asks_upgrade({{"Upgrade", "websocket"}}));  // not named by Connection
     CHECK_FALSE(asks_upgrade({{"Connection", "upgrade"}})); // nothing to switch to
@@ -102,11 +105,11 @@ TEST_CASE("a switch of protocols: asked only with Upgrade named by Connection; U
     s.client_addr = "192.0.2.7";
     s.upgrade = true;
     std::vector<Field> in = {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}};
-    std::vector<Field> out = upstream_request_fields(in, s);
+    std::vector<Field> out = upstream_request_fields(in, s, joined);
     REQUIRE(find(out, "Upgrade"));
     CHECK(find(out, "Upgrade")->value == "websocket");
     CHECK_FALSE(find(out, "Connection")); // the host sends its own
     std::vector<Field> resp = {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}};
-    CHECK(find(client_response_fields(resp, "1.1 dialtone", true), "Upgrade"));
-    CHECK_FALSE(find(client_response_fields(resp, "1.1 dialtone", false), "Upgrade"));
+    CHECK(find(client_response_fields(resp, "1.1 dialtone", joined, true), "Upgrade"));
+    CHECK_FALSE(find(client_response_fields(resp, "1.1 dialtone", joined2, false), "Upgrade"));
 }
