@@ -96,6 +96,33 @@ install_missing() {
 
 # A scratch folder for the run, $work (named after $1), with the document root $www in it
 # holding tiny.txt. Readable by all: servers started as root serve it as nobody.
+# The start every benchmark script shares: installs `packages` (unless --no-install; the build
+# tools too when it builds), checks that the `tools` are there, builds or finds the binaries,
+# checks the output folder, and makes the run's work area ($work, $www) with its traps and an
+# empty $failures list. Reads install, build, build_dir and out_dir; sets report and failures.
+#   prepare_run WORK_NAME "PACKAGE..." "TOOL..."
+prepare_run() {
+    local name=$1 packages=$2 tools=$3 tool
+    if [ "$install" = 1 ]; then
+        if [ "$build" = 1 ]; then "$repo/.ci/deps"; fi
+        # shellcheck disable=SC2086 # a list of package names
+        install_missing $packages
+    fi
+    for tool in $tools; do
+        command -v "$tool" >/dev/null || die "$tool is missing (run without --no-install)"
+    done
+    find_binaries "$build_dir" "$build"
+    # shellcheck disable=SC2034 # the caller's: bench/report, which makes every figure
+    report="$bench_dir/report"
+    mkdir -p "$out_dir" || die "cannot create $out_dir"
+    [ -w "$out_dir" ] || die "cannot write to $out_dir"
+    make_work "$name"
+    trap cleanup_work EXIT
+    trap 'note interrupted; exit 130' INT TERM
+    failures="$work/failures.txt"
+    : >"$failures"
+}
+
 make_work() {
     work=$(mktemp -d "/tmp/$1.XXXXXX")
     chmod 755 "$work"

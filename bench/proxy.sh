@@ -134,28 +134,13 @@ fi
 
 # --- packages and build ------------------------------------------------------------------------
 
-if [ "$install" = 1 ]; then
-    if [ "$build" = 1 ]; then "$repo/.ci/deps"; fi
-    install_missing wrk nginx h2o haproxy varnish jq curl
-fi
-for tool in wrk jq curl python3; do
-    command -v "$tool" >/dev/null || die "$tool is missing (run without --no-install)"
-done
-find_binaries "$build_dir" "$build"
-report="$bench_dir/report"
-mkdir -p "$out_dir" || die "cannot create $out_dir"
-[ -w "$out_dir" ] || die "cannot write to $out_dir"
+prepare_run dialtone-proxy "wrk nginx h2o haproxy varnish jq curl" "wrk jq curl python3"
 
 # --- work area and the upstream ----------------------------------------------------------------
 
-make_work dialtone-proxy
-trap cleanup_work EXIT
-trap 'note interrupted; exit 130' INT TERM
 head -c 4096 /dev/urandom >"$www/small.bin"
 head -c "$slow_size" /dev/urandom >"$www/big.bin"
 chmod 644 "$www"/*
-failures="$work/failures.txt"
-: >"$failures"
 
 upstream_port=$(free_port)
 start_upstream "$upstream_port"

@@ -122,30 +122,15 @@ max_n=$limit_n
 
 # --- packages and build ------------------------------------------------------------------------
 
-if [ "$install" = 1 ]; then
-    if [ "$build" = 1 ]; then "$repo/.ci/deps"; fi
-    install_missing wrk h2o nginx apache2 gnuplot-nox jq curl
-fi
-for tool in wrk jq curl gnuplot python3; do
-    command -v "$tool" >/dev/null || die "$tool is missing (run without --no-install)"
-done
-find_binaries "$build_dir" "$build"
-report="$bench_dir/report"
-mkdir -p "$out_dir" || die "cannot create $out_dir"
-[ -w "$out_dir" ] || die "cannot write to $out_dir"
+prepare_run dialtone-suite "wrk h2o nginx apache2 gnuplot-nox jq curl" "wrk jq curl gnuplot python3"
 
 # --- work area ---------------------------------------------------------------------------------
 
-make_work dialtone-suite
-trap cleanup_work EXIT
-trap 'note interrupted; exit 130' INT TERM
 head -c 4096 /dev/urandom >"$www/small.bin"
 head -c 1048576 /dev/urandom >"$www/big.bin"
 head -c "$dialup_size" /dev/urandom >"$www/modem.bin"
 chmod 644 "$www"/*
 dialup_target=/dialup/modem.bin
-failures="$work/failures.txt"
-: >"$failures"
 
 # Records a run that produced no figures; the results file lists them.
 failed() {
