@@ -530,7 +530,8 @@ typedef struct dt_api {
      * one), then the body as it arrives, reading the upstream only while the client takes it
      * (memory per client bounded by the window, whatever the speeds). At the end it finishes
      * the response (or fails it: req_fail) and calls on_done. DT_ESTATE outside on_head or
-     * after the response began; DT_EINVAL when ex is not req's. */
+     * after the response began; DT_EINVAL when ex is not req's. Ownership: ex stays the host's
+     * (valid until its on_done returns). Threads: inside on_head, on the exchange's worker. */
     int (*req_forward)(dt_req_t *req, dt_exchange_t *ex);
 } dt_api_t;
 
