@@ -246,7 +246,9 @@ HostProcess::HostProcess(std::string_view toml, HostOptions options)
             addresses_.push_back((*it)[1]);
             ports_.push_back(static_cast<std::uint16_t>(std::stoi((*it)[2])));
         }
-        if (ports_.size() >= options_.listeners)
+        // "listening on" is logged when the sockets are bound, before the workers exist; a
+        // test that counts the host's descriptors needs them all, so wait for "started" too.
+        if (ports_.size() >= options_.listeners && text.find(" started") != std::string::npos)
             return;
         int code = poll_exit();
         if (code != -1) {
@@ -257,7 +259,8 @@ HostProcess::HostProcess(std::string_view toml, HostOptions options)
         if (Clock::now() >= deadline) {
             failure = "the host logged " + std::to_string(ports_.size()) + " of " +
                       std::to_string(options_.listeners) +
-                      " 'listening on' lines in time; stderr:\n" + last_lines(text);
+                      " 'listening on' lines and 'started' in time; stderr:\n" +
+                      last_lines(text);
             break;
         }
         std::this_thread::sleep_for(5ms);
