@@ -11,6 +11,7 @@
 #include <climits>
 #include <cstring>
 #include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace dialtone {
@@ -467,6 +468,30 @@ bool read_word(Checker &c, const toml::table &t, const std::string &path, std::s
     return false;
 }
 
+// A folder the server can make files in (checked now: the spool is made on the first slow
+// client, long after the config was read).
+void read_spool_dir(Checker &c, const toml::table &t, const std::string &path,
+                    const std::string &base, std::string &out) {
+    std::string dir;
+    if (!c.get(t, path, "spool_dir", dir, "a string"))
+        return;
+    if (!dir.empty() && dir[0] != '/')
+        dir = base + "/" + dir;
+    struct stat st;
+    if (dir.empty() || stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        c.problem(t.get("spool_dir")->source(), path + ".spool_dir",
+                  "\"" + dir + "\" is not a folder (create it, or use \"/var/tmp\")");
+        return;
+    }
+    if (access(dir.c_str(), W_OK | X_OK) != 0) {
+        c.problem(t.get("spool_dir")->source(), path + ".spool_dir",
+                  "\"" + dir + "\" is not writable by this user (" + strerror(errno) +
+                      "): give it to the server's user, or use \"/var/tmp\"");
+        return;
+    }
+    out = dir;
+}
+
 void read_upstreams(Checker &c, const toml::table &root, Config &cfg) {
     const toml::array *arr = array_of_tables(c, root, "upstream");
     if (!arr)
@@ -484,7 +509,7 @@ void read_upstreams(Checker &c, const toml::table &root, Config &cfg) {
         c.unknown_keys(t, path,
                        {"name", "servers", "balancer", "hash_key", "keepalive", "idle_timeout_ms",
                         "connect_timeout_ms", "first_byte_timeout_ms", "io_timeout_ms", "tries",
-                        "max_fails", "fail_timeout_ms"});
+                        "max_fails", "fail_timeout_ms", "spool_max_size", "spool_dir"});
         UpstreamConfig up;
         up.where = source_position(c.file(), t.source());
         bool has_name = c.get(t, path, "name", up.name, "a string");
@@ -512,6 +537,8 @@ void read_upstreams(Checker &c, const toml::table &root, Config &cfg) {
         c.get_uint(t, path, "max_fails", up.max_fails, 0, 1000);
         c.get_uint(t, path, "fail_timeout_ms", up.fail_timeout_ms, 1, day);
         c.get_uint(t, path, "tries", up.tries, 1, 1000);
+        c.get_uint(t, path, "spool_max_size", up.spool_max_size, 0, INT64_MAX);
+        read_spool_dir(c, t, path, cfg.dir, up.spool_dir);
         if (up.tries > up.servers.size() && !up.servers.empty())
             c.problem(t.get("tries")->source(), path + ".tries",
                       std::to_string(up.tries) + " tries but " + std::to_string(up.servers.size()) +

@@ -254,10 +254,16 @@ bool Exchange::upstream_body(std::string_view piece) {
         return true; // dropped: the connection is on its way out
     ++busy_;
     bool more;
-    if (forward_ && !head_pending_ && !client_paused_ && body_off_ == body_.size() &&
-        (!upgraded_ || tunnel_)) {
-        write_client(piece); // straight from the read buffer to the client's queue
-        more = !client_paused_;
+    bool in_order = forward_ && !head_pending_ && body_off_ == body_.size() && !spooled();
+    if (in_order && !client_paused_ && (!upgraded_ || tunnel_)) {
+        write_client(BodyPart::copy_of(piece.data(), piece.size())); // from the read buffer
+        more = !client_paused_ || spool_room() > 0;
+    } else if (forward_ && !head_pending_ && body_off_ == body_.size() &&
+               piece.size() <= spool_room() && spool_append(piece)) {
+        // The client is behind: the bytes wait on disk and the upstream goes on.
+        if (!client_paused_)
+            schedule();
+        more = spool_room() > 0;
     } else {
         body_.append(piece);
         schedule();
@@ -437,6 +443,9 @@ bool Exchange::from_client(std::string_view bytes) {
 }
 
 size_t Exchange::upstream_read_budget() const {
+    // Spooling, the client's pace no longer limits a read; the spool's room does.
+    if (forward_ && (client_paused_ || spooled()) && spool_room() > 0)
+        return std::max<size_t>(spool_room(), 4096);
     size_t held = forward_ && req_ ? req_->conn_queued.load(std::memory_order_relaxed)
                                    : body_.size() - body_off_;
     // At least a page, so that a read always moves the exchange on.
@@ -511,7 +520,7 @@ void Exchange::pump() {
     scheduled_ = false;
     if (finished_)
         return;
-    bool drained = body_off_ == body_.size();
+    bool drained = body_off_ == body_.size() && !spooled();
     if (ended_ && (cancelled_ || (!head_pending_ && drained && !client_paused_))) {
         if (busy_ > 0)
             defer(); // the connection is still in the call that reported: finish after it
@@ -551,7 +560,7 @@ void Exchange::pump() {
     }
     if (!cancelled_)
         deliver_body();
-    drained = body_off_ == body_.size();
+    drained = body_off_ == body_.size() && !spooled();
     if (!cancelled_ && upstream_paused_ && conn_ && !plugin_paused_ && !client_paused_ &&
         body_.size() - body_off_ < window_) {
         upstream_paused_ = false;
@@ -563,12 +572,14 @@ void Exchange::pump() {
 }
 
 void Exchange::deliver_body() {
+    if (forward_ && spool_ && !deliver_spool())
+        return; // the spool's bytes came before body_'s
     while (body_off_ < body_.size() && !cancelled_) {
         std::string_view rest(body_.data() + body_off_, body_.size() - body_off_);
         if (forward_) {
             if (client_paused_)
                 return;
-            write_client(rest);
+            write_client(BodyPart::copy_of(rest.data(), rest.size()));
             body_off_ = body_.size();
         } else {
             if (plugin_paused_)
@@ -587,10 +598,57 @@ void Exchange::deliver_body() {
     }
 }
 
-void Exchange::write_client(std::string_view bytes) {
+bool Exchange::deliver_spool() {
+    // File ranges of a few hundred KiB: a sendfile each, and one wake-up per range for a slow
+    // client; they cost the queue no memory.
+    constexpr size_t piece = 256 * 1024;
+    while (spool_->unsent() > 0) {
+        if (cancelled_ || client_paused_)
+            return false;
+        write_client(spool_->take(piece));
+    }
+    spool_->rewind(); // when the client has taken everything, the file starts over
+    return !cancelled_;
+}
+
+size_t Exchange::spool_room() const {
+    const UpstreamConfig &cfg = group_->config();
+    if (!forward_ || upgraded_ || spool_failed_ || cfg.spool_max_size == 0)
+        return 0;
+    uint64_t used = spool_ ? spool_->size() : 0;
+    if (used > 0 && spool_->unsent() == 0)
+        spool_->rewind(); // whatever was handed out may have been sent by now
+    used = spool_ ? spool_->size() : 0;
+    return used >= cfg.spool_max_size
+               ? 0
+               : static_cast<size_t>(std::min<uint64_t>(cfg.spool_max_size - used, SIZE_MAX));
+}
+
+bool Exchange::spool_append(std::string_view bytes) {
+    const UpstreamConfig &cfg = group_->config();
+    std::string err;
+    if (!spool_ && !(spool_ = Spool::open(cfg.spool_dir, err))) {
+        DT_LOG(LogLevel::warn, "upstream %s: %s; the upstream waits for the client instead",
+               cfg.name.c_str(), err.c_str());
+        spool_failed_ = true;
+        return false;
+    }
+    if (!spool_->append(bytes)) {
+        DT_LOG(LogLevel::warn,
+               "upstream %s: cannot write to a spool file in %s: %s; the upstream waits for the "
+               "client instead",
+               cfg.name.c_str(), cfg.spool_dir.c_str(), strerror(errno));
+        spool_failed_ = true;
+        return false;
+    }
+    return true;
+}
+
+void Exchange::write_client(BodyPart part) {
     Request &r = *req_;
-    int rc = r.submit(ResponseOp(BodyPart::copy_of(bytes.data(), bytes.size())));
+    int rc = r.submit(ResponseOp(part));
     if (rc != 0) {
+        part.release(); // refused: still ours (a spool range holds a reference)
         // The client is gone (the abort cancels us next) or the plugin broke the response.
         cancel_now(rc == DT_EABORTED ? DT_EABORTED : DT_ECANCELED);
         return;
@@ -612,6 +670,10 @@ void Exchange::client_writable() {
 
 void Exchange::finish() {
     finished_ = true;
+    if (spool_) {
+        spool_->unref(); // ranges still queued for the client keep the file
+        spool_ = nullptr;
+    }
     Request *r = req_;
     if (r && forward_) {
         r->forwarding = nullptr;

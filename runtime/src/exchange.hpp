@@ -13,6 +13,7 @@
 // (so the plugin instance and the group outlive it) and keeps its worker's pool state.
 #pragma once
 
+#include "spool.hpp"
 #include "upstream.hpp"
 
 #include <dialtone/plugin.h>
@@ -94,7 +95,13 @@ class Exchange final : private UpstreamUser {
     static void strand_pump(dt_req_t *, void *arg);
     void pump();
     void deliver_body();
-    void write_client(std::string_view bytes);
+    void write_client(BodyPart part);
+    // Forwarding with a spool (UpstreamConfig::spool_max_size): bytes the client has not
+    // taken go to disk rather than hold the upstream back.
+    bool spooled() const { return spool_ && spool_->unsent() > 0; }
+    size_t spool_room() const; // bytes the spool may take now; 0: the upstream waits
+    bool spool_append(std::string_view bytes);
+    bool deliver_spool(); // hands the spool to the client; true when it all went
     void finish();
     void unlink_from_request();
 
@@ -131,6 +138,8 @@ class Exchange final : private UpstreamUser {
     bool plugin_paused_ = false;   // on_body took less than offered
     bool client_paused_ = false;   // forwarding: the client's queue is over the window
     bool forward_ = false;
+    Spool *spool_ = nullptr;          // forwarding: what the client is behind by, on disk
+    bool spool_failed_ = false;       // no spool file could be made or written: the upstream waits
     bool upgrade_ = false;            // DT_EXCHANGE_UPGRADE
     bool upgraded_ = false;           // the upstream answered 101: its connection is a tunnel
     bool tunnel_ = false;             // forwarded 101: the client's connection is joined to it

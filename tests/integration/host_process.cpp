@@ -259,8 +259,7 @@ HostProcess::HostProcess(std::string_view toml, HostOptions options)
         if (Clock::now() >= deadline) {
             failure = "the host logged " + std::to_string(ports_.size()) + " of " +
                       std::to_string(options_.listeners) +
-                      " 'listening on' lines and 'started' in time; stderr:\n" +
-                      last_lines(text);
+                      " 'listening on' lines and 'started' in time; stderr:\n" + last_lines(text);
             break;
         }
         std::this_thread::sleep_for(5ms);

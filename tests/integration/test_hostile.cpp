@@ -42,17 +42,6 @@ size_t first_difference(const std::string &got, const std::string &want) {
     return i;
 }
 
-// Polls `done` every 20 ms until it holds or `timeout` passes.
-template <class F> bool eventually(F done, std::chrono::milliseconds timeout = 5s) {
-    auto until = Clock::now() + timeout;
-    while (!done()) {
-        if (Clock::now() > until)
-            return false;
-        std::this_thread::sleep_for(20ms);
-    }
-    return true;
-}
-
 // Reads a response head from `c` and returns its Content-Length (-1 if none arrived in time).
 long long read_head(RawClient &c) {
     auto until = Clock::now() + 5s;

@@ -8,6 +8,7 @@
 
 using namespace dialtone::test;
 using Catch::Matchers::Contains;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -253,12 +254,154 @@ TEST_CASE("a non-idempotent request is never sent twice", "[proxy]") {
     CHECK(a.request_count() + b.request_count() == 3);
 }
 
-TEST_CASE("a slow client holds back the upstream: the host does not buffer the response",
+namespace {
+
+// `size` bytes in which every 4 KiB stretch differs from its neighbours, so that bytes out of
+// order or repeated between memory pieces and spool ranges cannot compare equal.
+std::string patterned(size_t size) {
+    std::string s(size, '\0');
+    for (size_t i = 0; i < size; ++i)
+        s[i] = static_cast<char>('a' + (i * 7 + i / 4096) % 26);
+    return s;
+}
+
+// The size of each spool file the host has open in `dir` (unlinked files: found through
+// /proc/<pid>/fd, whose links name them "<dir>/#<inode> (deleted)" or "<dir>/dialtone-spool-*").
+std::vector<long long> spool_files(const HostProcess &host, const fs::path &dir) {
+    std::vector<long long> sizes;
+    fs::path fds = "/proc/" + std::to_string(host.pid()) + "/fd";
+    std::error_code ec;
+    for (fs::directory_iterator it(fds, ec), end; !ec && it != end; it.increment(ec)) {
+        std::error_code lec;
+        fs::path target = fs::read_symlink(it->path(), lec);
+        if (lec || target.string().rfind(dir.string() + "/", 0) != 0)
+            continue;
+        auto size = fs::file_size(it->path(), lec); // the open file behind the link
+        if (!lec)
+            sizes.push_back(static_cast<long long>(size));
+    }
+    return sizes;
+}
+
+// Reads a whole response from `client` (which may have stalled) and returns its body.
+std::string read_whole(RawClient &client, size_t size, bool chunked) {
+    while (client.read_some(5s) > 0) {
+        ParsedResponse p = parse_response(client.buffer(), false, false);
+        if (p.result == Parse::complete)
+            break;
+    }
+    ParsedResponse p = parse_response(client.buffer(), false, false);
+    REQUIRE(p.result == Parse::complete);
+    CHECK(p.response.body.size() == size);
+    CHECK((p.response.header("transfer-encoding") == "chunked") == chunked);
+    return p.response.body;
+}
+
+} // namespace
+
+TEST_CASE("a slow client costs neither memory nor an upstream connection: the rest is spooled",
+          "[proxy][spool]") {
+    UpstreamServer up;
+    const size_t size = 48 * 1024 * 1024;
+    const std::string body = patterned(size);
+    bool chunked = GENERATE(false, true);
+    // Chunked: 64 pieces, so that the client's chunks are framed around spool file ranges.
+    std::vector<std::string> chunks;
+    for (size_t at = 0; at < size; at += size / 64)
+        chunks.push_back(body.substr(at, size / 64));
+    up.on("/big", chunked ? Reply::chunked(chunks) : Reply::ok(body));
+    up.on("/small", Reply::ok("small"));
+    TempDir spool;
+    HostProcess host(
+        proxy_config({up.port()}, "keepalive = 4\nspool_dir = \"" + spool.path().string() + "\""));
+    long before = host.rss_kib();
+    RawClient slow(host.port(), "127.0.0.1", 64 * 1024);
+    REQUIRE(slow.send(get("/big")));
+    // The upstream's connection carries the whole response while the client reads nothing,
+    // then goes back to the pool: the next request, from another client, reuses it.
+    REQUIRE(up.wait_requests(1));
+    std::optional<HttpResponse> small;
+    auto until = Clock::now() + 10s;
+    std::vector<long long> files;
+    long long last = -1;
+    while (Clock::now() < until) { // until the spool stops growing
+        files = spool_files(host, spool.path());
+        if (files.size() == 1 && files[0] == last)
+            break;
+        last = files.size() == 1 ? files[0] : -1;
+        std::this_thread::sleep_for(300ms);
+    }
+    INFO("spool files: " << files.size() << ", the first " << (files.empty() ? 0 : files[0]));
+    REQUIRE(files.size() == 1);
+    CHECK(files[0] > static_cast<long long>(size) / 2); // most of the body is on disk
+    small = fetch(host.port(), get("/small"));
+    REQUIRE(small);
+    CHECK(small->body == "small");
+    auto second = up.last_request();
+    REQUIRE(second);
+    CHECK(second->connection == 1); // the first connection, released before the client read
+    CHECK(second->sequence == 1);
+    long during = host.rss_kib();
+    INFO("RSS before " << before << " KiB, while the client stalls " << during << " KiB");
+    CHECK(during - before < 8 * 1024); // the page cache holds it, not the process
+
+    std::string got = read_whole(slow, size, chunked);
+    CHECK(got == body);
+    // The last range was released with the response: the file is gone.
+    CHECK(eventually([&] { return spool_files(host, spool.path()).empty(); }));
+}
+
+TEST_CASE("the spool is bounded by spool_max_size; past it the upstream waits for the client",
+          "[proxy][spool]") {
+    UpstreamServer up;
+    const size_t size = 24 * 1024 * 1024, limit = 2 * 1024 * 1024;
+    const std::string body = patterned(size);
+    up.on("/big", Reply::ok(body));
+    TempDir spool;
+    HostProcess host(proxy_config({up.port()}, "spool_max_size = " + std::to_string(limit) +
+                                                   "\nspool_dir = \"" + spool.path().string() +
+                                                   "\""));
+    RawClient slow(host.port(), "127.0.0.1", 64 * 1024);
+    REQUIRE(slow.send(get("/big")));
+    auto largest = [&] {
+        long long most = -1;
+        for (long long f : spool_files(host, spool.path()))
+            most = std::max(most, f);
+        return most;
+    };
+    // The client reads nothing: the kernel's buffers fill, then the spool, up to its limit.
+    CHECK(eventually([&] { return largest() >= static_cast<long long>(limit - 64 * 1024); }, 10s));
+    std::this_thread::sleep_for(300ms);
+    long long full = largest();
+    CHECK(full <= static_cast<long long>(limit)); // the upstream waits rather than spool more
+    // The client reads as fast as it can: the spool empties and starts over at 0.
+    long long least = full;
+    auto until = Clock::now() + 30s;
+    while (Clock::now() < until) {
+        long long now = largest();
+        if (now >= 0)
+            least = std::min(least, now);
+        CHECK(now <= static_cast<long long>(limit));
+        ParsedResponse p = parse_response(slow.buffer(), false, false);
+        if (p.result == Parse::complete)
+            break;
+        if (slow.read_bytes(256 * 1024, 200ms) == 0 && slow.peer_closed())
+            break;
+    }
+    INFO("the spool at its fullest " << full << " bytes, at its emptiest after " << least);
+    CHECK(least < static_cast<long long>(limit) / 4);
+    ParsedResponse p = parse_response(slow.buffer(), false, false);
+    REQUIRE(p.result == Parse::complete);
+    CHECK(p.response.body == body);
+}
+
+TEST_CASE("with spool_max_size = 0 a slow client holds back the upstream, not the host's memory",
           "[proxy]") {
     UpstreamServer up;
     const size_t size = 48 * 1024 * 1024;
     up.on("/big", Reply::ok(std::string(size, 'z')));
-    HostProcess host(proxy_config({up.port()}, ""));
+    up.on("/small", Reply::ok("small"));
+    HostProcess host(proxy_config({up.port()}, "spool_max_size = 0"));
     long before = host.rss_kib();
     RawClient client(host.port(), "127.0.0.1", 64 * 1024);
     REQUIRE(client.send(get("/big")));
@@ -266,6 +409,12 @@ TEST_CASE("a slow client holds back the upstream: the host does not buffer the r
     long during = host.rss_kib();
     INFO("RSS before " << before << " KiB, while the client stalls " << during << " KiB");
     CHECK(during - before < 8 * 1024); // far below the 48 MiB the upstream had to give
+    // The upstream connection is still busy with the stalled response: another request needs
+    // a connection of its own.
+    auto small = fetch(host.port(), get("/small"));
+    REQUIRE(small);
+    CHECK(small->body == "small");
+    CHECK(up.last_request()->connection == 2);
     size_t got = 0;
     while (got < size + 50 && client.read_some(5s) > 0)
         got = client.buffer().size();

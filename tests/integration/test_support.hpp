@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <cctype>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <regex>
@@ -85,6 +86,17 @@ std::string wait_for_file(const fs::path &path, Pred done, Millis timeout = 5s) 
             return text;
         std::this_thread::sleep_for(20ms);
     }
+}
+
+// Polls `done` every 20 ms until it holds or `timeout` passes.
+template <class F> bool eventually(F done, std::chrono::milliseconds timeout = 5s) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > until)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
 }
 
 } // namespace dialtone::test

@@ -235,8 +235,8 @@ typedef struct dt_exchange_req {
     dt_str_t hash_key; /* the key of a `balancer = "hash"` group; ptr NULL: the group's
                           hash_key setting, from the client's request (uri: `target`) */
     uint32_t window;   /* body bytes the host holds ahead of on_body, or queued for the client
-                          when forwarding, before it stops reading the upstream (0: 16 KiB;
-                          at least 4 KiB): what a slow client costs in memory */
+                          when forwarding, before it spools (forwarding) or stops reading the
+                          upstream (0: 16 KiB; at least 4 KiB): a slow client's cost in memory */
     uint32_t reserved; /* 0 */
 } dt_exchange_req_t;
 
@@ -527,8 +527,10 @@ typedef struct dt_api {
     /* Only inside on_head of an exchange started for `req`: the host sends the rest of the
      * response itself. It sends the head as the plugin shaped it (status and fields set
      * before this call; without a declared length, the upstream's Content-Length when it had
-     * one), then the body as it arrives, reading the upstream only while the client takes it
-     * (memory per client bounded by the window, whatever the speeds). At the end it finishes
+     * one), then the body as it arrives: at most the window waits in memory for a slow
+     * client; what the client is behind by past that goes to the group's spool file on disk
+     * (spool_max_size: the upstream is read at its own pace and its connection freed), and
+     * only when that is full does the host stop reading the upstream. At the end it finishes
      * the response (or fails it: req_fail) and calls on_done. DT_ESTATE outside on_head or
      * after the response began; DT_EINVAL when ex is not req's. Ownership: ex stays the host's
      * (valid until its on_done returns). Threads: inside on_head, on the exchange's worker. */

@@ -182,6 +182,8 @@ io_timeout_ms = 3000
 tries = 2
 max_fails = 0
 fail_timeout_ms = 700
+spool_max_size = 0
+spool_dir = "/tmp"
 )"),
                                 "/etc/dialtone/test.toml");
     REQUIRE(cfg.upstreams.size() == 1);
@@ -209,6 +211,8 @@ fail_timeout_ms = 700
     CHECK(up.tries_per_request() == 2);
     CHECK(up.max_fails == 0);
     CHECK(up.fail_timeout_ms == 700);
+    CHECK(up.spool_max_size == 0);
+    CHECK(up.spool_dir == "/tmp");
 }
 
 TEST_CASE("an upstream group's defaults are the documented ones", "[config][upstream]") {
@@ -232,9 +236,27 @@ TEST_CASE("an upstream group's defaults are the documented ones", "[config][upst
     CHECK(one.fail_timeout_ms == 10000);
     CHECK(one.tries == 0);
     CHECK(one.tries_per_request() == 1); // one try per server, up to 3
+    CHECK(one.spool_max_size == 1024 * 1024 * 1024);
+    CHECK(one.spool_dir == "/var/tmp");
     CHECK(cfg.upstreams[1].balancer == dialtone::BalancerKind::least_conn);
     CHECK(cfg.upstreams[1].tries_per_request() == 3);
     CHECK(load_config_text(kMinimal, "t.toml").upstreams.empty());
+}
+
+TEST_CASE("a spool_dir must be a folder; a relative one is the config's", "[config][upstream]") {
+    auto spool = [](const std::string &dir) {
+        return with_upstream("[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\n"
+                             "spool_dir = \"" +
+                             dir + "\"\n");
+    };
+    CHECK_THAT(problems(spool("/nonexistent/spool")),
+               Catch::Contains("test.toml:9:13: upstream[0].spool_dir: \"/nonexistent/spool\" is "
+                               "not a folder (create it, or use \"/var/tmp\")"));
+    CHECK_THAT(problems(spool("/etc/hostname")), Catch::Contains("is not a folder"));
+    CHECK(load_config_text(spool("."), "/tmp/t.toml").upstreams[0].spool_dir == "/tmp/.");
+    CHECK_THAT(problems(with_upstream("[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\n"
+                                      "spool_max_size = -1\n")),
+               Catch::Contains("upstream[0].spool_max_size: must be between 0 and"));
 }
 
 TEST_CASE("upstream names are required, valid and unique", "[config][upstream][errors]") {
