@@ -23,6 +23,17 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
+// Whether a comma-separated header value holds `lower` as one of its tokens.
+bool has_token(std::string_view value, std::string_view lower) {
+    while (!value.empty()) {
+        size_t comma = value.find(',');
+        if (equals_lower(trim(value.substr(0, comma)), lower))
+            return true;
+        value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+    }
+    return false;
+}
+
 int hex_digit(char ch) {
     if (ch >= '0' && ch <= '9')
         return ch - '0';
@@ -125,7 +136,8 @@ bool ResponseReader::parse_head(const std::string &text) {
         status = status * 10 + (status_line[i] - '0');
     }
 
-    bool have_length = false, chunked = false;
+    bool have_length = false, chunked = false, close = false;
+    bool keep_alive = status_line[7] == '1'; // HTTP/1.1 by default; HTTP/1.0 only if asked
     uint64_t length = 0;
     while (eol != std::string_view::npos) {
         size_t start = eol + 2;
@@ -151,6 +163,9 @@ bool ResponseReader::parse_head(const std::string &text) {
             length = v;
         } else if (equals_lower(name, "transfer-encoding")) {
             chunked = value.size() >= 7 && equals_lower(value.substr(value.size() - 7), "chunked");
+        } else if (equals_lower(name, "connection")) {
+            close = close || has_token(value, "close");
+            keep_alive = keep_alive || has_token(value, "keep-alive");
         }
     }
     status_ = status;
@@ -162,6 +177,7 @@ bool ResponseReader::parse_head(const std::string &text) {
     } else {
         framing_ = Framing::until_close;
     }
+    closes_ = close || !keep_alive || framing_ == Framing::until_close;
     return true;
 }
 
