@@ -16,9 +16,12 @@
 //              a script can measure the server while it holds N idle connections.
 //   keepalive  N connections, each making keep-alive GETs of --path one after another (after a
 //              random gap of --gap-min-ms to --gap-max-ms, when set), a new connection whenever
-//              one ends; until --requests answers or --duration-sec. Counts every request's
-//              outcome (status class, or how it failed) per --bucket-ms since the start
-//              (timeline.hpp), written to --timeline FILE.
+//              one ends; until --requests answers or --duration-sec. With --waves the gap is
+//              everyone's: answered connections wait for the next wave, and waves come a random
+//              gap apart, so a proxy's pooled upstream connections all idle about that long (with
+//              gaps of their own, a busy pool reuses its hottest few and the rest never idle near
+//              any length in particular). Counts every request's outcome (status class, or how it
+//              failed) per --bucket-ms since the start (timeline.hpp), written to --timeline FILE.
 //
 // The receive buffer is kept small so a dropped download really is mid-transfer: otherwise the
 // server could hand a whole megabyte to loopback socket buffers before the client looks at it.
@@ -72,6 +75,7 @@ const char kUsage[] =
     "  --requests N         keepalive: stop after N answers (default 0: at the end only)\n"
     "  --gap-min-ms MS      keepalive: least wait after an answer (default 0)\n"
     "  --gap-max-ms MS      keepalive: most wait, drawn uniformly (default: --gap-min-ms)\n"
+    "  --waves              keepalive: the gap is everyone's: requests go in waves a gap apart\n"
     "  --timeout-ms MS      keepalive: a request unanswered this long fails (default 5000)\n"
     "  --timeline FILE      keepalive: outcomes per interval, TSV (timeline.hpp)\n"
     "  --bucket-ms MS       keepalive: the timeline's interval (default 1000)\n"
@@ -100,6 +104,7 @@ struct Options {
     uint64_t max_abort_ms = 2000;
     uint64_t requests = 0; // keepalive: answers before the run stops; 0: no limit
     uint64_t gap_min_ms = 0, gap_max_ms = UINT64_MAX, timeout_ms = 5000, bucket_ms = 1000;
+    bool waves = false;
     std::string timeline;
 };
 
@@ -119,6 +124,7 @@ struct Slot {
     size_t received = 0, stop_after = 0, slow_sent = 0;
     bool settled = false;   // idle: answered, or ended before its answer
     bool in_flight = false; // keepalive: a request is waiting for its response
+    bool waiting = false;   // keepalive --waves: answered, the next request goes with a wave
     ResponseReader reader;  // idle: the one response; keepalive: the current one
 };
 
@@ -135,7 +141,7 @@ struct Client {
     Options opt;
     sockaddr_in addr{};
     uv_loop_t loop{};
-    uv_timer_t tick{}, deadline{};
+    uv_timer_t tick{}, deadline{}, wave{};
     StopSignals signals;
     std::unique_ptr<Slot[]> slots;
     std::minstd_rand rng{std::random_device{}()};
@@ -248,11 +254,29 @@ void end_request(Slot &s, Timeline::Outcome o, bool reuse) {
         drop(s, false);
         return;
     }
+    if (cl.opt.waves) {
+        s.waiting = true;
+        return;
+    }
     uint64_t gap = random_between(cl, cl.opt.gap_min_ms, cl.opt.gap_max_ms);
     if (gap == 0)
         send_request(s);
     else
         uv_timer_start(&s.timer, on_slot_timer, gap, 0);
+}
+
+// Keepalive --waves: every connection waiting for the wave sends its request; the next wave
+// comes a random gap later.
+void on_wave(uv_timer_t *t) {
+    Client &cl = *static_cast<Client *>(t->data);
+    for (uint32_t i = 0; i < cl.opt.connections; ++i) {
+        Slot &s = cl.slots[i];
+        if (s.waiting && !uv_is_closing(reinterpret_cast<uv_handle_t *>(&s.tcp))) {
+            s.waiting = false;
+            send_request(s);
+        }
+    }
+    uv_timer_start(t, on_wave, random_between(cl, cl.opt.gap_min_ms, cl.opt.gap_max_ms), 0);
 }
 
 void on_keepalive_bytes(Slot &s, size_t n) {
@@ -392,7 +416,7 @@ void start_conn(Client &cl, Slot &s) {
     s.connected = s.reset = false;
     s.received = s.stop_after = s.slow_sent = 0;
     s.t_first_byte = 0;
-    s.settled = s.in_flight = false;
+    s.settled = s.in_flight = s.waiting = false;
     s.reader = ResponseReader();
     if (cl.opt.mode == Mode::slowloris) {
         s.kind = Kind::slowloris;
@@ -443,7 +467,7 @@ void stop(Client &cl) {
         return;
     cl.stopping = true;
     cl.stats.wall_ms = since_begin_ms(cl);
-    close_timers({&cl.tick, &cl.deadline});
+    close_timers({&cl.tick, &cl.deadline, &cl.wave});
     cl.signals.close();
     for (uint32_t i = 0; i < cl.opt.connections; ++i) {
         Slot &s = cl.slots[i];
@@ -482,6 +506,7 @@ std::optional<int> parse_args(int argc, char **argv, Options &opt) {
     cli.whole_number("requests", 0, 1e12, opt.requests);
     cli.whole_number("gap-min-ms", 0, 3600000, opt.gap_min_ms);
     cli.whole_number("gap-max-ms", 0, 3600000, opt.gap_max_ms);
+    cli.flag("waves", opt.waves);
     cli.whole_number("timeout-ms", 1, 3600000, opt.timeout_ms);
     cli.string("timeline", opt.timeline);
     cli.whole_number("bucket-ms", 1, 3600000, opt.bucket_ms);
@@ -493,6 +518,8 @@ std::optional<int> parse_args(int argc, char **argv, Options &opt) {
         opt.gap_max_ms = opt.gap_min_ms;
     if (opt.gap_max_ms < opt.gap_min_ms)
         return cli.bad("--gap-max-ms (less than --gap-min-ms)");
+    if (opt.waves && opt.gap_max_ms == 0)
+        return cli.bad("--waves (without a gap)");
     if (opt.paths.empty())
         opt.paths.emplace_back("/");
     return std::nullopt;
@@ -572,7 +599,7 @@ int main(int argc, char **argv) {
         uv_timer_init(&cl->loop, &s.timer);
         s.timer.data = &s;
     }
-    init_timers(&cl->loop, {&cl->tick, &cl->deadline}, cl.get());
+    init_timers(&cl->loop, {&cl->tick, &cl->deadline, &cl->wave}, cl.get());
     cl->signals.start(&cl->loop, cl.get(), on_signal);
     cl->timeline = Timeline(o.bucket_ms);
     uv_update_time(&cl->loop);
@@ -583,6 +610,8 @@ int main(int argc, char **argv) {
         static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_usec) / 1000;
     uv_timer_start(&cl->tick, on_tick, 0, kTickMs);
     uv_timer_start(&cl->deadline, on_deadline, static_cast<uint64_t>(o.duration_sec * 1000), 0);
+    if (o.mode == Mode::keepalive && o.waves)
+        uv_timer_start(&cl->wave, on_wave, o.gap_max_ms, 0);
     run_to_end(&cl->loop, "hostile_client");
     print_report(*cl);
     if (!o.timeline.empty()) {
