@@ -1,11 +1,15 @@
 #include "http_response.hpp"
 
+#include <dialtone/plugin_support/text.hpp>
+
 #include <algorithm>
 #include <string_view>
 
 namespace dialtone::bench {
 
 namespace {
+
+using plugin_support::has_token;
 
 // Case-insensitive comparison with a lower-case literal.
 bool equals_lower(std::string_view s, std::string_view lower) {
@@ -21,17 +25,6 @@ std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
         s.remove_suffix(1);
     return s;
-}
-
-// Whether a comma-separated header value holds `lower` as one of its tokens.
-bool has_token(std::string_view value, std::string_view lower) {
-    while (!value.empty()) {
-        size_t comma = value.find(',');
-        if (equals_lower(trim(value.substr(0, comma)), lower))
-            return true;
-        value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
-    }
-    return false;
 }
 
 int hex_digit(char ch) {
