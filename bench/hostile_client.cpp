@@ -48,6 +48,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -545,16 +546,16 @@ void print_report(const Client &cl) {
         return;
     }
     if (cl.opt.mode == Mode::keepalive) {
-        printf("keepalive.responses %llu\nkeepalive.cut_off %llu\nkeepalive.start_unix_ms %llu\n"
-               "keepalive.wall_s %.3f\n",
-               static_cast<unsigned long long>(st.responses),
-               static_cast<unsigned long long>(st.cut_off),
-               static_cast<unsigned long long>(st.start_unix_ms),
-               static_cast<double>(st.wall_ms) / 1e3);
+        std::vector<std::pair<const char *, uint64_t>> counts = {
+            {"responses", st.responses},
+            {"cut_off", st.cut_off},
+            {"start_unix_ms", st.start_unix_ms}};
         for (int o = 0; o < Timeline::outcomes; ++o)
-            printf("keepalive.%s %llu\n", Timeline::kNames[o],
-                   static_cast<unsigned long long>(
-                       cl.timeline.total(static_cast<Timeline::Outcome>(o))));
+            counts.emplace_back(Timeline::kNames[o],
+                                cl.timeline.total(static_cast<Timeline::Outcome>(o)));
+        for (const auto &[key, n] : counts)
+            printf("keepalive.%s %llu\n", key, static_cast<unsigned long long>(n));
+        printf("keepalive.wall_s %.3f\n", static_cast<double>(st.wall_ms) / 1e3);
         return;
     }
     if (cl.opt.mode == Mode::idle) {
