@@ -344,6 +344,8 @@ run_proxy_restart() {
     bounded_pid=""
     stop_server
     stop_upstream restart
+    # The moments on the script's clock (µs since the epoch), kept for bench/report.
+    printf 'kill_us\t%s\nback_us\t%s\n' "$t_kill" "$t_back" >"$run/events.tsv"
     cp "$work/restart/server.log" "$run/upstream.log" 2>/dev/null || true
     rm -f "$work/restart/server.log"
     if [ "$rc" != 0 ] || ! grep -q '^keepalive.responses' "$run/client.txt"; then
@@ -547,8 +549,9 @@ done
             "interval that overlaps that window counts as inside it), and a whole second of" \
             "only 2xx answers within fail_timeout of the return. recovery: from the return (the" \
             "upstream seen listening again, polled every 100 ms) to the start of the first" \
-            "whole second, on ${restart_bucket_ms} ms intervals, in which every answer is a" \
-            "2xx. fail timeout: dialtone's \`fail_timeout_ms\` and nginx's \`fail_timeout\`" \
+            "whole second of full service: every ${restart_bucket_ms} ms interval in it has" \
+            "answers, and every answer is a 2xx. fail timeout: dialtone's" \
+            "\`fail_timeout_ms\` and nginx's \`fail_timeout\`" \
             "(which nginx ignores for a single server); the others have none (below)."
         echo
         "$report" table "$work/proxy-restart.sum" "server=server:key" "requests=requests:0" \
