@@ -1,6 +1,7 @@
 // hostile_client: clients that misbehave, for the soak test (bench/soak.sh, bench/README.md),
-// and clients that only hold connections, for the suite's idle keep-alive workload
-// (bench/suite.sh).
+// clients that only hold connections, for the suite's idle keep-alive workload
+// (bench/suite.sh), and a keep-alive load that records when each error happened, for the proxy
+// benchmarks' failure workloads (bench/proxy.sh).
 //
 //   slowloris  N connections, each sending a request line and then one header byte every
 //              --interval-ms, never finishing the head. When the server closes one (its head
@@ -13,6 +14,14 @@
 //              and then sitting idle, open, until the run ends; never reconnecting. Once every
 //              connection has its response (or has failed) it prints `idle.ready_s` at once, so
 //              a script can measure the server while it holds N idle connections.
+//   keepalive  N connections, each making keep-alive GETs of --path one after another (after a
+//              random gap of --gap-min-ms to --gap-max-ms, when set), a new connection whenever
+//              one ends; until --requests answers or --duration-sec. With --waves the gap is
+//              everyone's: answered connections wait for the next wave, and waves come a random
+//              gap apart, so a proxy's pooled upstream connections all idle about that long (with
+//              gaps of their own, a busy pool reuses its hottest few and the rest never idle near
+//              any length in particular). Counts every request's outcome (status class, or how it
+//              failed) per --bucket-ms since the start (timeline.hpp), written to --timeline FILE.
 //
 // The receive buffer is kept small so a dropped download really is mid-transfer: otherwise the
 // server could hand a whole megabyte to loopback socket buffers before the client looks at it.
@@ -21,6 +30,7 @@
 #include "cli.hpp"
 #include "client_loop.hpp"
 #include "http_response.hpp"
+#include "timeline.hpp"
 
 #include <uv.h>
 
@@ -32,11 +42,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <netinet/in.h>
 #include <optional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -47,19 +59,27 @@ using dialtone::bench::init_timers;
 using dialtone::bench::ResponseReader;
 using dialtone::bench::run_to_end;
 using dialtone::bench::StopSignals;
+using dialtone::bench::Timeline;
 
 const char kUsage[] =
-    "usage: hostile_client --mode slowloris|abort|idle --port PORT [options]\n"
+    "usage: hostile_client --mode slowloris|abort|idle|keepalive --port PORT [options]\n"
     "\n"
     "  --host ADDR          numeric address in 127.0.0.0/8 (default 127.0.0.1)\n"
     "  --port PORT          server port (required)\n"
-    "  --mode MODE          slowloris, abort or idle (required)\n"
+    "  --mode MODE          slowloris, abort, idle or keepalive (required)\n"
     "  --path PATH          request target; repeat to rotate over several (default /)\n"
     "  -n, --connections N  connections open at a time (default 100; idle: in all)\n"
     "  --rate R             new connections per second, at most (default 1000)\n"
     "  --duration-sec D     run time; then every connection is closed (default 60)\n"
     "  --interval-ms MS     slowloris: between header bytes (default 2000)\n"
     "  --max-abort-ms MS    abort: a dropped GET lasts up to MS (default 2000)\n"
+    "  --requests N         keepalive: stop after N answers (default 0: at the end only)\n"
+    "  --gap-min-ms MS      keepalive: least wait after an answer (default 0)\n"
+    "  --gap-max-ms MS      keepalive: most wait, drawn uniformly (default: --gap-min-ms)\n"
+    "  --waves              keepalive: the gap is everyone's: requests go in waves a gap apart\n"
+    "  --timeout-ms MS      keepalive: a request unanswered this long fails (default 5000)\n"
+    "  --timeline FILE      keepalive: outcomes per interval, TSV (timeline.hpp)\n"
+    "  --bucket-ms MS       keepalive: the timeline's interval (default 1000)\n"
     "  -h, --help           this help\n";
 
 constexpr uint64_t kTickMs = 10;
@@ -68,9 +88,9 @@ constexpr size_t kMaxAbortBytes = 256 * 1024;
 constexpr size_t kHalfBody = 32 * 1024; // of a declared 64 KiB
 constexpr uint64_t kMaxHalfRequestMs = 500;
 
-enum class Mode { slowloris, abort, idle };
-const char *const kModeNames[] = {"slowloris", "abort", "idle"};
-enum class Kind { slowloris, get_abort, half_head, half_body, idle };
+enum class Mode { slowloris, abort, idle, keepalive };
+const char *const kModeNames[] = {"slowloris", "abort", "idle", "keepalive"};
+enum class Kind { slowloris, get_abort, half_head, half_body, idle, keepalive };
 
 struct Options {
     std::string host = "127.0.0.1";
@@ -83,6 +103,10 @@ struct Options {
     double duration_sec = 60;
     uint64_t interval_ms = 2000;
     uint64_t max_abort_ms = 2000;
+    uint64_t requests = 0; // keepalive: answers before the run stops; 0: no limit
+    uint64_t gap_min_ms = 0, gap_max_ms = UINT64_MAX, timeout_ms = 5000, bucket_ms = 1000;
+    bool waves = false;
+    std::string timeline;
 };
 
 struct Client;
@@ -99,8 +123,10 @@ struct Slot {
     Kind kind = Kind::slowloris;
     uint64_t t_first_byte = 0; // uv_now when the request's first byte went out
     size_t received = 0, stop_after = 0, slow_sent = 0;
-    bool settled = false;  // idle: answered, or ended before its answer
-    ResponseReader reader; // idle: the one response
+    bool settled = false;   // idle: answered, or ended before its answer
+    bool in_flight = false; // keepalive: a request is waiting for its response
+    bool waiting = false;   // keepalive --waves: answered, the next request goes with a wave
+    ResponseReader reader;  // idle: the one response; keepalive: the current one
 };
 
 struct Stats {
@@ -109,13 +135,14 @@ struct Stats {
     std::vector<double> close_after_s; // slowloris: first byte to the server's close
     uint64_t responses = 0, bad_responses = 0, settled = 0; // idle
     double ready_s = -1;                                    // idle: when all had settled
+    uint64_t cut_off = 0, start_unix_ms = 0, wall_ms = 0;   // keepalive
 };
 
 struct Client {
     Options opt;
     sockaddr_in addr{};
     uv_loop_t loop{};
-    uv_timer_t tick{}, deadline{};
+    uv_timer_t tick{}, deadline{}, wave{};
     StopSignals signals;
     std::unique_ptr<Slot[]> slots;
     std::minstd_rand rng{std::random_device{}()};
@@ -123,6 +150,7 @@ struct Client {
     uint64_t t_begin = 0, started = 0, next_kind = 0;
     bool stopping = false;
     Stats stats;
+    Timeline timeline{1000}; // keepalive
 };
 
 char read_buffer[64 * 1024]; // one thread: each read is consumed before the next
@@ -191,8 +219,102 @@ void on_idle_bytes(Slot &s, size_t n) {
     settle(s);
 }
 
+void on_slot_timer(uv_timer_t *t);
+void stop(Client &cl);
+
+uint64_t since_begin_ms(Client &cl) { return uv_now(&cl.loop) - cl.t_begin; }
+
+void count_connect_error(Client &cl) {
+    ++cl.stats.connect_errors;
+    if (cl.opt.mode == Mode::keepalive)
+        cl.timeline.add(since_begin_ms(cl), Timeline::connect);
+}
+
+// Keepalive: the next request on the slot's connection, timed out by the slot's timer.
+void send_request(Slot &s) {
+    Client &cl = *s.client;
+    s.reader = ResponseReader();
+    s.in_flight = true;
+    std::string request = get_request(cl, pick_path(cl));
+    send_now(s, request.data(), request.size());
+    uv_timer_start(&s.timer, on_slot_timer, cl.opt.timeout_ms, 0);
+}
+
+// Keepalive: the request on `s` ended as `o`. The connection carries the next one (after a gap,
+// when set) if `reuse`; otherwise it is closed and the tick opens another.
+void end_request(Slot &s, Timeline::Outcome o, bool reuse) {
+    Client &cl = *s.client;
+    s.in_flight = false;
+    uv_timer_stop(&s.timer);
+    cl.timeline.add(since_begin_ms(cl), o);
+    if (o <= Timeline::status_other && ++cl.stats.responses == cl.opt.requests) {
+        stop(cl);
+        return;
+    }
+    if (!reuse) {
+        drop(s, false);
+        return;
+    }
+    if (cl.opt.waves) {
+        s.waiting = true;
+        return;
+    }
+    uint64_t gap = random_between(cl, cl.opt.gap_min_ms, cl.opt.gap_max_ms);
+    if (gap == 0)
+        send_request(s);
+    else
+        uv_timer_start(&s.timer, on_slot_timer, gap, 0);
+}
+
+// Keepalive --waves: every connection waiting for the wave sends its request; the next wave
+// comes a random gap later.
+void on_wave(uv_timer_t *t) {
+    Client &cl = *static_cast<Client *>(t->data);
+    for (uint32_t i = 0; i < cl.opt.connections; ++i) {
+        Slot &s = cl.slots[i];
+        if (s.waiting && !uv_is_closing(reinterpret_cast<uv_handle_t *>(&s.tcp))) {
+            s.waiting = false;
+            send_request(s);
+        }
+    }
+    uv_timer_start(t, on_wave, random_between(cl, cl.opt.gap_min_ms, cl.opt.gap_max_ms), 0);
+}
+
+void on_keepalive_bytes(Slot &s, size_t n) {
+    using State = ResponseReader::State;
+    if (!s.in_flight) { // bytes nobody asked for
+        end_request(s, Timeline::protocol, false);
+        return;
+    }
+    s.reader.feed(read_buffer, n);
+    if (s.reader.state() == State::complete)
+        end_request(s, Timeline::of_status(s.reader.status()), !s.reader.closes_connection());
+    else if (s.reader.state() == State::failed)
+        end_request(s, Timeline::protocol, false);
+}
+
+// Keepalive: the server closed the connection (EOF) or it failed (`nread`, a libuv error).
+void on_keepalive_end(Slot &s, ssize_t nread) {
+    if (!s.in_flight) {
+        drop(s, false); // between requests: the tick opens another
+        return;
+    }
+    s.reader.eof();
+    if (s.reader.state() == ResponseReader::State::complete)
+        end_request(s, Timeline::of_status(s.reader.status()), false);
+    else
+        end_request(s, nread == UV_EOF ? Timeline::closed : Timeline::reset, false);
+}
+
 void on_slot_timer(uv_timer_t *t) {
     auto *s = static_cast<Slot *>(t->data);
+    if (s->kind == Kind::keepalive) {
+        if (s->in_flight)
+            end_request(*s, Timeline::timeout, false);
+        else
+            send_request(*s); // the gap is over
+        return;
+    }
     if (s->kind == Kind::slowloris) {
         // Header bytes that never make a whole head: "X-a: b\r\n" repeated.
         static const char pattern[] = "X-a: b\r\n";
@@ -218,10 +340,16 @@ void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *) {
             drop(*s, s->reset);
         else if (s->kind == Kind::idle)
             on_idle_bytes(*s, static_cast<size_t>(nread));
+        else if (s->kind == Kind::keepalive)
+            on_keepalive_bytes(*s, static_cast<size_t>(nread));
         return;
     }
     // EOF or an error: the server closed it first.
     ++cl.stats.closed_by_server;
+    if (s->kind == Kind::keepalive) {
+        on_keepalive_end(*s, nread);
+        return;
+    }
     settle(*s);
     if (s->kind == Kind::slowloris && s->t_first_byte != 0)
         cl.stats.close_after_s.push_back(static_cast<double>(uv_now(&cl.loop) - s->t_first_byte) /
@@ -235,7 +363,7 @@ void on_connect(uv_connect_t *req, int status) {
     Client &cl = *s->client;
     if (status != 0 || cl.stopping) {
         if (status != 0 && status != UV_ECANCELED)
-            ++cl.stats.connect_errors;
+            count_connect_error(cl);
         settle(*s);
         drop(*s, false);
         return;
@@ -278,6 +406,9 @@ void on_connect(uv_connect_t *req, int status) {
         send_now(*s, request.data(), request.size());
         break;
     }
+    case Kind::keepalive:
+        send_request(*s);
+        break;
     }
 }
 
@@ -286,12 +417,14 @@ void start_conn(Client &cl, Slot &s) {
     s.connected = s.reset = false;
     s.received = s.stop_after = s.slow_sent = 0;
     s.t_first_byte = 0;
-    s.settled = false;
+    s.settled = s.in_flight = s.waiting = false;
     s.reader = ResponseReader();
     if (cl.opt.mode == Mode::slowloris) {
         s.kind = Kind::slowloris;
     } else if (cl.opt.mode == Mode::idle) {
         s.kind = Kind::idle;
+    } else if (cl.opt.mode == Mode::keepalive) {
+        s.kind = Kind::keepalive;
     } else {
         static const Kind rotation[] = {Kind::get_abort, Kind::half_head, Kind::get_abort,
                                         Kind::half_body};
@@ -300,7 +433,7 @@ void start_conn(Client &cl, Slot &s) {
     ++cl.started;
     ++cl.stats.connections;
     if (uv_tcp_init_ex(&cl.loop, &s.tcp, AF_INET) != 0) { // out of descriptors
-        ++cl.stats.connect_errors;
+        count_connect_error(cl);
         s.busy = false;
         settle(s);
         return;
@@ -312,7 +445,7 @@ void start_conn(Client &cl, Slot &s) {
     int rc = uv_tcp_connect(&s.connect_req, &s.tcp, reinterpret_cast<const sockaddr *>(&cl.addr),
                             on_connect);
     if (rc != 0) {
-        ++cl.stats.connect_errors;
+        count_connect_error(cl);
         settle(s);
         uv_close(reinterpret_cast<uv_handle_t *>(&s.tcp), on_tcp_closed);
     }
@@ -334,10 +467,13 @@ void stop(Client &cl) {
     if (cl.stopping)
         return;
     cl.stopping = true;
-    close_timers({&cl.tick, &cl.deadline});
+    cl.stats.wall_ms = since_begin_ms(cl);
+    close_timers({&cl.tick, &cl.deadline, &cl.wave});
     cl.signals.close();
     for (uint32_t i = 0; i < cl.opt.connections; ++i) {
         Slot &s = cl.slots[i];
+        cl.stats.cut_off +=
+            s.in_flight ? 1 : 0; // requests the end cut off: neither answer nor error
         if (s.busy)
             drop(s, false);
         uv_close(reinterpret_cast<uv_handle_t *>(&s.timer), nullptr);
@@ -368,10 +504,23 @@ std::optional<int> parse_args(int argc, char **argv, Options &opt) {
     cli.number("duration-sec", 0.1, 86400, opt.duration_sec);
     cli.number("interval-ms", 1, 3600000, opt.interval_ms);
     cli.number("max-abort-ms", 50, 3600000, opt.max_abort_ms);
+    cli.whole_number("requests", 0, 1e12, opt.requests);
+    cli.whole_number("gap-min-ms", 0, 3600000, opt.gap_min_ms);
+    cli.whole_number("gap-max-ms", 0, 3600000, opt.gap_max_ms);
+    cli.flag("waves", opt.waves);
+    cli.whole_number("timeout-ms", 1, 3600000, opt.timeout_ms);
+    cli.string("timeline", opt.timeline);
+    cli.whole_number("bucket-ms", 1, 3600000, opt.bucket_ms);
     if (std::optional<int> status = cli.parse(argc, argv))
         return status;
     if (opt.port == 0 || !opt.mode_set)
         return cli.bad("--port and --mode (both required)");
+    if (opt.gap_max_ms == UINT64_MAX)
+        opt.gap_max_ms = opt.gap_min_ms;
+    if (opt.gap_max_ms < opt.gap_min_ms)
+        return cli.bad("--gap-max-ms (less than --gap-min-ms)");
+    if (opt.waves && opt.gap_max_ms == 0)
+        return cli.bad("--waves (without a gap)");
     if (opt.paths.empty())
         opt.paths.emplace_back("/");
     return std::nullopt;
@@ -394,6 +543,19 @@ void print_report(const Client &cl) {
                static_cast<unsigned long long>(st.resets),
                static_cast<unsigned long long>(st.half_heads),
                static_cast<unsigned long long>(st.half_bodies));
+        return;
+    }
+    if (cl.opt.mode == Mode::keepalive) {
+        std::vector<std::pair<const char *, uint64_t>> counts = {
+            {"responses", st.responses},
+            {"cut_off", st.cut_off},
+            {"start_unix_ms", st.start_unix_ms}};
+        for (int o = 0; o < Timeline::outcomes; ++o)
+            counts.emplace_back(Timeline::kNames[o],
+                                cl.timeline.total(static_cast<Timeline::Outcome>(o)));
+        for (const auto &[key, n] : counts)
+            printf("keepalive.%s %llu\n", key, static_cast<unsigned long long>(n));
+        printf("keepalive.wall_s %.3f\n", static_cast<double>(st.wall_ms) / 1e3);
         return;
     }
     if (cl.opt.mode == Mode::idle) {
@@ -438,12 +600,28 @@ int main(int argc, char **argv) {
         uv_timer_init(&cl->loop, &s.timer);
         s.timer.data = &s;
     }
-    init_timers(&cl->loop, {&cl->tick, &cl->deadline}, cl.get());
+    init_timers(&cl->loop, {&cl->tick, &cl->deadline, &cl->wave}, cl.get());
     cl->signals.start(&cl->loop, cl.get(), on_signal);
+    cl->timeline = Timeline(o.bucket_ms);
+    uv_update_time(&cl->loop);
     cl->t_begin = uv_now(&cl->loop);
+    uv_timeval64_t now{};
+    uv_gettimeofday(&now);
+    cl->stats.start_unix_ms =
+        static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_usec) / 1000;
     uv_timer_start(&cl->tick, on_tick, 0, kTickMs);
     uv_timer_start(&cl->deadline, on_deadline, static_cast<uint64_t>(o.duration_sec * 1000), 0);
+    if (o.mode == Mode::keepalive && o.waves)
+        uv_timer_start(&cl->wave, on_wave, o.gap_max_ms, 0);
     run_to_end(&cl->loop, "hostile_client");
     print_report(*cl);
+    if (!o.timeline.empty()) {
+        std::ofstream out(o.timeline);
+        out << cl->timeline.tsv();
+        if (!out.flush()) {
+            fprintf(stderr, "hostile_client: cannot write %s\n", o.timeline.c_str());
+            return 1;
+        }
+    }
     return 0;
 }

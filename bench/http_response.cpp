@@ -1,11 +1,15 @@
 #include "http_response.hpp"
 
+#include <dialtone/plugin_support/text.hpp>
+
 #include <algorithm>
 #include <string_view>
 
 namespace dialtone::bench {
 
 namespace {
+
+using plugin_support::has_token;
 
 // Case-insensitive comparison with a lower-case literal.
 bool equals_lower(std::string_view s, std::string_view lower) {
@@ -125,7 +129,8 @@ bool ResponseReader::parse_head(const std::string &text) {
         status = status * 10 + (status_line[i] - '0');
     }
 
-    bool have_length = false, chunked = false;
+    bool have_length = false, chunked = false, close = false;
+    bool keep_alive = status_line[7] == '1'; // HTTP/1.1 by default; HTTP/1.0 only if asked
     uint64_t length = 0;
     while (eol != std::string_view::npos) {
         size_t start = eol + 2;
@@ -151,6 +156,9 @@ bool ResponseReader::parse_head(const std::string &text) {
             length = v;
         } else if (equals_lower(name, "transfer-encoding")) {
             chunked = value.size() >= 7 && equals_lower(value.substr(value.size() - 7), "chunked");
+        } else if (equals_lower(name, "connection")) {
+            close = close || has_token(value, "close");
+            keep_alive = keep_alive || has_token(value, "keep-alive");
         }
     }
     status_ = status;
@@ -162,6 +170,7 @@ bool ResponseReader::parse_head(const std::string &text) {
     } else {
         framing_ = Framing::until_close;
     }
+    closes_ = close || !keep_alive || framing_ == Framing::until_close;
     return true;
 }
 

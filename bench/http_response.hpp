@@ -1,7 +1,7 @@
 // ResponseReader: the framing of one HTTP/1.x response, read incrementally from a socket that
-// carries nothing else (the request said `Connection: close`). It tells the load client which
-// of the bytes it reads are body (payload) bytes and when the response is complete; it never
-// touches a socket, so every case can be fed from a string.
+// carries nothing else until the response ends. It tells the load client which of the bytes it
+// reads are body (payload) bytes, when the response is complete and whether the connection may
+// carry another request; it never touches a socket, so every case can be fed from a string.
 //
 // The body is delimited as RFC 9112 section 6.3 says for a response to GET: chunked when
 // Transfer-Encoding ends in "chunked", else Content-Length, else the connection's close.
@@ -44,6 +44,10 @@ class ResponseReader {
     int status() const { return status_; }
     // Body bytes still due when the length is known (Content-Length); UINT64_MAX otherwise.
     uint64_t known_remaining() const;
+    // Whether the server ends the connection after this response (RFC 9112 section 9.3): a
+    // `close` token in Connection, HTTP/1.0 without `keep-alive`, or a body the close delimits.
+    // Read once the head has been read; false before.
+    bool closes_connection() const { return closes_; }
 
   private:
     enum class Framing { length, chunked, until_close };
@@ -63,6 +67,7 @@ class ResponseReader {
     Chunk chunk_ = Chunk::size;
     bool chunk_size_digits_ = false;
     bool trailer_line_empty_ = true;
+    bool closes_ = false;
 };
 
 } // namespace dialtone::bench

@@ -7,8 +7,8 @@
 # The servers: start_server NAME PORT starts dialtone, h2o, nginx or apache (or, as proxies,
 # haproxy and varnish) from its template in bench/configs/ (every @KEY@ filled in here) in a
 # process group of its own and sets server_pid; stop_server stops it and whatever it forked.
-# start_upstream starts the proxies' upstream (dialtone's static plugin) beside it. They read
-# these globals, set by the caller:
+# start_upstream starts a proxies' upstream (dialtone's static plugin) beside it, as many as the
+# caller names. They read these globals, set by the caller:
 #   work            scratch folder; each server gets work/NAME/ for its config and logs
 #   www             the document root, served at /static/ and, paced, at /dialup/; it holds
 #                   tiny.txt (a few bytes: the servers' check, Apache's waker) and the test files
@@ -22,6 +22,8 @@
 #   server_role     static (default: the servers serve www themselves) or proxy (they proxy
 #                   /static/ to the upstream on upstream_port: the *-proxy templates)
 #   upstream_port   the upstream's port, for server_role proxy
+#   fail_timeout_ms how long a proxy leaves out an upstream that failed (server_role proxy; the
+#                   peers' equivalents are filled from it where they have one)
 # measure_dialup also reads dialup_client (the binary), dialup_target (the path it fetches),
 # dialup_ramp (connects per second) and dialup_timeout (seconds per connection); optionally
 # check_path (what the server must answer first; default /dialup/tiny.txt) and rss_limit_kib
@@ -138,7 +140,7 @@ cleanup_work() {
     local rc=$?
     trap - EXIT INT TERM
     stop_started
-    stop_upstream
+    stop_upstreams
     if [ -n "${keep_dir:-}" ]; then
         mkdir -p "$keep_dir" && cp -r "$work"/. "$keep_dir"/ && note "kept the run's files in $keep_dir"
     fi
@@ -256,7 +258,7 @@ start_dialtone() {
     render_config "$(template dialtone toml)" "$dir/dialtone.toml" PORT="$port" \
         WORKERS="$workers" WWW="$www" MAX_CONNECTIONS="$(connection_limit)" \
         DIALUP_HANDLER="$dialtone_handler" DIALUP_RATE="$rate_setting" \
-        UPSTREAM_PORT="${upstream_port:-}"
+        UPSTREAM_PORT="${upstream_port:-}" FAIL_TIMEOUT_MS="${fail_timeout_ms:-}"
     [ -x "$dialtone_bin" ] || die "no dialtone binary at $dialtone_bin"
     if ! "$dialtone_bin" --check --config "$dir/dialtone.toml" >"$dir/check.log" 2>&1; then
         cat "$dir/check.log" >&2
@@ -293,7 +295,8 @@ start_nginx() {
     mkdir -p "$dir/tmp"
     render_config "$(template nginx conf)" "$dir/nginx.conf" PORT="$port" WORKERS="$workers" \
         WWW="$www" DIR="$dir" RATE="$rate" NOFILE="$nofile" \
-        WORKER_CONNECTIONS=$((nofile - 100)) UPSTREAM_PORT="${upstream_port:-}"
+        WORKER_CONNECTIONS=$((nofile - 100)) UPSTREAM_PORT="${upstream_port:-}" \
+        FAIL_TIMEOUT_S=$(((${fail_timeout_ms:-0} + 999) / 1000))
     if ! nginx -t -q -e "$dir/error.log" -c "$dir/nginx.conf" >"$dir/check.log" 2>&1; then
         cat "$dir/check.log" "$dir/error.log" >&2 2>/dev/null
         note "nginx refused $dir/nginx.conf"
@@ -367,27 +370,50 @@ start_varnish() {
     spawn varnishd -F "${args[@]}" >"$dir/server.log" 2>&1
 }
 
-# The proxies' upstream: dialtone's static plugin (and the status plugin, whose `accepted`
-# counter counts the connections the proxies open) on port $1, in work/upstream/; sets
-# upstream_pid. Started once per run; every proxy of the run fetches from it.
+# The proxies' upstreams: dialtone's static plugin (and the status plugin, whose `accepted`
+# counter counts the connections the proxies open), each named, in work/NAME/, its pid in
+# upstream_pids[NAME]. stop_started leaves them running for the next server.
+declare -A upstream_pids=()
+
+# Starts upstream $1 on port $2, closing idle keep-alive connections after $3 ms, and waits until
+# it listens; 1 (with a note) if it does not. Its log is appended to, so a restart keeps it.
 start_upstream() {
-    local port=$1 dir="$work/upstream"
+    local name=$1 port=$2 keepalive_ms=$3 dir="$work/$1"
     mkdir -p "$dir"
     render_config dialtone-upstream.toml "$dir/dialtone.toml" PORT="$port" WORKERS="$workers" \
-        WWW="$www" MAX_CONNECTIONS=$((nofile - 100))
+        WWW="$www" MAX_CONNECTIONS=$((nofile - 100)) KEEPALIVE_MS="$keepalive_ms"
     "$dialtone_bin" --check --config "$dir/dialtone.toml" >"$dir/check.log" 2>&1 ||
         die "dialtone refused $dir/dialtone.toml: $(cat "$dir/check.log")"
-    spawn "$dialtone_bin" --config "$dir/dialtone.toml" >"$dir/server.log" 2>&1
-    upstream_pid=$spawned
-    wait_listening "$port" "$upstream_pid" || die "the upstream did not start listening on $port"
+    spawn "$dialtone_bin" --config "$dir/dialtone.toml" >>"$dir/server.log" 2>&1
+    upstream_pids[$name]=$spawned
+    if ! wait_listening "$port" "$spawned"; then
+        note "upstream $name did not start listening on $port: $(tail -n 5 "$dir/server.log")"
+        stop_upstream "$name"
+        return 1
+    fi
 }
 
-# Stops the upstream, if one runs; only at the end (stop_started leaves it running for the
-# next server).
+# Kills upstream $1 with SIGKILL, a crash: no grace, its connections reset or cut by the kernel.
+kill_upstream() {
+    local pid=${upstream_pids[$1]:-}
+    [ -n "$pid" ] || return 0
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    unset "upstream_pids[$1]"
+}
+
+# Stops upstream $1, if it runs.
 stop_upstream() {
-    [ -n "${upstream_pid:-}" ] || return 0
-    stop_group "$upstream_pid" 10
-    upstream_pid=""
+    local pid=${upstream_pids[$1]:-}
+    [ -n "$pid" ] || return 0
+    stop_group "$pid" 10
+    unset "upstream_pids[$1]"
+}
+
+# Stops every upstream still running; at the end of a run.
+stop_upstreams() {
+    local name
+    for name in "${!upstream_pids[@]}"; do stop_upstream "$name"; done
 }
 
 # Starts server $1 on port $2 and waits until it listens; 1 (with a note) if it does not.

@@ -136,6 +136,21 @@ TEST_CASE("a response without a length ends with the connection", "[bench][respo
     }
 }
 
+TEST_CASE("a response says whether the connection carries another request", "[bench][response]") {
+    auto closes = [](const std::string &bytes) {
+        ResponseReader r;
+        r.feed(bytes.data(), bytes.size());
+        return r.closes_connection();
+    };
+    CHECK_FALSE(closes(kHead));
+    CHECK(closes("HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"));
+    CHECK(closes("HTTP/1.1 200 OK\r\nconnection: Upgrade, CLOSE\r\nContent-Length: 0\r\n\r\n"));
+    CHECK(closes("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"));
+    CHECK_FALSE(closes("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n"));
+    CHECK(closes("HTTP/1.1 200 OK\r\n\r\nuntil the close"));
+    SECTION("not before the head is read") { CHECK_FALSE(closes("HTTP/1.1 200 OK\r\nConn")); }
+}
+
 TEST_CASE("bytes past the end of a response are malformed", "[bench][response]") {
     SECTION("past Content-Length") {
         Fed got = feed_split(kHead + "hello world!", 0);

@@ -265,6 +265,135 @@ class Rows(unittest.TestCase):
         self.assertEqual(report.settled("30 0 2\n10 0 9\n20 0 3\n"), "20 9")
 
 
+KEEPALIVE_REPORT = """keepalive.connections 520
+keepalive.connect_errors 0
+keepalive.closed_by_server 21
+keepalive.responses 100000
+keepalive.cut_off 3
+keepalive.start_unix_ms 1796003034035
+keepalive.wall_s 31.200
+keepalive.s2xx 99990
+keepalive.s502 7
+keepalive.s503 0
+keepalive.s504 0
+keepalive.other 3
+keepalive.connect 0
+keepalive.closed 2
+keepalive.reset 1
+keepalive.timeout 0
+keepalive.protocol 0
+"""
+TIMELINE_HEAD = "ms\ts2xx\ts502\ts503\ts504\tother\tconnect\tclosed\treset\ttimeout\tprotocol\n"
+
+
+def timeline(*rows):
+    """A --timeline TSV of 500 ms intervals: each row (s2xx, s502, s503, reset)."""
+    return TIMELINE_HEAD + "".join("%d\t%d\t%d\t%d\t0\t0\t0\t0\t%d\t0\t0\n" % (i * 500, *r)
+                                   for i, r in enumerate(rows))
+
+
+class FailureWorkloads(unittest.TestCase):
+    def test_idle_race_row_breaks_errors_down_and_counts_upstream_connections(self):
+        row = report.idle_race_row("1", "nginx", KEEPALIVE_REPORT, "40", "171")
+        # requests errors socket (connect closed reset timeout protocol) non2xx (502 503 504
+        # other) upstream-opened
+        self.assertEqual(row, "1\tnginx\t100000\t13\t3\t0\t2\t1\t0\t0\t10\t7\t0\t0\t3\t130")
+
+    def test_client_errors_name_only_the_kinds_that_happened(self):
+        counts = report.keepalive_counts(KEEPALIVE_REPORT)
+        self.assertEqual(report.client_errors(counts), "s502 7, other 3, closed 2, reset 1")
+        self.assertEqual(run("client-errors", "/dev/null"), (0, ""))
+
+    def test_errors_outside_the_window_fail_and_inside_it_do_not(self):
+        # Kill at 1000 ms, back at 2000, fail timeout 1000: the window is [1000, 3000).
+        buckets = report.read_timeline(timeline(
+            (50, 0, 0, 0), (50, 0, 0, 0), (10, 5, 0, 1), (0, 0, 30, 0), (0, 0, 30, 0),
+            (20, 0, 3, 0), (50, 0, 0, 0), (50, 0, 0, 0), (50, 0, 0, 0), (50, 0, 0, 0)))
+        f = report.restart_figures(buckets, 1000, 2000, 1000)
+        # The 503s until 3000 are inside, and the first clean second starts there: just in time.
+        self.assertEqual(f, {"inside": 69, "outside": 0, "recovery_ms": 1000, "pass": True})
+        late = report.read_timeline(timeline(
+            (50, 0, 0, 0), (50, 0, 0, 0), (10, 5, 0, 0), (50, 0, 0, 0), (50, 0, 0, 0),
+            (50, 0, 0, 0), (50, 0, 0, 0), (49, 1, 0, 0), (50, 0, 0, 0), (50, 0, 0, 0)))
+        f = report.restart_figures(late, 1000, 2000, 1000)
+        self.assertEqual((f["inside"], f["outside"], f["pass"]), (5, 1, False))
+
+    def test_an_interval_that_overlaps_the_window_is_inside_it(self):
+        # The kill at 1200 ms falls in the interval [1000, 1500): its errors are the kill's.
+        buckets = report.read_timeline(timeline(
+            (50, 0, 0, 0), (50, 0, 0, 0), (10, 0, 0, 4), (50, 0, 0, 0), (50, 0, 0, 0),
+            (50, 0, 0, 0), (50, 0, 0, 0)))
+        self.assertEqual(report.restart_figures(buckets, 1200, 1300, 500)["outside"], 0)
+
+    def test_recovery_is_the_first_whole_clean_second_after_the_return(self):
+        buckets = report.read_timeline(timeline(
+            (50, 0, 0, 0), (0, 0, 9, 0), (0, 0, 9, 0), (40, 0, 1, 0), (50, 0, 0, 0),
+            (50, 0, 0, 0), (50, 0, 0, 0)))
+        # Back at 1200: the first interval starting after it is 1500, which still has a 503.
+        f = report.restart_figures(buckets, 500, 1200, 3000)
+        self.assertEqual(f["recovery_ms"], 800)
+        # Too late for a 500 ms fail timeout: no pass, though every error is inside.
+        f = report.restart_figures(buckets, 500, 1200, 500)
+        self.assertEqual((f["outside"], f["recovery_ms"], f["pass"]), (0, 800, False))
+
+    def test_no_clean_second_or_no_return_is_no_recovery_and_no_pass(self):
+        buckets = report.read_timeline(timeline((50, 0, 0, 0), (0, 0, 9, 0), (0, 0, 9, 0),
+                                                (50, 0, 0, 0)))
+        self.assertEqual(report.restart_figures(buckets, 500, 1000, 3000)["recovery_ms"], None)
+        f = report.restart_figures(buckets, 500, None, 3000)
+        self.assertEqual((f["outside"], f["recovery_ms"], f["pass"]), (0, None, False))
+        # An interval with no answer at all is not service: a proxy holding its requests.
+        quiet = report.read_timeline(timeline((0, 0, 0, 0), (0, 0, 0, 0), (0, 0, 0, 0),
+                                              (50, 0, 0, 0), (50, 0, 0, 0)))
+        self.assertEqual(report.restart_figures(quiet, 0, 0, 3000)["recovery_ms"], 1500)
+
+    def test_restart_row_aligns_the_scripts_moments_with_the_clients_start(self):
+        start_us = 1796003034035 * 1000
+        tl = timeline((50, 0, 0, 0), (50, 0, 0, 0), (10, 5, 0, 1), (0, 0, 30, 0), (0, 0, 30, 0),
+                      (20, 0, 3, 0), (50, 0, 0, 0), (50, 0, 0, 0), (50, 0, 0, 0), (50, 0, 0, 0))
+        row, seconds = report.restart_row("1", "dialtone", KEEPALIVE_REPORT, tl,
+                                          str(start_us + 1000000), str(start_us + 2000000),
+                                          "1000")
+        # requests 2xx non-2xx socket inside outside recovery fail_timeout pass (the counts
+        # are the report's, the window's the timeline's)
+        self.assertEqual(row, "1\tdialtone\t100000\t99990\t10\t3\t69\t0\t1000\t1000\t1")
+        self.assertEqual(seconds, [
+            "k\ts2xx\ts502\ts503\ts504\tother\tsocket\tmark",
+            "-1\t100\t0\t0\t0\t0\t0\t-",
+            "0\t10\t5\t30\t0\t0\t1\tkill",
+            "1\t20\t0\t33\t0\t0\t0\tback",
+            "2\t100\t0\t0\t0\t0\t0\tback+fail_timeout",
+            "3\t100\t0\t0\t0\t0\t0\t-",
+        ])
+
+    def test_seconds_start_with_the_interval_the_kill_fell_in(self):
+        tl = report.read_timeline(timeline((50, 0, 0, 0), (50, 0, 0, 0), (10, 0, 9, 0),
+                                           (0, 0, 30, 0), (40, 0, 0, 0)))
+        # Killed at 1200: second 0 starts at 1000, with the kill's errors; back at 1600.
+        self.assertEqual(report.restart_seconds(tl, 1200, 1600, 1000), [
+            "k\ts2xx\ts502\ts503\ts504\tother\tsocket\tmark",
+            "-1\t100\t0\t0\t0\t0\t0\t-",
+            "0\t10\t0\t39\t0\t0\t0\tkill,back",
+            "1\t40\t0\t0\t0\t0\t0\tback+fail_timeout",
+        ])
+
+    def test_restart_timeline_has_a_column_per_server_and_a_row_per_second(self):
+        head = "k\ts2xx\ts502\ts503\ts504\tother\tsocket\tmark\n"
+        with tempfile.TemporaryDirectory() as d:
+            a, b = Path(d) / "a.tsv", Path(d) / "b.tsv"
+            a.write_text(head + "-1\t900\t0\t0\t0\t0\t0\t-\n0\t10\t2\t40\t0\t0\t1\tkill\n")
+            b.write_text(head + "0\t700\t0\t0\t0\t0\t0\tkill\n1\t700\t0\t0\t0\t0\t0\tback\n")
+            rc, out = run("restart-timeline", "dialtone=%s" % a, "nginx=%s" % b)
+        self.assertEqual(rc, 0)
+        self.assertEqual(out.splitlines(), [
+            "| s from the kill | dialtone | nginx |",
+            "|---|---:|---:|",
+            "| -1 | 900 |  |",
+            "| 0 (kill) | 10 · 502×2 · 503×40 · socket×1 | 700 |",
+            "| 1 (back) |  | 700 |",
+        ])
+
+
 class PlotData(unittest.TestCase):
     def test_rates_cdf_of_a_recorded_file(self):
         raw = FIXTURES / "raw"

@@ -6,18 +6,9 @@ namespace dialtone::proxy {
 
 namespace {
 
+using plugin_support::has_token;
 using plugin_support::iequals;
 using plugin_support::trim_ows;
-
-bool listed(std::string_view list, std::string_view name) {
-    while (!list.empty()) {
-        size_t comma = list.find(',');
-        if (iequals(trim_ows(list.substr(0, comma)), name))
-            return true;
-        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-    }
-    return false;
-}
 
 std::string connection_list(const std::vector<Field> &in) {
     std::string all;
@@ -34,14 +25,14 @@ bool hop_by_hop(std::string_view name, std::string_view connection) {
                                "transfer-encoding", "upgrade", "trailer", "content-length"})
         if (iequals(name, h))
             return true;
-    return listed(connection, name);
+    return has_token(connection, name);
 }
 
 bool asks_upgrade(const std::vector<Field> &in) {
     bool upgrade = false;
     for (const Field &f : in)
         upgrade = upgrade || (iequals(f.name, "upgrade") && !trim_ows(f.value).empty());
-    return upgrade && listed(connection_list(in), "upgrade");
+    return upgrade && has_token(connection_list(in), "upgrade");
 }
 
 std::vector<Field> upstream_request_fields(const std::vector<Field> &in, const RequestShape &s,

@@ -39,6 +39,16 @@ TEST_CASE("iequals folds ASCII letters only, on both sides", "[support][text]") 
     static_assert(iequals("V.92", "v.92"), "usable in constant expressions");
 }
 
+TEST_CASE("has_token finds a token in a comma-separated list, trimmed and in any case",
+          "[support][text]") {
+    CHECK(has_token("close", "close"));
+    CHECK(has_token("Upgrade, CLOSE", "close"));
+    CHECK(has_token(" keep-alive ,\tupgrade", "upgrade"));
+    CHECK_FALSE(has_token("closed", "close"));
+    CHECK_FALSE(has_token("", "close"));
+    CHECK_FALSE(has_token(",,", "close"));
+}
+
 TEST_CASE("query_param finds a key's first value, and tells absent from empty", "[support][text]") {
     CHECK(query_param("a=1&format=json", "format") == std::string_view("json"));
     CHECK(query_param("format=html&format=json", "format") == std::string_view("html"));

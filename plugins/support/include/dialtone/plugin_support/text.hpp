@@ -55,6 +55,18 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
+// Whether a comma-separated list of tokens (a Connection or Upgrade field value, RFC 9110 §5.6.1)
+// holds `token`, compared case-insensitively; elements are trimmed of OWS.
+constexpr bool has_token(std::string_view list, std::string_view token) noexcept {
+    while (!list.empty()) {
+        const std::size_t comma = list.find(',');
+        if (iequals(trim_ows(list.substr(0, comma)), token))
+            return true;
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    }
+    return false;
+}
+
 // The value of `key` in an undecoded query ("a=1&format=json"), the first when it repeats;
 // nullopt when absent ("key" without "=" included). Ownership: a view into `query`.
 constexpr std::optional<std::string_view> query_param(std::string_view query,
