@@ -607,7 +607,6 @@ bool Exchange::deliver_spool() {
             return false;
         write_client(spool_->take(piece));
     }
-    spool_->rewind(); // when the client has taken everything, the file starts over
     return !cancelled_;
 }
 
@@ -615,10 +614,7 @@ size_t Exchange::spool_room() const {
     const UpstreamConfig &cfg = group_->config();
     if (!forward_ || upgraded_ || spool_failed_ || cfg.spool_max_size == 0)
         return 0;
-    uint64_t used = spool_ ? spool_->size() : 0;
-    if (used > 0 && spool_->unsent() == 0)
-        spool_->rewind(); // whatever was handed out may have been sent by now
-    used = spool_ ? spool_->size() : 0;
+    uint64_t used = spool_ ? spool_->held() : 0;
     return used >= cfg.spool_max_size
                ? 0
                : static_cast<size_t>(std::min<uint64_t>(cfg.spool_max_size - used, SIZE_MAX));
@@ -626,12 +622,16 @@ size_t Exchange::spool_room() const {
 
 bool Exchange::spool_append(std::string_view bytes) {
     const UpstreamConfig &cfg = group_->config();
-    std::string err;
-    if (!spool_ && !(spool_ = Spool::open(cfg.spool_dir, err))) {
-        DT_LOG(LogLevel::warn, "upstream %s: %s; the upstream waits for the client instead",
-               cfg.name.c_str(), err.c_str());
-        spool_failed_ = true;
-        return false;
+    if (!spool_) {
+        std::string err;
+        SpoolFile *file = pool_->spool_file(err);
+        if (!file) {
+            DT_LOG(LogLevel::warn, "upstream %s: %s; the upstream waits for the client instead",
+                   cfg.name.c_str(), err.c_str());
+            spool_failed_ = true;
+            return false;
+        }
+        spool_ = std::make_unique<Spool>(*file);
     }
     if (!spool_->append(bytes)) {
         DT_LOG(LogLevel::warn,
@@ -670,10 +670,7 @@ void Exchange::client_writable() {
 
 void Exchange::finish() {
     finished_ = true;
-    if (spool_) {
-        spool_->unref(); // ranges still queued for the client keep the file
-        spool_ = nullptr;
-    }
+    spool_.reset(); // ranges still queued for the client keep their blocks
     Request *r = req_;
     if (r && forward_) {
         r->forwarding = nullptr;

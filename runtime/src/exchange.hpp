@@ -138,8 +138,8 @@ class Exchange final : private UpstreamUser {
     bool plugin_paused_ = false;   // on_body took less than offered
     bool client_paused_ = false;   // forwarding: the client's queue is over the window
     bool forward_ = false;
-    Spool *spool_ = nullptr;          // forwarding: what the client is behind by, on disk
-    bool spool_failed_ = false;       // no spool file could be made or written: the upstream waits
+    std::unique_ptr<Spool> spool_;    // forwarding: what the client is behind by, on disk
+    bool spool_failed_ = false;       // no spool could be made or written: the upstream waits
     bool upgrade_ = false;            // DT_EXCHANGE_UPGRADE
     bool upgraded_ = false;           // the upstream answered 101: its connection is a tunnel
     bool tunnel_ = false;             // forwarded 101: the client's connection is joined to it

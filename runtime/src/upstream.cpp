@@ -4,6 +4,7 @@
 
 #include "dialtone/log.hpp"
 #include "generation.hpp"
+#include "spool.hpp"
 #include "worker.hpp"
 
 #include <algorithm>
@@ -401,7 +402,16 @@ WorkerUpstream::WorkerUpstream(Worker &worker, const UpstreamGroup &group,
     : worker_(worker), group_(group), generation_(std::move(generation)),
       balancer_(group.config()) {}
 
-WorkerUpstream::~WorkerUpstream() = default;
+WorkerUpstream::~WorkerUpstream() {
+    if (spool_)
+        spool_->unref(); // ranges still queued for clients keep it open
+}
+
+SpoolFile *WorkerUpstream::spool_file(std::string &err) {
+    if (!spool_)
+        spool_ = SpoolFile::open(group_.config().spool_dir, err);
+    return spool_;
+}
 
 UpstreamConnection *WorkerUpstream::acquire(size_t server, bool reuse) {
     if (reuse) {

@@ -35,6 +35,7 @@ namespace dialtone {
 
 class Exchange;
 class Generation;
+class SpoolFile;
 class Worker;
 class WorkerUpstream;
 
@@ -190,6 +191,10 @@ class WorkerUpstream {
     void remember(Exchange *e) { exchanges_.push_back(e); }
     void forget(Exchange *e);
 
+    // The group's spool file on this worker, made on first use (forwarding to slow clients);
+    // null with `err` set when it cannot be made (tried again next time).
+    SpoolFile *spool_file(std::string &err);
+
     // Counters, for the status plugin and tests.
     uint64_t connections_opened() const { return opened_; }
     size_t idle_count() const { return idle_count_; }
@@ -217,6 +222,7 @@ class WorkerUpstream {
     size_t open_count_ = 0;
     uint64_t opened_ = 0;
     std::vector<Exchange *> exchanges_;
+    SpoolFile *spool_ = nullptr; // ours, and each block's in use (SpoolFile::unref)
 };
 
 // A worker's WorkerUpstream per group, created on first use. Owner thread only.

@@ -95,10 +95,10 @@ struct UpstreamConfig {
     unsigned tries = 0;                     // servers one request may try; 0: tries_per_request()
     unsigned max_fails = 1;                 // consecutive failures that eject a server; 0: never
     uint64_t fail_timeout_ms = 10000;       // how long an ejected server stays out
-    // A forwarded response's bytes that its client has not taken yet go to an unlinked file in
-    // spool_dir, up to this many bytes at once, so that a slow client holds neither memory nor
-    // an upstream connection (nginx's proxy_max_temp_file_size). 0: the upstream is read only
-    // as fast as the client takes the bytes.
+    // A forwarded response's bytes that its client has not taken yet go to the worker's spool
+    // file for the group (unlinked, in spool_dir), up to this many bytes per response at once,
+    // so that a slow client holds neither memory nor an upstream connection (nginx's
+    // proxy_max_temp_file_size). 0: the upstream is read only as fast as the client takes them.
     uint64_t spool_max_size = uint64_t{1} << 30;
     std::string spool_dir = "/var/tmp";
     std::string where; // "file:line:col" of the [[upstream]], for messages
