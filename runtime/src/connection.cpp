@@ -532,6 +532,8 @@ void Connection::on_deadline() {
     }
     switch (state_) {
     case State::head:
+        if (!cur_ && request_waiting(deadline))
+            break; // this loop iteration's poll reads it
         if (cur_)
             DT_LOG(LogLevel::info, "request head not complete after %llu ms from %s; closing",
                    static_cast<unsigned long long>(generation_->config().timeouts.head_ms),
@@ -546,6 +548,19 @@ void Connection::on_deadline() {
         close_now(); // the send after the last response stalled, or lingering is over
         break;
     }
+}
+
+bool Connection::request_waiting(uint64_t deadline) {
+    // libuv runs due timers before it polls, so after a stalled loop the idle deadline can fire
+    // with the next request already received; closing then resets the connection under it.
+    // Once per deadline: blank lines trickled between requests do not keep a connection open.
+    if (deadline == deferred_deadline_ || !(poll_events_ & UV_READABLE))
+        return false;
+    char byte;
+    if (::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT) <= 0)
+        return false; // nothing waiting, or the end of input: closing loses nothing
+    deferred_deadline_ = deadline;
+    return true;
 }
 
 void Connection::start_lingering_close() {

@@ -132,6 +132,9 @@ class Connection final : private RequestParser::Events {
     void update_timer();
     // The timer fired: closes, or answers 408, for a deadline that passed; else re-arms.
     void on_deadline();
+    // True when bytes of a next request wait unread for an idle connection whose deadline
+    // passed: the read path, not the timeout, then deals with the connection.
+    bool request_waiting(uint64_t deadline);
     void start_lingering_close();
     void log_access(Request &r);
     // The exchange the client's bytes go to, when the current request became a tunnel.
@@ -144,6 +147,7 @@ class Connection final : private RequestParser::Events {
     int open_handles_ = 0;
     int poll_events_ = 0;
     uint64_t armed_deadline_ = 0;
+    uint64_t deferred_deadline_ = 0; // the idle deadline request_waiting let pass once
 
     std::shared_ptr<const Generation> generation_;
     sockaddr_storage peer_;

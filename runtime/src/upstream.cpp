@@ -30,6 +30,20 @@ sockaddr_storage resolve(const UpstreamServer &s) {
     return ss;
 }
 
+// The socket's pending error (0 when none), which reading clears.
+int pending_error(int fd) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    return getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 ? err : 0;
+}
+
+// Why a poll failed: libuv reports a socket error as UV_EBADF on some versions, and "bad file
+// descriptor" would send operators after the wrong bug, so the socket's own error comes first.
+const char *poll_error(int fd, int status) {
+    int err = pending_error(fd);
+    return err ? strerror(err) : uv_strerror(status);
+}
+
 } // namespace
 
 UpstreamGroup::UpstreamGroup(const UpstreamConfig &config)
@@ -110,10 +124,12 @@ void UpstreamConnection::on_poll(uv_poll_t *h, int status, int events) {
         return;
     }
     if (c->state_ == State::connecting) {
-        int err = 0;
-        socklen_t len = sizeof err;
-        if (status < 0 || getsockopt(c->fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err) {
-            c->fail(UpstreamFailure::connect, strerror(err ? err : ECONNREFUSED));
+        if (status < 0) {
+            c->fail(UpstreamFailure::connect, poll_error(c->fd_, status));
+            return;
+        }
+        if (int err = pending_error(c->fd_)) {
+            c->fail(UpstreamFailure::connect, strerror(err));
             return;
         }
         c->on_connected();
@@ -121,7 +137,7 @@ void UpstreamConnection::on_poll(uv_poll_t *h, int status, int events) {
     }
     if (status < 0) {
         c->fail(c->got_bytes_ ? UpstreamFailure::reset : UpstreamFailure::no_response,
-                uv_strerror(status));
+                poll_error(c->fd_, status));
         return;
     }
     if ((events & UV_WRITABLE) && (c->state_ == State::sending || c->state_ == State::tunnel))

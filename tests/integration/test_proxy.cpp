@@ -240,6 +240,25 @@ TEST_CASE("the keep-alive race: an upstream closing idle connections costs no re
     CHECK(up.request_count() == 12);
 }
 
+TEST_CASE("an upstream reset before any response byte is logged as the reset it is",
+          "[proxy][reset]") {
+    // libuv reports the socket error as UV_EBADF on some versions; operators need the real one.
+    UpstreamServer up;
+    up.set_default(Reply::reset());
+    HostProcess host(proxy_config({up.port()}, "max_fails = 0"));
+    for (int i = 0; i < 5; i++) {
+        auto r = fetch(host.port(), get("/gone"));
+        REQUIRE(r);
+        CHECK(r->status == 502);
+    }
+    std::string log;
+    for (auto until = Clock::now() + 5s; count(log, "upstream app") < 5 && Clock::now() < until;
+         std::this_thread::sleep_for(20ms))
+        log = lower(host.stderr_text()); // the host's stderr is collected as it comes
+    CHECK(count(log, "reset by peer") == 5);
+    CHECK_THAT(log, !Contains("bad file descriptor"));
+}
+
 TEST_CASE("a non-idempotent request is never sent twice", "[proxy]") {
     UpstreamServer a, b;
     a.set_default(Reply::reset());

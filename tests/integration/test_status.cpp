@@ -21,16 +21,7 @@ prefix = "/server-status"
 handler = "status"
 [location.status]
 )";
-    locations.append(settings).append(R"(
-
-[[location]]
-prefix = "/s"
-handler = "suspend"
-
-[[location]]
-prefix = "/"
-handler = "echo"
-)");
+    locations.append(settings).append("\n").append(suspend_and_echo);
     return config("", locations);
 }
 

@@ -33,6 +33,17 @@ prefix = "/"
 handler = "echo"
 )";
 
+// The suspend fixture under /s, echo for everything else.
+inline constexpr std::string_view suspend_and_echo = R"(
+[[location]]
+prefix = "/s"
+handler = "suspend"
+
+[[location]]
+prefix = "/"
+handler = "echo"
+)";
+
 // Sends `bytes` on a new connection and reads one response.
 inline std::optional<HttpResponse> fetch(std::uint16_t port, std::string_view bytes,
                                          bool head_request = false) {

@@ -1,5 +1,6 @@
 // Timeouts, configured small: a request head that does not complete (slowloris), an idle
-// keep-alive connection, a stalled request body (408) and a stalled send.
+// keep-alive connection (and one whose request came during a stalled loop), a stalled request
+// body (408) and a stalled send.
 #include "test_support.hpp"
 
 using namespace dialtone::test;
@@ -75,6 +76,34 @@ TEST_CASE("a keep-alive connection in use is not closed by keepalive_ms",
         CHECK(response->status == 200);
         std::this_thread::sleep_for(150ms);
     }
+}
+
+TEST_CASE("a request that arrived while the worker was stalled past keepalive_ms is answered",
+          "[integration][timeouts][stall]") {
+    // One worker: a /block request stalls its loop while the other connection's idle deadline
+    // passes and its request arrives. libuv runs the due timer before it polls for that input.
+    std::string toml = config(timeouts("keepalive_ms = 300"), suspend_and_echo);
+    toml.replace(toml.find("workers = 2"), 11, "workers = 1");
+    HostProcess host(toml);
+    RawClient idle(host.port());
+    SECTION("a keep-alive connection that went idle") {
+        REQUIRE(idle.send(get("/first")));
+        REQUIRE(idle.read_response());
+    }
+    SECTION("a new connection that sent nothing yet") {
+        std::this_thread::sleep_for(50ms); // accepted before the stall
+    }
+    RawClient staller(host.port());
+    REQUIRE(staller.send(get("/s/block?ms=1200")));
+    std::this_thread::sleep_for(600ms); // past keepalive_ms, well inside the stall
+    REQUIRE(idle.send(get("/next")));
+    auto response = idle.read_response(5s);
+    REQUIRE(response);
+    CHECK(response->status == 200);
+    CHECK_FALSE(idle.peer_reset());
+    auto blocked = staller.read_response(5s);
+    REQUIRE(blocked);
+    CHECK(blocked->body == "blocked\n");
 }
 
 TEST_CASE("a stalled request body gets 408 and a close after body_ms",
