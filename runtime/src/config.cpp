@@ -509,7 +509,8 @@ void read_upstreams(Checker &c, const toml::table &root, Config &cfg) {
         c.unknown_keys(t, path,
                        {"name", "servers", "balancer", "hash_key", "keepalive", "idle_timeout_ms",
                         "connect_timeout_ms", "first_byte_timeout_ms", "io_timeout_ms", "tries",
-                        "max_fails", "fail_timeout_ms", "spool_max_size", "spool_dir"});
+                        "max_fails", "fail_timeout_ms", "spool_max_size", "spool_dir",
+                        "recv_buffer"});
         UpstreamConfig up;
         up.where = source_position(c.file(), t.source());
         bool has_name = c.get(t, path, "name", up.name, "a string");
@@ -539,6 +540,7 @@ void read_upstreams(Checker &c, const toml::table &root, Config &cfg) {
         c.get_uint(t, path, "tries", up.tries, 1, 1000);
         c.get_uint(t, path, "spool_max_size", up.spool_max_size, 0, INT64_MAX);
         read_spool_dir(c, t, path, cfg.dir, up.spool_dir);
+        c.get_uint(t, path, "recv_buffer", up.recv_buffer, 0, 64 * 1024 * 1024);
         if (up.tries > up.servers.size() && !up.servers.empty())
             c.problem(t.get("tries")->source(), path + ".tries",
                       std::to_string(up.tries) + " tries but " + std::to_string(up.servers.size()) +

@@ -61,6 +61,12 @@ class Connection final : private RequestParser::Events {
     // Owner thread: the upstream drained what the client sent; read the client again.
     void resume_tunnel();
 
+    // Owner thread: the client reads slower than the response comes (its bytes are spooled):
+    // the kernel keeps at most `bytes` unsent beyond what is in flight (TCP_NOTSENT_LOWAT),
+    // rather than a send buffer grown for a fast client — at 10,000 slow clients that is the
+    // difference between the machine's TCP memory limit and room to spare.
+    void limit_unsent(size_t bytes);
+
     Worker &worker() { return worker_; }
 
     Connection *prev = nullptr, *next = nullptr; // the worker's list

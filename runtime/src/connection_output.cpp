@@ -8,6 +8,12 @@
 #include "response_head.hpp"
 #include "worker.hpp"
 
+#include <algorithm>
+#include <climits>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 namespace dialtone {
 
 // ---- Responses ------------------------------------------------------------------------------
@@ -56,6 +62,12 @@ bool Connection::answer_whole(Request &r, int status, std::string_view fields,
         out_.copy(body);
     r.conn_queued.store(out_.queued(), std::memory_order_relaxed);
     return true;
+}
+
+void Connection::limit_unsent(size_t bytes) {
+    int v = static_cast<int>(std::min<size_t>(bytes, INT_MAX));
+    // A socket that is not TCP (a test's socketpair) keeps its buffers: nothing to do.
+    setsockopt(fd_, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof v);
 }
 
 void Connection::start_response(Request &r) {

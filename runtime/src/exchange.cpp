@@ -632,6 +632,8 @@ bool Exchange::spool_append(std::string_view bytes) {
             return false;
         }
         spool_ = std::make_unique<Spool>(*file);
+        if (req_ && req_->conn)
+            req_->conn->limit_unsent(window_); // the spool holds the backlog, not the kernel
     }
     if (!spool_->append(bytes)) {
         DT_LOG(LogLevel::warn,

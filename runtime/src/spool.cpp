@@ -94,11 +94,10 @@ void SpoolFile::put(Block &b) {
             return;
         }
     }
-    // The disk space goes back now; the block's index waits for the next alloc. A file system
-    // that cannot punch holes keeps the space until the file is empty again.
-    ::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                static_cast<off_t>(b.index) * static_cast<off_t>(kBlock),
-                static_cast<off_t>(kBlock));
+    // Kept for the next alloc, most recently freed first (its pages are the likeliest still
+    // cached), rather than punched out: a hole per 64 KiB sent cost the file system an extent
+    // change each, on the worker's thread. The disk is the peak backlog, given back when the
+    // file is empty again.
     free_.push_back(b.index);
 }
 

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -64,6 +65,9 @@ bool UpstreamConnection::connect() {
         return false;
     int one = 1;
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    // Before connect, so that the window the upstream is offered fits it.
+    if (int rcvbuf = static_cast<int>(pool_.group().config().recv_buffer))
+        setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     socklen_t len = addr.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
     if (::connect(fd_, reinterpret_cast<const sockaddr *>(&addr), len) != 0 &&
         errno != EINPROGRESS) {
@@ -316,10 +320,27 @@ void UpstreamConnection::resume_reading() {
         watch(UV_READABLE | UV_DISCONNECT);
 }
 
+namespace {
+
+// A non-blocking connect that has completed: writable, with no error pending.
+bool connected_unseen(int fd) {
+    pollfd p{fd, POLLOUT, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) == 0 &&
+           (p.revents & POLLOUT) != 0 && pending_error(fd) == 0;
+}
+
+} // namespace
+
 void UpstreamConnection::on_timer(uv_timer_t *h) {
     auto *c = static_cast<UpstreamConnection *>(h->data);
     switch (c->state_) {
     case State::connecting:
+        // libuv runs due timers before it polls: after a long loop iteration (a burst of
+        // thousands of connects) the connect may have completed without our hearing of it.
+        if (connected_unseen(c->fd_)) {
+            c->on_connected();
+            break;
+        }
         c->fail(UpstreamFailure::connect_timeout, "connect timed out");
         break;
     case State::sending:

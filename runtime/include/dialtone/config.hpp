@@ -101,6 +101,10 @@ struct UpstreamConfig {
     // proxy_max_temp_file_size). 0: the upstream is read only as fast as the client takes them.
     uint64_t spool_max_size = uint64_t{1} << 30;
     std::string spool_dir = "/var/tmp";
+    // SO_RCVBUF of upstream sockets, set before connecting: what a response may hold in the
+    // kernel before the worker reads it (HAProxy's tune.rcvbuf.server). 0: the kernel's
+    // autotuning, which grows it to tcp_rmem's maximum for a fast upstream.
+    uint32_t recv_buffer = 0;
     std::string where; // "file:line:col" of the [[upstream]], for messages
 
     // `tries`, or when it is 0 the default: every server up to 3. nginx tries every server of

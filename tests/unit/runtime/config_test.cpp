@@ -184,6 +184,7 @@ max_fails = 0
 fail_timeout_ms = 700
 spool_max_size = 0
 spool_dir = "/tmp"
+recv_buffer = 65536
 )"),
                                 "/etc/dialtone/test.toml");
     REQUIRE(cfg.upstreams.size() == 1);
@@ -213,6 +214,7 @@ spool_dir = "/tmp"
     CHECK(up.fail_timeout_ms == 700);
     CHECK(up.spool_max_size == 0);
     CHECK(up.spool_dir == "/tmp");
+    CHECK(up.recv_buffer == 65536);
 }
 
 TEST_CASE("an upstream group's defaults are the documented ones", "[config][upstream]") {
@@ -238,6 +240,7 @@ TEST_CASE("an upstream group's defaults are the documented ones", "[config][upst
     CHECK(one.tries_per_request() == 1); // one try per server, up to 3
     CHECK(one.spool_max_size == 1024 * 1024 * 1024);
     CHECK(one.spool_dir == "/var/tmp");
+    CHECK(one.recv_buffer == 0);
     CHECK(cfg.upstreams[1].balancer == dialtone::BalancerKind::least_conn);
     CHECK(cfg.upstreams[1].tries_per_request() == 3);
     CHECK(load_config_text(kMinimal, "t.toml").upstreams.empty());
