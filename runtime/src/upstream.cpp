@@ -337,9 +337,13 @@ void UpstreamConnection::end_exchange(UpstreamFailure failure, const char *why) 
     UpstreamUser *user = user_;
     user_ = nullptr;
     uv_timer_stop(&timer_);
-    watch(0);
+    // Still watched: the user releases the connection from upstream_end, and a pooled
+    // connection is watched for input as before, so keeping the interest saves an epoll_ctl
+    // pair per request. Stopped only if the connection was left between the two.
     if (user)
         user->upstream_end(failure, why);
+    if (state_ != State::idle && state_ != State::closed && !user_)
+        watch(0);
 }
 
 void UpstreamConnection::release(bool reusable) {
