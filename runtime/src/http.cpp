@@ -385,12 +385,6 @@ bool has_token(std::string_view value, std::string_view token) {
     return any_list_item(value, [token](std::string_view item) { return iequals(item, token); });
 }
 
-bool is_tchar(unsigned char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return true;
-    return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
-
 bool is_token(std::string_view s) {
     if (s.empty())
         return false;
