@@ -102,6 +102,7 @@ void on_done(dt_exchange_t *, void *arg, int result) noexcept {
 
 int handle(const Instance &in, dt_req_t *req) {
     std::vector<proxy::Field> fields;
+    fields.reserve(16); // a usual request's fields without growing
     dt_str_t name, value;
     for (size_t i = 0; api->req_header_at(req, i, &name, &value) == 0; ++i)
         fields.push_back({view(name), view(value)}); // the request's: valid while it lives
@@ -115,14 +116,19 @@ int handle(const Instance &in, dt_req_t *req) {
     list.reserve(out.size());
     for (const proxy::Field &f : out)
         list.push_back({{f.name.data(), f.name.size()}, {f.value.data(), f.value.size()}});
-    // The location's prefix is what the path has before path_info, which keeps its slash, and
-    // is "/" when the path is the prefix itself ("/app" under prefix "/app").
-    std::string_view path = view(api->req_path(req)), info = view(api->req_path_info(req));
-    std::string_view prefix = path;
-    if (info != "/" || (!path.empty() && path.back() == '/'))
-        prefix = path.substr(0, path.size() - info.size());
-    std::string target = proxy::upstream_target(view(api->req_target(req)),
-                                                prefix.empty() ? "/" : prefix, in.strip_prefix);
+    // The target as received unless the prefix goes: then a string of our own.
+    std::string_view target = view(api->req_target(req));
+    std::string stripped;
+    if (in.strip_prefix) {
+        // The location's prefix is what the path has before path_info, which keeps its slash,
+        // and is "/" when the path is the prefix itself ("/app" under prefix "/app").
+        std::string_view path = view(api->req_path(req)), info = view(api->req_path_info(req));
+        std::string_view prefix = path;
+        if (info != "/" || (!path.empty() && path.back() == '/'))
+            prefix = path.substr(0, path.size() - info.size());
+        stripped = proxy::upstream_target(target, prefix.empty() ? "/" : prefix, true);
+        target = stripped;
+    }
 
     dt_exchange_req_t x{};
     x.size = sizeof x;

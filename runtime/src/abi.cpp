@@ -293,6 +293,8 @@ int api_resp_add_header(dt_req_t *r, const char *name, size_t name_len, const ch
     MutexLock lock(q->mu);
     if (int e = head_state(q))
         return e;
+    if (q->resp_headers.empty())
+        q->resp_headers.reserve(256); // a usual head's fields in one allocation, not three
     q->resp_headers.append(name, name_len).append(": ").append(value, value_len).append("\r\n");
     q->touched = true;
     return 0;

@@ -73,8 +73,11 @@ int normalize_path(std::string_view raw, std::string &out) {
         return 400;
     // Decode first; an encoded '/' or NUL is refused so that decoding cannot change the
     // segment structure the client sent (Apache's AllowEncodedSlashes Off does the same).
-    std::string decoded;
-    decoded.reserve(raw.size());
+    // Without escapes the raw path is its own decoding: no copy.
+    bool escaped = raw.find('%') != std::string_view::npos;
+    std::string copy;
+    if (escaped)
+        copy.reserve(raw.size());
     for (size_t i = 0; i < raw.size(); ++i) {
         char c = raw[i];
         if (c == '%') {
@@ -86,14 +89,15 @@ int normalize_path(std::string_view raw, std::string &out) {
             char d = static_cast<char>(hi * 16 + lo);
             if (d == '\0' || d == '/')
                 return 400;
-            decoded.push_back(d);
+            copy.push_back(d);
             i += 2;
         } else if (c == '\0') {
             return 400;
-        } else {
-            decoded.push_back(c);
+        } else if (escaped) {
+            copy.push_back(c);
         }
     }
+    std::string_view decoded = escaped ? std::string_view(copy) : raw;
     if (!valid_utf8(decoded))
         return 400;
 

@@ -244,7 +244,7 @@ void Request::strand_leave() {
                 return;
             }
             next = cb_waiting.front();
-            cb_waiting.pop_front();
+            cb_waiting.erase(cb_waiting.begin());
         }
         run_now(next);
     }

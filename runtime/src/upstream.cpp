@@ -71,8 +71,8 @@ bool UpstreamConnection::connect() {
     return true;
 }
 
-void UpstreamConnection::begin(UpstreamUser *user, std::string request, std::string_view method,
-                               bool upgrade) {
+void UpstreamConnection::begin(UpstreamUser *user, std::string_view request,
+                               std::string_view method, bool upgrade) {
     user_ = user;
     upgrade_ = upgrade;
     got_bytes_ = false;

@@ -110,7 +110,7 @@ class UpstreamConnection {
     bool connect();
     // Sends `request` (head and body) for `user`, then reads the response to `method`. With
     // `upgrade` a 101 turns the connection into a tunnel (upstream_upgraded).
-    void begin(UpstreamUser *user, std::string request, std::string_view method, bool upgrade);
+    void begin(UpstreamUser *user, std::string_view request, std::string_view method, bool upgrade);
     // Tunnel: queues bytes for the upstream; returns the bytes still unsent.
     size_t send(std::string_view bytes);
     // Tunnel: no more bytes for the upstream (the client half-closed): FIN once all are sent.
