@@ -30,8 +30,11 @@ std::string connection_list(const std::vector<Field> &in) {
 } // namespace
 
 bool hop_by_hop(std::string_view name, std::string_view connection) {
-    for (std::string_view h : {"connection", "keep-alive", "proxy-connection", "te",
-                               "transfer-encoding", "upgrade", "trailer", "content-length"})
+    // Views made at compile time (a braced list of literals costs a strlen each per call).
+    static constexpr std::string_view kHopByHop[] = {
+        "connection",        "keep-alive", "proxy-connection", "te",
+        "transfer-encoding", "upgrade",    "trailer",          "content-length"};
+    for (std::string_view h : kHopByHop)
         if (iequals(name, h))
             return true;
     return listed(connection, name);
