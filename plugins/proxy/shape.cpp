@@ -49,8 +49,15 @@ bool asks_upgrade(const std::vector<Field> &in) {
 
 std::vector<Field> upstream_request_fields(const std::vector<Field> &in, const RequestShape &s,
                                            Joined &joined) {
-    std::string connection = connection_list(in);
     std::vector<Field> out;
+    upstream_request_fields(in, s, joined, out);
+    return out;
+}
+
+void upstream_request_fields(const std::vector<Field> &in, const RequestShape &s, Joined &joined,
+                             std::vector<Field> &out) {
+    std::string connection = connection_list(in);
+    out.clear();
     out.reserve(in.size() + 3);
     std::string &xff = joined.forwarded_for, &via = joined.via;
     xff.clear();
@@ -81,13 +88,19 @@ std::vector<Field> upstream_request_fields(const std::vector<Field> &in, const R
     out.push_back({"X-Forwarded-For", xff});
     out.push_back({"X-Forwarded-Proto", s.proto});
     out.push_back({"Via", via});
-    return out;
 }
 
 std::vector<Field> client_response_fields(const std::vector<Field> &in, std::string_view via_me,
                                           Joined &joined, bool switching) {
-    std::string connection = connection_list(in);
     std::vector<Field> out;
+    client_response_fields(in, via_me, joined, switching, out);
+    return out;
+}
+
+void client_response_fields(const std::vector<Field> &in, std::string_view via_me, Joined &joined,
+                            bool switching, std::vector<Field> &out) {
+    std::string connection = connection_list(in);
+    out.clear();
     out.reserve(in.size() + 1);
     std::string &via = joined.via;
     via.clear();
@@ -106,7 +119,6 @@ std::vector<Field> client_response_fields(const std::vector<Field> &in, std::str
     }
     via.append(via.empty() ? "" : ", ").append(via_me);
     out.push_back({"Via", via});
-    return out;
 }
 
 std::string upstream_target(std::string_view target, std::string_view prefix, bool strip) {
