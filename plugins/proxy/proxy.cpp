@@ -51,6 +51,15 @@ struct Instance {
     bool strip_prefix = false;
 };
 
+// The field lists of one call, per thread and reused by every request: their capacity, never
+// their contents, outlives the call (each call clears them first). on_handle's and on_head's are
+// apart, so one running inside the other could not clobber the other's lists.
+struct Lists {
+    std::vector<proxy::Field> in, out;
+    std::vector<dt_field_t> list;
+};
+thread_local Lists handle_lists, head_lists;
+
 // Per request, from on_handle until on_done (always the exchange's last call) frees it.
 struct Pending {
     dt_req_t *req;
@@ -71,15 +80,15 @@ int status_for(int result) {
 void on_head(dt_exchange_t *ex, void *arg, const dt_upstream_head_t *head) noexcept {
     auto *p = static_cast<Pending *>(arg);
     try {
-        std::vector<proxy::Field> in;
-        in.reserve(head->field_count);
+        Lists &l = head_lists;
+        l.in.clear();
         for (size_t i = 0; i < head->field_count; ++i)
-            in.push_back({view(head->fields[i].name), view(head->fields[i].value)});
+            l.in.push_back({view(head->fields[i].name), view(head->fields[i].value)});
         if (api->resp_set_status(p->req, head->status) != 0)
             return; // aborted meanwhile: on_done follows
         proxy::Joined joined;
-        for (const proxy::Field &f :
-             proxy::client_response_fields(in, "1.1 dialtone", joined, head->status == 101))
+        proxy::client_response_fields(l.in, "1.1 dialtone", joined, head->status == 101, l.out);
+        for (const proxy::Field &f : l.out)
             api->resp_add_header(p->req, f.name.data(), f.name.size(), f.value.data(),
                                  f.value.size());
     } catch (...) {
@@ -101,35 +110,40 @@ void on_done(dt_exchange_t *, void *arg, int result) noexcept {
 }
 
 int handle(const Instance &in, dt_req_t *req) {
-    std::vector<proxy::Field> fields;
+    Lists &l = handle_lists; // free again once exchange_start has copied what it needs
+    l.in.clear();
     dt_str_t name, value;
     for (size_t i = 0; api->req_header_at(req, i, &name, &value) == 0; ++i)
-        fields.push_back({view(name), view(value)}); // the request's: valid while it lives
+        l.in.push_back({view(name), view(value)}); // the request's: valid while it lives
     proxy::RequestShape shape;
     shape.client_addr = view(api->req_remote_addr(req));
     shape.preserve_host = in.preserve_host;
-    shape.upgrade = proxy::asks_upgrade(fields); // a WebSocket, say: tunnelled after a 101
+    shape.upgrade = proxy::asks_upgrade(l.in); // a WebSocket, say: tunnelled after a 101
     proxy::Joined joined;
-    std::vector<proxy::Field> out = proxy::upstream_request_fields(fields, shape, joined);
-    std::vector<dt_field_t> list;
-    list.reserve(out.size());
-    for (const proxy::Field &f : out)
-        list.push_back({{f.name.data(), f.name.size()}, {f.value.data(), f.value.size()}});
-    // The location's prefix is what the path has before path_info, which keeps its slash, and
-    // is "/" when the path is the prefix itself ("/app" under prefix "/app").
-    std::string_view path = view(api->req_path(req)), info = view(api->req_path_info(req));
-    std::string_view prefix = path;
-    if (info != "/" || (!path.empty() && path.back() == '/'))
-        prefix = path.substr(0, path.size() - info.size());
-    std::string target = proxy::upstream_target(view(api->req_target(req)),
-                                                prefix.empty() ? "/" : prefix, in.strip_prefix);
+    proxy::upstream_request_fields(l.in, shape, joined, l.out);
+    l.list.clear();
+    for (const proxy::Field &f : l.out)
+        l.list.push_back({{f.name.data(), f.name.size()}, {f.value.data(), f.value.size()}});
+    // The target as received unless the prefix goes: then a string of our own.
+    std::string_view target = view(api->req_target(req));
+    std::string stripped;
+    if (in.strip_prefix) {
+        // The location's prefix is what the path has before path_info, which keeps its slash,
+        // and is "/" when the path is the prefix itself ("/app" under prefix "/app").
+        std::string_view path = view(api->req_path(req)), info = view(api->req_path_info(req));
+        std::string_view prefix = path;
+        if (info != "/" || (!path.empty() && path.back() == '/'))
+            prefix = path.substr(0, path.size() - info.size());
+        stripped = proxy::upstream_target(target, prefix.empty() ? "/" : prefix, true);
+        target = stripped;
+    }
 
     dt_exchange_req_t x{};
     x.size = sizeof x;
     x.method = api->req_method(req);
     x.target = {target.data(), target.size()};
-    x.fields = list.data();
-    x.field_count = list.size();
+    x.fields = l.list.data();
+    x.field_count = l.list.size();
     x.body = api->req_body(req);
     x.flags = shape.upgrade ? DT_EXCHANGE_UPGRADE : 0;
     dt_exchange_cbs_t cbs{};

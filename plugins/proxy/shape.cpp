@@ -21,8 +21,11 @@ std::string connection_list(const std::vector<Field> &in) {
 } // namespace
 
 bool hop_by_hop(std::string_view name, std::string_view connection) {
-    for (std::string_view h : {"connection", "keep-alive", "proxy-connection", "te",
-                               "transfer-encoding", "upgrade", "trailer", "content-length"})
+    // Views made at compile time (a braced list of literals costs a strlen each per call).
+    static constexpr std::string_view kHopByHop[] = {
+        "connection",        "keep-alive", "proxy-connection", "te",
+        "transfer-encoding", "upgrade",    "trailer",          "content-length"};
+    for (std::string_view h : kHopByHop)
         if (iequals(name, h))
             return true;
     return has_token(connection, name);
@@ -37,8 +40,15 @@ bool asks_upgrade(const std::vector<Field> &in) {
 
 std::vector<Field> upstream_request_fields(const std::vector<Field> &in, const RequestShape &s,
                                            Joined &joined) {
-    std::string connection = connection_list(in);
     std::vector<Field> out;
+    upstream_request_fields(in, s, joined, out);
+    return out;
+}
+
+void upstream_request_fields(const std::vector<Field> &in, const RequestShape &s, Joined &joined,
+                             std::vector<Field> &out) {
+    std::string connection = connection_list(in);
+    out.clear();
     out.reserve(in.size() + 3);
     std::string &xff = joined.forwarded_for, &via = joined.via;
     xff.clear();
@@ -69,13 +79,19 @@ std::vector<Field> upstream_request_fields(const std::vector<Field> &in, const R
     out.push_back({"X-Forwarded-For", xff});
     out.push_back({"X-Forwarded-Proto", s.proto});
     out.push_back({"Via", via});
-    return out;
 }
 
 std::vector<Field> client_response_fields(const std::vector<Field> &in, std::string_view via_me,
                                           Joined &joined, bool switching) {
-    std::string connection = connection_list(in);
     std::vector<Field> out;
+    client_response_fields(in, via_me, joined, switching, out);
+    return out;
+}
+
+void client_response_fields(const std::vector<Field> &in, std::string_view via_me, Joined &joined,
+                            bool switching, std::vector<Field> &out) {
+    std::string connection = connection_list(in);
+    out.clear();
     out.reserve(in.size() + 1);
     std::string &via = joined.via;
     via.clear();
@@ -94,7 +110,6 @@ std::vector<Field> client_response_fields(const std::vector<Field> &in, std::str
     }
     via.append(via.empty() ? "" : ", ").append(via_me);
     out.push_back({"Via", via});
-    return out;
 }
 
 std::string upstream_target(std::string_view target, std::string_view prefix, bool strip) {

@@ -101,9 +101,10 @@ void Connection::apply(Request &r, ResponseOp *ops, size_t count) {
                 char size[http::kChunkSizeLineMax];
                 out_.copy(size, http::format_chunk_size(part.len, size));
             }
-            if (part.kind == BodyPart::copy && !part.ptr)
-                part.ptr = op.data.data();
-            out_.push(part);
+            if (part.kind == BodyPart::copy) // its bytes live as long as this call
+                out_.push_borrowed(part.ptr ? part.ptr : op.data.data(), part.len);
+            else
+                out_.push(part);
             if (r.chunked)
                 out_.copy(http::kChunkEnd);
             break;
@@ -140,7 +141,8 @@ void Connection::apply(Request &r, ResponseOp *ops, size_t count) {
     }
     r.conn_queued.store(out_.queued(), std::memory_order_relaxed);
     if (in_plugin_ == 0)
-        after_plugin_call();
+        after_plugin_call(); // usually flushes: what the socket takes is never copied
+    out_.own_borrowed();
 }
 
 // ---- Writing --------------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 #include "http.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <llhttp.h>
 
 namespace dialtone::http {
@@ -36,6 +38,34 @@ bool parser_knows(std::string_view method, bool whole) {
 // A control byte other than HTAB (RFC 9110 §5.5: not allowed in a field value).
 bool is_ctl(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; }
 
+// A byte a field value or reason phrase takes without ending or refusing it (text_byte): CR
+// and LF are control bytes too.
+bool is_text(unsigned char c) { return !is_ctl(c); }
+
+// Whether none of the eight bytes at `p` is below 0x20 or 0x7f: all are text, HTAB excepted
+// (the byte loop takes that one). The word tests are exact as booleans ("hasless" and
+// "haszero", Bit Twiddling Hacks): field values are most of a head's bytes.
+bool text_word(const char *p) {
+    constexpr uint64_t ones = 0x0101010101010101, highs = 0x8080808080808080;
+    uint64_t x;
+    memcpy(&x, p, sizeof x);
+    uint64_t below_space = (x - ones * 0x20) & ~x & highs;
+    uint64_t y = x ^ (ones * 0x7f);
+    uint64_t del = (y - ones) & ~y & highs;
+    return (below_space | del) == 0;
+}
+
+// Where the run of text bytes from `i` ends in `data`.
+size_t text_run(std::string_view data, size_t i) {
+    for (;;) {
+        while (data.size() - i >= 8 && text_word(data.data() + i))
+            i += 8;
+        if (i == data.size() || !is_text(static_cast<unsigned char>(data[i])))
+            return i;
+        ++i; // HTAB, or the last bytes
+    }
+}
+
 } // namespace
 
 FramingCheck::FramingCheck(Kind kind)
@@ -65,6 +95,32 @@ size_t FramingCheck::scan(std::string_view data, bool stop_at_data) {
             i += n;
             passed = i;
             continue;
+        }
+        case Phase::request_line:
+        case Phase::field_name:
+        case Phase::field_value:
+        case Phase::reason: {
+            // Most of a head: a run of bytes that only moves the line on, skipped in a tight
+            // loop (step() would take each the same way). None of these phases holds.
+            size_t j = i;
+            if (phase_ == Phase::field_name) {
+                while (j < data.size() && is_tchar(static_cast<unsigned char>(data[j])))
+                    ++j;
+            } else if (phase_ == Phase::request_line) {
+                // The target and the version: llhttp checks their bytes, step() only the SPs
+                // and the line's end.
+                while (j < data.size() && data[j] != ' ' && data[j] != '\r' && data[j] != '\n')
+                    ++j;
+                if (j > i)
+                    after_space_ = false;
+            } else {
+                j = text_run(data, j);
+            }
+            if (j > i) {
+                i = passed = j;
+                continue;
+            }
+            break;
         }
         default:
             break;

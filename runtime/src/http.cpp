@@ -73,8 +73,11 @@ int normalize_path(std::string_view raw, std::string &out) {
         return 400;
     // Decode first; an encoded '/' or NUL is refused so that decoding cannot change the
     // segment structure the client sent (Apache's AllowEncodedSlashes Off does the same).
-    std::string decoded;
-    decoded.reserve(raw.size());
+    // Without escapes the raw path is its own decoding: no copy.
+    bool escaped = raw.find('%') != std::string_view::npos;
+    std::string copy;
+    if (escaped)
+        copy.reserve(raw.size());
     for (size_t i = 0; i < raw.size(); ++i) {
         char c = raw[i];
         if (c == '%') {
@@ -86,14 +89,15 @@ int normalize_path(std::string_view raw, std::string &out) {
             char d = static_cast<char>(hi * 16 + lo);
             if (d == '\0' || d == '/')
                 return 400;
-            decoded.push_back(d);
+            copy.push_back(d);
             i += 2;
         } else if (c == '\0') {
             return 400;
-        } else {
-            decoded.push_back(c);
+        } else if (escaped) {
+            copy.push_back(c);
         }
     }
+    std::string_view decoded = escaped ? std::string_view(copy) : raw;
     if (!valid_utf8(decoded))
         return 400;
 
@@ -383,12 +387,6 @@ bool iequals(std::string_view a, std::string_view b) {
 
 bool has_token(std::string_view value, std::string_view token) {
     return any_list_item(value, [token](std::string_view item) { return iequals(item, token); });
-}
-
-bool is_tchar(unsigned char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return true;
-    return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
 bool is_token(std::string_view s) {

@@ -71,8 +71,20 @@ template <class Pred> bool any_list_item(std::string_view value, Pred pred) {
     return false;
 }
 
-// tchar and token (RFC 9110 §5.6.2): method names and field names.
-bool is_tchar(unsigned char c);
+// tchar and token (RFC 9110 §5.6.2): method names and field names. Inline: the framing
+// check asks for every byte of every field name.
+inline constexpr struct TcharTable {
+    bool yes[256] = {};
+    constexpr TcharTable() {
+        for (unsigned char c : std::string_view("!#$%&'*+-.^_`|~"))
+            yes[c] = true;
+        for (int c = '0'; c <= '9'; ++c)
+            yes[c] = true;
+        for (int c = 'a'; c <= 'z'; ++c)
+            yes[c] = yes[c - 'a' + 'A'] = true;
+    }
+} kTchar;
+inline bool is_tchar(unsigned char c) { return kTchar.yes[c]; }
 bool is_token(std::string_view s);
 
 // True if the comma-separated header value contains `token` (case-insensitive).

@@ -2,6 +2,7 @@
 
 #include "dialtone/log.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <netinet/in.h>
@@ -53,13 +54,12 @@ void OutputQueue::compact() {
     // A queue that never drains whole (a stream to a slow client, fed as it takes bytes) would
     // otherwise keep every byte it ever copied: drop the sent prefix of the buffer once it is
     // at least half of it, so the buffer stays within about twice what is queued (each byte is
-    // moved at most once per halving: amortised constant).
+    // moved at most once per halving: amortised constant). The lowest offset, not the first
+    // item's: own_borrowed() copies a part to the end of the buffer after later parts.
     size_t live = buf_.size();
     for (size_t i = head_; i < items_.size(); ++i)
-        if (items_[i].kind == BodyPart::copy) {
+        if (items_[i].kind == BodyPart::copy && items_[i].offset < live)
             live = items_[i].offset;
-            break;
-        }
     if (live < buf_.size() / 2)
         return;
     buf_.erase(0, live);
@@ -77,6 +77,33 @@ void OutputQueue::push(BodyPart part) {
     }
     queued_ += part.len;
     items_.push_back(part);
+}
+
+void OutputQueue::push_borrowed(const void *data, size_t len) {
+    if (len == 0)
+        return;
+    BodyPart part = BodyPart::lent(data, len, nullptr, nullptr);
+    part.borrowed = true; // until own_borrowed(): no release callback to run
+    queued_ += len;
+    items_.push_back(part);
+}
+
+void OutputQueue::own_borrowed() {
+    auto lent = [](const BodyPart &m) { return m.kind == BodyPart::ref && m.borrowed; };
+    if (std::none_of(items_.begin() + static_cast<std::ptrdiff_t>(head_), items_.end(), lent))
+        return;
+    if (buf_.size() >= kCompactAt)
+        compact();
+    for (size_t i = head_; i < items_.size(); ++i) {
+        BodyPart &m = items_[i];
+        if (!lent(m))
+            continue;
+        m.offset = buf_.size();
+        buf_.append(m.ptr, m.len);
+        m.kind = BodyPart::copy;
+        m.ptr = nullptr;
+        m.borrowed = false;
+    }
 }
 
 void OutputQueue::sent_front(size_t n) {

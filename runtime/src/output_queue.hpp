@@ -65,6 +65,12 @@ class OutputQueue {
     // Takes a part and what it holds: a copy is copied now, a ref or a file range is sent from
     // where it is and given back once sent (or at clear()).
     void push(BodyPart part);
+    // Queues `len` bytes at `data` that stay valid only until own_borrowed(), which the caller
+    // must call before they go: a write in between sends them from where they are, so bytes
+    // the socket takes at once are never copied.
+    void push_borrowed(const void *data, size_t len);
+    // Copies into the queue's buffer what is left of the borrowed bytes.
+    void own_borrowed();
 
     // Bytes queued and not yet sent.
     size_t queued() const { return queued_; }

@@ -143,14 +143,19 @@ int Request::submit(ResponseOp op) {
         }
     }
     if (owner) {
-        if (conn) {
-            if (!earlier.empty())
-                conn->apply(*this, earlier.data(), earlier.size());
-            if (head) {
-                ResponseOp h(ResponseOp::head);
-                conn->apply(*this, &h, 1);
-            }
+        if (!conn)
+            return 0;
+        // One apply, so one flush: the head and the first body piece leave in one sendmsg.
+        if (earlier.empty() && !head) {
             conn->apply(*this, &op, 1);
+        } else if (earlier.empty()) {
+            ResponseOp both[2] = {ResponseOp(ResponseOp::head), std::move(op)};
+            conn->apply(*this, both, 2);
+        } else {
+            if (head)
+                earlier.emplace_back(ResponseOp::head);
+            earlier.push_back(std::move(op));
+            conn->apply(*this, earlier.data(), earlier.size());
         }
         return 0;
     }
@@ -239,7 +244,7 @@ void Request::strand_leave() {
                 return;
             }
             next = cb_waiting.front();
-            cb_waiting.pop_front();
+            cb_waiting.erase(cb_waiting.begin());
         }
         run_now(next);
     }

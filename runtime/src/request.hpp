@@ -9,7 +9,6 @@
 #include "mutex.hpp"
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <memory>
 
 #include <mutex>
@@ -198,11 +197,13 @@ class Request {
     // ------------------------------------------
     Mutex mu;
     Phase phase DT_GUARDED_BY(mu) = Phase::open;
-    std::vector<ResponseOp> ops DT_GUARDED_BY(mu);         // queued by other threads for the owner
-    size_t ops_bytes DT_GUARDED_BY(mu) = 0;                // body bytes in `ops`
-    bool drain_posted DT_GUARDED_BY(mu) = false;           // an apply_pending task is on its way
-    bool cb_running DT_GUARDED_BY(mu) = false;             // a continuation or hook is running
-    std::deque<Continuation> cb_waiting DT_GUARDED_BY(mu); // continuations waiting for it
+    std::vector<ResponseOp> ops DT_GUARDED_BY(mu); // queued by other threads for the owner
+    size_t ops_bytes DT_GUARDED_BY(mu) = 0;        // body bytes in `ops`
+    bool drain_posted DT_GUARDED_BY(mu) = false;   // an apply_pending task is on its way
+    bool cb_running DT_GUARDED_BY(mu) = false;     // a continuation or hook is running
+    // Continuations waiting for it, oldest first. A vector: nearly always empty, and a deque
+    // allocates two blocks when constructed, on every request.
+    std::vector<Continuation> cb_waiting DT_GUARDED_BY(mu);
     bool touched DT_GUARDED_BY(mu) = false; // the plugin set or wrote something (no DECLINED after)
     Arena arena DT_GUARDED_BY(mu);          // req_alloc may be called from any hook's thread
     // Ids of timers started and neither run nor stopped. A timer whose id left this list

@@ -3,6 +3,7 @@
 #include "request.hpp"
 #include "request_head.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace dialtone {
@@ -44,6 +45,7 @@ RequestParser::Result RequestParser::feed(const char *data, size_t len) {
     while (pos < end) {
         size_t passed = framing_.feed({pos, static_cast<size_t>(end - pos)});
         if (passed > 0) {
+            parse_end_ = pos + passed;
             llhttp_errno_t err = llhttp_execute(&parser_, pos, passed);
             if (stopped_)
                 return {Result::stopped};
@@ -117,6 +119,13 @@ int RequestParser::on_message_begin(llhttp_t *p) {
 int RequestParser::on_url(llhttp_t *p, const char *at, size_t len) {
     RequestParser &rp = self(p);
     Request &r = *rp.req_;
+    if (r.target_len == 0) {
+        // The framing check passed no more than the head: what is left of it holds the target
+        // and every field, so one allocation takes the whole head when it came in one read.
+        auto left = static_cast<size_t>(rp.parse_end_ - at);
+        r.hbuf.reserve(std::min(left, rp.limits_.max_head_size));
+        r.headers.reserve(8);
+    }
     r.hbuf.append(at, len);
     r.target_len += static_cast<uint32_t>(len);
     rp.head_bytes_ += len;

@@ -79,13 +79,14 @@ class RequestParser {
     Events &events_;
     const Limits &limits_;
     llhttp_t parser_;
-    http::FramingCheck framing_; // what llhttp 8.1 lets through: checked before it parses
-    Request *req_ = nullptr;     // the message being parsed
-    int status_ = 0;             // the HTTP status a callback refused the message with
-    bool field_done_ = true;     // the next header-field bytes begin a new field
-    size_t head_bytes_ = 0;      // the head so far, counted against limits.max_head_size
-    bool message_done_ = false;  // on_message_complete paused the parser
-    bool stopped_ = false;       // head_complete returned false
+    http::FramingCheck framing_;      // what llhttp 8.1 lets through: checked before it parses
+    Request *req_ = nullptr;          // the message being parsed
+    int status_ = 0;                  // the HTTP status a callback refused the message with
+    bool field_done_ = true;          // the next header-field bytes begin a new field
+    size_t head_bytes_ = 0;           // the head so far, counted against limits.max_head_size
+    bool message_done_ = false;       // on_message_complete paused the parser
+    bool stopped_ = false;            // head_complete returned false
+    const char *parse_end_ = nullptr; // the end of the bytes llhttp is parsing now
 };
 
 } // namespace dialtone

@@ -2,6 +2,7 @@
 
 #include "http.hpp"
 
+#include <charconv>
 #include <cstdio>
 
 namespace dialtone::http {
@@ -19,18 +20,18 @@ BodyFraming body_framing(int status, int64_t content_length, int http_version) {
 }
 
 void append_response_head(std::string &out, const ResponseHead &head) {
-    char line[128];
-    std::string_view reason = reason_phrase(head.status);
-    int n = snprintf(line, sizeof line, "HTTP/1.1 %d %.*s\r\n", head.status,
-                     static_cast<int>(reason.size()), reason.data());
-    out.append(line, static_cast<size_t>(n));
+    // std::to_chars, not snprintf: this runs for every response.
+    char digits[24];
+    out.append("HTTP/1.1 ");
+    out.append(digits, std::to_chars(digits, digits + sizeof digits, head.status).ptr);
+    out.append(" ").append(reason_phrase(head.status)).append("\r\n");
     out.append(head.date_line);
     out.append(kServerLine);
     switch (body_framing(head.status, head.content_length, head.http_version)) {
     case BodyFraming::length:
-        n = snprintf(line, sizeof line, "Content-Length: %lld\r\n",
-                     static_cast<long long>(head.content_length));
-        out.append(line, static_cast<size_t>(n));
+        out.append("Content-Length: ");
+        out.append(digits, std::to_chars(digits, digits + sizeof digits, head.content_length).ptr);
+        out.append("\r\n");
         break;
     case BodyFraming::chunked:
         out.append("Transfer-Encoding: chunked\r\n");

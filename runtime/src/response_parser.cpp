@@ -94,7 +94,15 @@ ResponseParser::Step ResponseParser::fail(ResponseError error, const char *reaso
 
 ResponseParser::Step ResponseParser::feed_head(std::string_view data) {
     if (new_head_) {
+        // A fresh head, in the previous one's buffers: no allocation per response on a kept
+        // connection.
+        std::string buf = std::move(head_.buf_);
+        std::vector<http::HeaderRef> fields = std::move(head_.fields_);
+        buf.clear();
+        fields.clear();
         head_ = UpstreamHead();
+        head_.buf_ = std::move(buf);
+        head_.fields_ = std::move(fields);
         llhttp_reset(&llhttp_);
         field_done_ = true;
         head_parsed_ = false;

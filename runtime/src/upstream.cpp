@@ -90,8 +90,8 @@ bool UpstreamConnection::connect() {
     return true;
 }
 
-void UpstreamConnection::begin(UpstreamUser *user, std::string request, std::string_view method,
-                               bool upgrade) {
+void UpstreamConnection::begin(UpstreamUser *user, std::string_view request,
+                               std::string_view method, bool upgrade) {
     user_ = user;
     upgrade_ = upgrade;
     got_bytes_ = false;
@@ -109,7 +109,13 @@ void UpstreamConnection::begin(UpstreamUser *user, std::string request, std::str
     flush();
 }
 
-void UpstreamConnection::arm_timer(uint64_t ms) { uv_timer_start(&timer_, on_timer, ms, 0); }
+void UpstreamConnection::arm_timer(uint64_t ms) {
+    deadline_ = uv_now(pool_.worker().loop()) + ms;
+    if (armed_ == 0 || deadline_ < armed_) {
+        uv_timer_start(&timer_, on_timer, ms, 0);
+        armed_ = deadline_;
+    }
+}
 
 void UpstreamConnection::watch(int events) {
     if (events == events_)
@@ -229,7 +235,7 @@ void UpstreamConnection::on_readable() {
         if (!user_->upstream_body(std::string_view(buf, static_cast<size_t>(n))) && user_) {
             paused_ = true;
             watch(out_.empty() ? 0 : UV_WRITABLE);
-            uv_timer_stop(&timer_); // the client is slow, not the upstream
+            disarm_timer(); // the client is slow, not the upstream
         }
         return;
     }
@@ -257,7 +263,7 @@ bool UpstreamConnection::feed(std::string_view data) {
                 paused_ = true;
                 pending_.assign(rest.data(), rest.size());
                 watch(0);
-                uv_timer_stop(&timer_); // the client is slow, not the upstream
+                disarm_timer(); // the client is slow, not the upstream
                 return false;
             }
             break;
@@ -333,6 +339,16 @@ bool connected_unseen(int fd) {
 
 void UpstreamConnection::on_timer(uv_timer_t *h) {
     auto *c = static_cast<UpstreamConnection *>(h->data);
+    c->armed_ = 0;
+    if (c->deadline_ == 0)
+        return; // disarmed meanwhile
+    uint64_t now = uv_now(c->pool_.worker().loop());
+    if (now < c->deadline_) { // the deadline moved on after the timer was armed
+        uv_timer_start(&c->timer_, on_timer, c->deadline_ - now, 0);
+        c->armed_ = c->deadline_;
+        return;
+    }
+    c->deadline_ = 0;
     switch (c->state_) {
     case State::connecting:
         // libuv runs due timers before it polls: after a long loop iteration (a burst of
@@ -374,10 +390,14 @@ void UpstreamConnection::fail(UpstreamFailure failure, const char *why) {
 void UpstreamConnection::end_exchange(UpstreamFailure failure, const char *why) {
     UpstreamUser *user = user_;
     user_ = nullptr;
-    uv_timer_stop(&timer_);
-    watch(0);
+    disarm_timer();
+    // Still watched: the user releases the connection from upstream_end, and a pooled
+    // connection is watched for input as before, so keeping the interest saves an epoll_ctl
+    // pair per request. Stopped only if the connection was left between the two.
     if (user)
         user->upstream_end(failure, why);
+    if (state_ != State::idle && state_ != State::closed && !user_)
+        watch(0);
 }
 
 void UpstreamConnection::release(bool reusable) {
@@ -456,7 +476,7 @@ UpstreamConnection *WorkerUpstream::acquire(size_t server, bool reuse) {
             if (c->server_ != server)
                 continue;
             unpark(c);
-            uv_timer_stop(&c->timer_);
+            c->disarm_timer();
             // Still watched for input, as while idle: the exchange reads what comes next (an
             // early close is the keep-alive race), and no epoll_ctl is spent per request.
             c->state_ = UpstreamConnection::State::sending;

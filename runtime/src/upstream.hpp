@@ -111,7 +111,7 @@ class UpstreamConnection {
     bool connect();
     // Sends `request` (head and body) for `user`, then reads the response to `method`. With
     // `upgrade` a 101 turns the connection into a tunnel (upstream_upgraded).
-    void begin(UpstreamUser *user, std::string request, std::string_view method, bool upgrade);
+    void begin(UpstreamUser *user, std::string_view request, std::string_view method, bool upgrade);
     // Tunnel: queues bytes for the upstream; returns the bytes still unsent.
     size_t send(std::string_view bytes);
     // Tunnel: no more bytes for the upstream (the client half-closed): FIN once all are sent.
@@ -141,7 +141,13 @@ class UpstreamConnection {
     bool feed(std::string_view data);
     void fail(UpstreamFailure failure, const char *why);
     void end_exchange(UpstreamFailure failure, const char *why);
+    // The state's deadline is `ms` from now. Lazy, as Connection::update_timer: the uv timer
+    // is restarted only for a deadline earlier than the one it is armed for; a later one only
+    // moves deadline_, and a timer that fires early re-arms for what is left. Every request
+    // would otherwise restart it four or five times (a heap removal and insertion each).
     void arm_timer(uint64_t ms);
+    // No deadline: an armed timer fires, finds nothing to do and stays quiet.
+    void disarm_timer() { deadline_ = 0; }
     void watch(int events);
     void close();
 
@@ -165,6 +171,8 @@ class UpstreamConnection {
     ResponseParser parser_;
     std::string pending_; // response bytes read and not fed yet (after a pause)
     uint64_t idle_since_ = 0;
+    uint64_t deadline_ = 0; // loop time the current state times out at; 0: none
+    uint64_t armed_ = 0;    // loop time the uv timer is due at; 0: not armed
     UpstreamConnection *prev_ = nullptr, *next_ = nullptr; // the pool's idle list
 };
 
