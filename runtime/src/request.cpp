@@ -143,8 +143,10 @@ int Request::submit(ResponseOp op) {
         }
     }
     if (owner) {
-        if (!conn)
+        if (!conn) {
+            op.discard(); // detached meanwhile: what it holds goes back now
             return 0;
+        }
         // One apply, so one flush: the head and the first body piece leave in one sendmsg.
         if (earlier.empty() && !head) {
             conn->apply(*this, &op, 1);

@@ -94,11 +94,16 @@ void SpoolFile::put(Block &b) {
             return;
         }
     }
-    // Kept for the next alloc, most recently freed first (its pages are the likeliest still
-    // cached), rather than punched out: a hole per 64 KiB sent cost the file system an extent
-    // change each, on the worker's thread. The disk is the peak backlog, given back when the
-    // file is empty again.
-    free_.push_back(b.index);
+    // Punched out before it is reused. Not for the disk space: sendfile queues the page cache's
+    // pages themselves on the socket, and they go out only when the client reads, long after
+    // the queue released the range; a pwrite into the same pages would change bytes already
+    // "sent". A hole detaches them from the file (the socket keeps its references) and the
+    // next write gets fresh pages. A file system that cannot punch holes never reuses the
+    // block: it waits for the file to empty.
+    if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                    static_cast<off_t>(b.index) * static_cast<off_t>(kBlock),
+                    static_cast<off_t>(kBlock)) == 0)
+        free_.push_back(b.index);
 }
 
 size_t SpoolFile::blocks_in_use() const {

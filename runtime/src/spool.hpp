@@ -10,8 +10,9 @@
 // from the start (O_TMPFILE, or mkstemp then unlink), so a crash leaves nothing behind, and cut
 // into 64 KiB blocks. A Spool (one exchange's) appends into blocks it allocates and hands them
 // to the client's output queue as file ranges (sent with sendfile); each range holds a reference
-// on its block, and a block whose bytes were all handed out and sent goes back to the free list.
-// The file is the peak of what clients were behind by, truncated whenever no block is in use.
+// on its block, and a block whose bytes were all handed out and sent is punched out (see
+// SpoolFile::put: sendfile's pages) and goes back to the free list. Disk use is what clients
+// are behind by; the file is truncated whenever no block is in use.
 //
 // Threads: a Spool and SpoolFile::open on the worker that owns them; a range's release (the
 // queue's, or a discarded operation's) may come from any thread, so blocks are counted under a

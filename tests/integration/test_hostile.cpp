@@ -33,15 +33,6 @@ std::string pattern(size_t size, char first) {
     return s;
 }
 
-// Where `got` stops matching `want` (got.size() when it is a prefix of `want`). Comparing this
-// way keeps a failure's report short: Catch would print both 16 MiB strings.
-size_t first_difference(const std::string &got, const std::string &want) {
-    size_t i = 0;
-    while (i < got.size() && i < want.size() && got[i] == want[i])
-        ++i;
-    return i;
-}
-
 // Reads a response head from `c` and returns its Content-Length (-1 if none arrived in time).
 long long read_head(RawClient &c) {
     auto until = Clock::now() + 5s;

@@ -110,4 +110,13 @@ template <class F> bool eventually(F done, std::chrono::milliseconds timeout = 5
     return true;
 }
 
+// Where `got` stops matching `want` (got.size() when it is a prefix of `want`). Comparing this
+// way keeps a failure's report short: Catch would print both 16 MiB strings.
+inline size_t first_difference(const std::string &got, const std::string &want) {
+    size_t i = 0;
+    while (i < got.size() && i < want.size() && got[i] == want[i])
+        ++i;
+    return i;
+}
+
 } // namespace dialtone::test
