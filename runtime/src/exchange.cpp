@@ -334,8 +334,18 @@ void Exchange::end(int result) {
 }
 
 void Exchange::cancel_now(int result) {
-    if (ended_ || finished_)
+    if (finished_ || cancelled_)
         return;
+    if (ended_) {
+        // The upstream's part is over and only the client's is left (a spool draining to a
+        // slow client): nobody will take the rest, so end now rather than wait on a client
+        // that is gone.
+        if (result_ == 0)
+            result_ = result;
+        cancelled_ = true;
+        schedule();
+        return;
+    }
     cancelled_ = true;
     if (conn_) {
         UpstreamConnection *conn = conn_;
