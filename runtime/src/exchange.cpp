@@ -571,7 +571,11 @@ void Exchange::pump() {
     if (!cancelled_)
         deliver_body();
     drained = body_off_ == body_.size() && !spooled();
-    if (!cancelled_ && upstream_paused_ && conn_ && !plugin_paused_ && !client_paused_ &&
+    // A paused client holds the upstream back only when the spool cannot take the bytes:
+    // otherwise an upstream paused before the head was forwarded would wait for the client to
+    // drain its window, its response sitting in socket buffers meanwhile.
+    bool room = !client_paused_ || (body_off_ == body_.size() && spool_room() > 0);
+    if (!cancelled_ && upstream_paused_ && conn_ && !plugin_paused_ && room &&
         body_.size() - body_off_ < window_) {
         upstream_paused_ = false;
         conn_->resume_reading(); // may report more, or the end, right away
